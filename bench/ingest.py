@@ -1,0 +1,241 @@
+"""Photo ingest benchmark: kiosk.images.render_photo against plain Pillow and libvips.
+
+Budget (DESIGN.md): a 12 MP phone JPEG -> display rendition + thumbnail takes at most 1.3 x
+libvips `thumbnail` and is at least 2 x faster than plain Pillow open -> exif_transpose ->
+thumbnail. The HEIC and PNG rows are for information.
+
+    .venv/bin/python bench/ingest.py [--runs 7] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageDraw, ImageOps
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kiosk.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo  # noqa: E402
+
+try:
+    import pyvips
+except (ImportError, OSError):  # OSError: the Python package is there but libvips is not
+    pyvips = None
+
+WIDTH, HEIGHT = 4032, 3024  # a 12 MP phone sensor, stored landscape
+MAX_PX, THUMB_PX = 1920, 320
+MAX_VS_LIBVIPS = 1.3
+MIN_VS_PILLOW = 2.0
+
+
+def phone_picture(width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
+    """Smooth gradients, soft texture, sensor grain and a few hard edges, like a real photo.
+
+    Flat colour would make the JPEG decode unrealistically cheap: entropy decoding scales with
+    detail, and this saves at about 4 MB at quality 92, as 12 MP phone JPEGs do.
+    """
+    linear = Image.linear_gradient("L").resize((width, height))
+    radial = Image.radial_gradient("L").resize((width, height))
+    grain = Image.effect_noise((width, height), 5)  # Gaussian around 128
+    texture = Image.effect_noise((width // 8, height // 8), 60).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
+    mirrored = linear.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    channels = [
+        linear,
+        Image.blend(radial, texture, 0.25),
+        Image.blend(mirrored, texture, 0.5),
+    ]
+    img = Image.merge("RGB", [ImageChops.add(c, grain, 1.0, -128) for c in channels])
+    draw = ImageDraw.Draw(img)
+    for x in range(0, width, 240):
+        draw.line((x, 0, width - x, height), fill=((x * 7) % 255, 90, 200), width=2)
+    draw.ellipse((width * 0.35, height * 0.1, width * 0.65, height * 0.6), fill=(230, 190, 160))
+    return img
+
+
+def make_inputs(folder: Path) -> dict[str, Path]:
+    """The same picture as a phone would save it: JPEG and HEIC, plus a PNG export."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    img = phone_picture()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # held in portrait: stored landscape, shown rotated
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)}
+    inputs = {
+        "12 MP JPEG (orientation 6)": folder / "phone.jpg",
+        "12 MP HEIC (orientation 6)": folder / "phone.heic",
+        "12 MP PNG (orientation 6)": folder / "phone.png",
+    }
+    paths = iter(inputs.values())
+    img.save(next(paths), "JPEG", quality=92, exif=exif.tobytes())
+    img.save(next(paths), "HEIF", quality=60, exif=exif.tobytes())
+    img.save(next(paths), "PNG", compress_level=6, exif=exif.tobytes())
+    return inputs
+
+
+def kiosk(src: Path, out: Path) -> None:
+    render_photo(src, out, max_px=MAX_PX, thumb_px=THUMB_PX)
+
+
+def plain_pillow(src: Path, out: Path) -> None:
+    """What the obvious code does: the whole 12 MP image is decoded and rotated first."""
+    with Image.open(src) as opened:
+        img = ImageOps.exif_transpose(opened)
+        img.thumbnail((MAX_PX, MAX_PX))
+        img.save(out / "display.jpg", "JPEG", quality=DISPLAY_QUALITY)
+        img.thumbnail((THUMB_PX, THUMB_PX))
+        img.save(out / "thumb.jpg", "JPEG", quality=THUMB_QUALITY)
+
+
+def libvips(src: Path, out: Path) -> None:
+    """libvips' own fast path: shrink-on-load, autorotate, strip on save."""
+    # copy_memory: otherwise the lazy pipeline decodes the source again for the thumbnail
+    display = pyvips.Image.thumbnail(str(src), MAX_PX).copy_memory()
+    display.write_to_file(str(out / "display.jpg"), Q=DISPLAY_QUALITY, strip=True)
+    display.thumbnail_image(THUMB_PX).write_to_file(
+        str(out / "thumb.jpg"), Q=THUMB_QUALITY, strip=True
+    )
+
+
+def _timed(fn: Callable[[Path, Path], None], src: Path, scratch: Path) -> float:
+    """Milliseconds for one call writing into a fresh folder, so nothing is cached."""
+    out = Path(tempfile.mkdtemp(dir=scratch))
+    try:
+        start = time.perf_counter()
+        fn(src, out)
+        return (time.perf_counter() - start) * 1000
+    finally:
+        shutil.rmtree(out)
+
+
+def _measure(src: Path, scratch: Path, runs: int) -> dict[str, float | None]:
+    contenders: dict[str, Callable[[Path, Path], None]] = {
+        "kiosk": kiosk,
+        "pillow": plain_pillow,
+    }
+    if pyvips is not None:
+        contenders["libvips"] = libvips
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for name, fn in list(contenders.items()):
+        try:
+            _timed(fn, src, scratch)  # warm-up: library loading, first-call allocations
+        except Exception as exc:  # e.g. a libvips build without HEIF support
+            print(f"{name} cannot process {src.name}: {exc}", file=sys.stderr)
+            del contenders[name]
+    # Interleaved, so a noisy neighbour slows every contender alike rather than one of them.
+    for _ in range(runs):
+        for name, fn in contenders.items():
+            times[name].append(_timed(fn, src, scratch))
+    return {
+        name: statistics.median(times[name]) if times.get(name) else None
+        for name in ("kiosk", "pillow", "libvips")
+    }
+
+
+def run(runs: int = 7) -> list[dict[str, object]]:
+    """Measure every input; one dict per row of the table (times are medians in ms)."""
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        scratch = Path(tmp)
+        for label, src in make_inputs(scratch).items():
+            ms = _measure(src, scratch, runs)
+            k, p, v = ms["kiosk"], ms["pillow"], ms["libvips"]
+            vs_libvips = k / v if k and v else None
+            vs_pillow = p / k if k and p else None
+            budget_met = None
+            if src.suffix == ".jpg" and vs_libvips is not None and vs_pillow is not None:
+                budget_met = vs_libvips <= MAX_VS_LIBVIPS and vs_pillow >= MIN_VS_PILLOW
+            rows.append(
+                {
+                    "input": label,
+                    "bytes": src.stat().st_size,
+                    "runs": runs,
+                    "kiosk_ms": k,
+                    "pillow_ms": p,
+                    "libvips_ms": v,
+                    "kiosk_vs_libvips": vs_libvips,
+                    "pillow_vs_kiosk": vs_pillow,
+                    "budget_met": budget_met,
+                }
+            )
+    return rows
+
+
+def environment() -> dict[str, object]:
+    import PIL
+
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "pillow": PIL.__version__,
+        "libvips": (
+            f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}" if pyvips else None
+        ),
+    }
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    def ms(value: object) -> str:
+        return f"{value:.0f}" if isinstance(value, float) else "n/a"
+
+    def ratio(value: object) -> str:
+        return f"{value:.2f}×" if isinstance(value, float) else "n/a"
+
+    def verdict(row: dict[str, object]) -> str:
+        met = row["budget_met"]
+        if met is None:
+            return "n/a" if "JPEG" in str(row["input"]) else "(info)"
+        return "yes" if met else "**no**"
+
+    lines = [
+        "| input | kiosk ms | Pillow ms | libvips ms | kiosk/libvips | Pillow/kiosk speedup "
+        "| budget met? |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['input']} ({int(row['bytes']) / 1e6:.1f} MB) | {ms(row['kiosk_ms'])} "
+            f"| {ms(row['pillow_ms'])} | {ms(row['libvips_ms'])} "
+            f"| {ratio(row['kiosk_vs_libvips'])} | {ratio(row['pillow_vs_kiosk'])} "
+            f"| {verdict(row)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per input (median)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    args = parser.parse_args(argv)
+    rows = run(args.runs)
+    env = environment()
+    print(
+        f"median of {args.runs} runs · Python {env['python']} · Pillow {env['pillow']} · "
+        f"libvips {env['libvips'] or 'n/a'} · {env['cpus']} CPUs ({env['machine']})"
+    )
+    print(
+        f"budget (JPEG row): ≤ {MAX_VS_LIBVIPS}× libvips and ≥ {MIN_VS_PILLOW}× faster than "
+        "Pillow\n"
+    )
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "results": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,375 @@
+"""Photos -> renditions: load, orient, strip every bit of metadata, fit, write under a content hash.
+
+`render_photo` is called from the ingest thread pool, so nothing here touches process-wide state
+(no warning filters, no `Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image, ImageCms
+
+pillow_heif.register_heif_opener()
+Image.init()
+
+# MPO is what Pillow calls a JPEG with extra frames (many phones and cameras write those).
+_READABLE = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"}
+# Only formats whose plugin is present: naming a missing one makes Image.open raise KeyError.
+_OPENERS = [fmt for fmt in Image.ID if fmt in _READABLE]
+
+DISPLAY_QUALITY = 85
+THUMB_QUALITY = 80
+# Bicubic from a draft-scaled JPEG looks like Lanczos at this size and costs 30 % less; the
+# reducing gap lets Image.reduce do the cheap box-filter part of big shrinks (Pillow's docs:
+# >= 3 is indistinguishable from a fair resample).
+_RESAMPLE = Image.Resampling.BICUBIC
+_REDUCING_GAP = 3.0
+
+_ORIENTATION_TAG = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
+# Modes that resize and then convert to RGB correctly; everything else is converted first.
+_RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
+_WHITE = (255, 255, 255)
+# sRGB's red, green and blue as CIE XYZ, adapted to D50 as ICC profiles store them
+_SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+@dataclass(frozen=True)
+class FocalPoint:
+    """Where `object-fit: cover` keeps the photo's subject; fractions of width and height."""
+
+    x: float = 0.5
+    y: float = 0.3  # upper-middle: where the face is in most portraits
+
+    def css(self) -> str:
+        """The value for CSS `object-position`."""
+        return f"{self.x * 100:.1f}% {self.y * 100:.1f}%"
+
+    @classmethod
+    def parse(cls, value: object) -> FocalPoint:
+        """From `[x, y]` as stored in the database or sent by the admin page."""
+        problem = ValueError("focal point must be two numbers between 0 and 1")
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise problem
+        # bool is an int, but `[true, false]` is a client bug, not a position
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            raise problem
+        x, y = (float(v) for v in value)
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):  # also rejects NaN
+            raise problem
+        return cls(x, y)
+
+
+@dataclass(frozen=True)
+class Rendition:
+    photo_hash: str  # sha256 hex of the source file's bytes
+    image: str  # file name of the display rendition inside media_dir
+    thumbnail: str  # file name of the admin thumbnail inside media_dir
+    width: int  # of the display rendition
+    height: int
+
+
+class PhotoProblem(Exception):
+    """The photo cannot be shown; str(exc) is a sentence a person can act on, naming the file."""
+
+
+def rendition_names(photo_hash: str, max_px: int, thumb_px: int) -> tuple[str, str]:
+    """File names of the display rendition and the thumbnail: same photo and sizes, same names."""
+    stem = photo_hash[:32]
+    return f"{stem}-{max_px}.jpg", f"{stem}-t{thumb_px}.jpg"
+
+
+def render_photo(
+    path: Path,
+    media_dir: Path,
+    *,
+    max_px: int = 1920,
+    thumb_px: int = 320,
+    max_bytes: int = 50 * 1024 * 1024,
+    max_pixels: int = 80_000_000,
+) -> Rendition:
+    """Write the display rendition and thumbnail of the photo at `path` into `media_dir`.
+
+    Renditions that already exist are reused without decoding anything. Raises PhotoProblem when
+    the photo itself cannot be shown; OSError (source vanished, disk full) propagates.
+    """
+    data = _read(path, max_bytes)
+    photo_hash = hashlib.sha256(data).hexdigest()
+    image_name, thumb_name = rendition_names(photo_hash, max_px, thumb_px)
+    cached = _cached(media_dir, photo_hash, image_name, thumb_name)
+    if cached:
+        return cached
+    display = _decode_fitted(path.name, data, max_px, max_pixels)
+    thumbnail = _shrink(display, thumb_px)
+    _write_jpeg(display, media_dir / image_name, DISPLAY_QUALITY)
+    _write_jpeg(thumbnail, media_dir / thumb_name, THUMB_QUALITY)
+    return Rendition(photo_hash, image_name, thumb_name, *display.size)
+
+
+def _read(path: Path, max_bytes: int) -> bytes:
+    name = path.name
+    try:
+        # stat first so a 4 GB video named .jpg is refused without reading it
+        size = os.stat(path).st_size
+        if size > max_bytes:
+            raise _too_many_bytes(name, size, max_bytes)
+        with open(path, "rb") as f:
+            # read(n) allocates n bytes up front, so ask for what stat saw, then for any
+            # growth (a copy still in progress) up to the limit
+            data = f.read(size + 1)
+            if len(data) > size:
+                data += f.read(max_bytes + 1 - len(data))
+    except PermissionError as exc:
+        raise PhotoProblem(
+            f"{name} cannot be read (permission denied): copy it again or ask whoever shared "
+            "it to let everyone read it"
+        ) from exc
+    if len(data) > max_bytes:
+        raise _too_many_bytes(name, len(data), max_bytes)
+    if not data:
+        raise PhotoProblem(
+            f"{name} is empty (maybe it is still being copied): wait for the copy to finish "
+            "or copy it again"
+        )
+    return data
+
+
+def _too_many_bytes(name: str, size: int, max_bytes: int) -> PhotoProblem:
+    return PhotoProblem(
+        f"{name} is {_megabytes(size, math.ceil)} MB; photos must be under "
+        f"{_megabytes(max_bytes, math.floor)} MB — export a smaller JPEG"
+    )
+
+
+def _megabytes(size: int, rounding: Callable[[float], int]) -> str:
+    # the file rounds up and the limit down, so it never reads "is 50 MB; under 50 MB"
+    places = 0 if size >= 10 * 1024 * 1024 else 1
+    return f"{rounding(size / 1024 / 1024 * 10**places) / 10**places:g}"
+
+
+def _cached(media_dir: Path, photo_hash: str, image_name: str, thumb_name: str) -> Rendition | None:
+    """The existing renditions, if both are there and the display one has a readable header."""
+    image, thumb = media_dir / image_name, media_dir / thumb_name
+    try:
+        if thumb.stat().st_size == 0:
+            return None
+        with Image.open(image) as existing:  # reads the header only
+            width, height = existing.size
+    except (OSError, SyntaxError, ValueError):
+        return None  # missing or damaged: render again and replace it
+    return Rendition(photo_hash, image_name, thumb_name, width, height)
+
+
+def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Image.Image:
+    """Upright 8-bit sRGB RGB pixels whose long side is at most `max_px`, and nothing else."""
+    img = _open(name, data, max_pixels)
+    try:
+        if img.format in ("JPEG", "MPO") and max(img.size) > max_px:
+            # The IDCT scales by 1/2, 1/4 or 1/8 while decoding; Pillow picks the smallest that
+            # still covers the target. The long side is the same before and after rotation,
+            # so the target needs no swapping for EXIF orientation.
+            img.draft("RGB", _fit(img.size, max_px))
+        img.load()
+        icc = img.info.get("icc_profile")
+        orientation = _orientation(img)
+        img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
+    except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
+        raise _unreadable(name) from exc
+    img = _shrink(img, max_px)
+    img = _to_srgb(img, icc)
+    img = _orient(img, orientation)
+    img.info.clear()  # nothing read from the source may reach a rendition
+    return img
+
+
+def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
+    """Identify the format and read the header, refusing decompression bombs before decoding."""
+    try:
+        img = Image.open(io.BytesIO(data), formats=_OPENERS)
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(name, _header_size(data), max_pixels) from exc
+    except Exception as exc:
+        raise _unreadable(name) from exc
+    width, height = img.size
+    if width * height > max_pixels:
+        raise _too_many_pixels(name, img.size, max_pixels)
+    if width < 1 or height < 1:
+        raise _unreadable(name)
+    return img
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """The size Image.open refused to hand over: ask the format plugins directly (header only)."""
+    for fmt in _OPENERS:
+        factory, accept = Image.OPEN[fmt]
+        if accept and not accept(data[:16]):
+            continue
+        try:
+            return factory(io.BytesIO(data), "").size
+        except Exception:
+            continue
+    return None
+
+
+def _too_many_pixels(name: str, size: tuple[int, int] | None, max_pixels: int) -> PhotoProblem:
+    limit = _megapixels(max_pixels)
+    if size is None:
+        return PhotoProblem(f"{name} has far too many pixels; the limit is {limit} — resize it")
+    width, height = size
+    return PhotoProblem(
+        f"{name} is {width}×{height} pixels ({_megapixels(width * height)} megapixels); "
+        f"the limit is {limit} — resize it"
+    )
+
+
+def _megapixels(pixels: int) -> str:
+    value = pixels / 1e6
+    return f"{round(value) if value >= 10 else round(value, 1):g}"
+
+
+def _unreadable(name: str) -> PhotoProblem:
+    return PhotoProblem(
+        f"{name} is not a photo Hallway Kiosk can read (it may be damaged or only partly "
+        "copied): save it again as JPEG or PNG"
+    )
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        # getexif() also reads an XMP tiff:Orientation, as exif_transpose does
+        value = img.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # a mangled EXIF block should not cost the photo
+        return 1
+    return value if value in _TRANSPOSE else 1
+
+
+def _to_resizable(img: Image.Image) -> Image.Image:
+    """Bring exotic modes to one that resamples correctly, keeping alpha and CMYK for later."""
+    mode = img.mode
+    if mode in _RESIZABLE:
+        return img
+    if mode in ("P", "PA"):
+        # palette images resize as nearest-neighbour, and transparency lives in the palette
+        has_alpha = mode == "PA" or "transparency" in img.info
+        return img.convert("RGBA" if has_alpha else "RGB")
+    if mode == "1":
+        return img.convert("L")
+    if mode in _SIXTEEN_BIT or mode == "F":
+        return _to_8bit(img)
+    if mode in ("La", "RGBa"):
+        return img.convert(mode.upper())
+    return img.convert("RGB")
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """Scale 16-bit (or float) grey to 0..255; a plain convert("L") clips them to white."""
+    if img.mode == "F":
+        _, high = img.getextrema()
+        # float TIFFs are either 0..1 or hold integer sample values
+        factor = 255.0 if high <= 1.0 else (255 / 65535 if high > 255 else 1.0)
+    else:
+        img = img.convert("I")
+        factor = 255 / 65535
+    return img.point(lambda v: v * factor).convert("L")
+
+
+def _shrink(img: Image.Image, long_side: int) -> Image.Image:
+    """Fit inside a `long_side` square; never enlarge."""
+    if max(img.size) <= long_side:
+        return img
+    return img.resize(_fit(img.size, long_side), _RESAMPLE, reducing_gap=_REDUCING_GAP)
+
+
+def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    width, height = size
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """RGB in sRGB, transparency flattened onto white (screens show no checkerboard)."""
+    alpha = None
+    if img.mode in ("RGBA", "LA"):
+        alpha = img.getchannel("A")
+        img = img.convert(img.mode[:-1])
+    if icc:
+        img = _apply_profile(img, icc)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    if alpha is not None:
+        background = Image.new("RGB", img.size, _WHITE)
+        background.paste(img, mask=alpha)
+        img = background
+    return img
+
+
+def _apply_profile(img: Image.Image, icc: bytes) -> Image.Image:
+    """Convert to sRGB with the embedded profile (Display P3 phones, Adobe RGB, CMYK print)."""
+    try:
+        # Profiles are made per call: lcms handles must not be shared between threads.
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if _is_srgb(source):
+            return img  # most cameras tag sRGB; transforming to itself costs as much as a resize
+        converted = ImageCms.profileToProfile(
+            img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return img  # a broken or mismatched profile: the untagged pixels are close enough
+    return converted if converted is not None else img
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    """An RGB profile with sRGB's primaries, whatever its name ("sRGB IEC61966-2.1", …)."""
+    info = profile.profile
+    colorants = (info.red_colorant, info.green_colorant, info.blue_colorant)
+    if info.xcolor_space != "RGB " or None in colorants:
+        return False
+    return all(
+        abs(actual - expected) <= 0.002
+        for (xyz, _), reference in zip(colorants, _SRGB_COLORANTS, strict=True)
+        for actual, expected in zip(xyz, reference, strict=True)
+    )
+
+
+def _orient(img: Image.Image, orientation: int) -> Image.Image:
+    # done last, on the small image: transposing 12 MP would cost more than the whole resize
+    method = _TRANSPOSE.get(orientation)
+    return img.transpose(method) if method is not None else img
+
+
+def _write_jpeg(img: Image.Image, dest: Path, quality: int) -> None:
+    """Write `dest` so readers see the old file or the whole new one, never a part."""
+    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, suffix=".tmp", delete=False)
+    try:
+        with tmp:
+            # No exif=, icc_profile= or xmp=: the rendition carries pixels only.
+            img.save(tmp, "JPEG", quality=quality)
+            tmp.flush()
+            # Names are content hashes and an existing file is trusted forever, so it must
+            # be on disk before it gets its name (the Pi loses power; ext4 reorders writes).
+            os.fsync(tmp.fileno())
+            os.fchmod(tmp.fileno(), 0o644)  # mkstemp's 0600 would hide it from a web server
+        os.replace(tmp.name, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp.name)
+        raise

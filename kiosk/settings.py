@@ -1,0 +1,365 @@
+"""One typed settings object: defaults < TOML file < KIOSK_* environment < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+QUIET_RE = re.compile(
+    r"^\s*(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:\s*-\s*[a-z]{3})?)*)\s+"
+    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$",
+    re.IGNORECASE,
+)
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message says what to do."""
+
+
+def _help(text: str, **extra: Any) -> dict[str, Any]:
+    return {"help": text, **extra}
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Per-screen overrides from a `[screens.NAME]` table."""
+
+    theme: str | None = None
+    orientation: str = "landscape"
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuietWindow:
+    """Screens go dark on `days` (0 = Monday) from `start` to `end` minutes after midnight."""
+
+    days: frozenset[int]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    content_dir: Path = field(
+        default=Path("content"),
+        metadata=_help("The watched folder staff drop stories into (the SMB share on a Pi)."),
+    )
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata=_help(
+            "The server's own state: kiosk.db, rendered images, secrets. "
+            "Must not be inside content_dir."
+        ),
+    )
+    host: str = field(
+        default="127.0.0.1",
+        metadata=_help("Address to listen on. Use 0.0.0.0 so other PCs reach the admin page."),
+    )
+    port: int = field(default=8000, metadata=_help("TCP port to listen on."))
+    theme: str = field(
+        default="default",
+        metadata=_help("Theme for screens without their own: default, portrait, high-contrast."),
+    )
+    themes_dir: Path | None = field(
+        default=None,
+        metadata=_help("An extra folder of themes, searched before the built-in ones."),
+    )
+    slide_seconds: float = field(
+        default=12.0, metadata=_help("Minimum time a slide stays on screen, in seconds.")
+    )
+    reading_wpm: int = field(
+        default=180,
+        metadata=_help("Reading speed in words per minute: longer stories stay longer."),
+    )
+    watch: str = field(
+        default="auto",
+        metadata=_help(
+            "How to notice new files: native (inotify), polling (for network mounts), "
+            "or auto (polling when content_dir is on cifs/smb3/nfs/sshfs/9p/fuse)."
+        ),
+    )
+    poll_seconds: float = field(
+        default=2.0, metadata=_help("How often the polling watcher looks, in seconds.")
+    )
+    settle_seconds: float = field(
+        default=0.5,
+        metadata=_help(
+            "A file is read once its size and modification time are unchanged for this long."
+        ),
+    )
+    rescan_seconds: float = field(
+        default=60.0,
+        metadata=_help("Full rescan of content_dir every so often, to catch missed events."),
+    )
+    display_max_px: int = field(
+        default=1920, metadata=_help("Long side of the display rendition of each photo, in px.")
+    )
+    thumb_px: int = field(default=320, metadata=_help("Long side of admin thumbnails, in px."))
+    max_photo_mb: float = field(default=50.0, metadata=_help("Largest photo file accepted, MB."))
+    max_megapixels: float = field(
+        default=80.0,
+        metadata=_help("Largest decoded photo accepted, megapixels (decompression-bomb guard)."),
+    )
+    max_text_kb: int = field(default=64, metadata=_help("Largest story text file accepted, KB."))
+    require_consent: bool = field(
+        default=False,
+        metadata=_help("When true, a story needs `consent: yes` before it can be approved."),
+    )
+    quiet_hours: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            'When screens go dark, e.g. ["mon-fri 19:00-07:00", "sat-sun 00:00-24:00"]. '
+            "A window may wrap past midnight; it belongs to the day it starts on."
+        ),
+    )
+    timezone: str = field(
+        default="UTC",
+        metadata=_help("IANA time zone for quiet_hours and start/end dates, e.g. Europe/Berlin."),
+    )
+    reload_hours: float = field(
+        default=6.0,
+        metadata=_help("Screens reload the page this often (at a slide boundary). 0 = never."),
+    )
+    status_file: bool = field(
+        default=True,
+        metadata=_help("Keep _status.txt in content_dir so staff see what happened to a file."),
+    )
+    share_path: str = field(
+        default="",
+        metadata=_help(r"Where staff drop stories, shown on empty screens, e.g. \\kiosk\stories."),
+    )
+    session_idle_minutes: int = field(
+        default=120, metadata=_help("Admin sessions end after this many idle minutes.")
+    )
+    log_level: str = field(default="info", metadata=_help("debug, info, warning or error."))
+    screens: dict[str, Screen] = field(
+        default_factory=dict,
+        metadata=_help(
+            "Per-screen tables `[screens.NAME]` with theme, orientation "
+            "(landscape|portrait) and tags (only stories with one of these tags). TOML only."
+        ),
+    )
+
+    # ---- derived -------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "kiosk.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def quiet_windows(self) -> tuple[QuietWindow, ...]:
+        return tuple(parse_quiet(q) for q in self.quiet_hours)
+
+    def screen(self, name: str) -> Screen:
+        return self.screens.get(name, Screen())
+
+    def theme_for(self, screen: str) -> str:
+        return self.screen(screen).theme or self.theme
+
+    def replace(self, **changes: Any) -> Settings:
+        return load(base=self, overrides=changes, environ={})
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def parse_quiet(text: str) -> QuietWindow:
+    """`"mon-fri 19:00-07:00"` -> QuietWindow; raises SettingsError with an example."""
+    m = QUIET_RE.match(text)
+    if not m:
+        raise SettingsError(
+            f"quiet_hours entry {text!r} is not understood: write it like "
+            '"mon-fri 19:00-07:00" or "sat,sun 00:00-24:00"'
+        )
+    days: set[int] = set()
+    for part in m["days"].lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise SettingsError(f"quiet_hours {text!r}: days are mon tue wed thu fri sat sun")
+        a, b = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+
+    def minutes(hhmm: str) -> int:
+        h, mm = (int(x) for x in hhmm.split(":"))
+        if not (0 <= h <= 24 and 0 <= mm < 60) or (h == 24 and mm):
+            raise SettingsError(f"quiet_hours {text!r}: {hhmm} is not a time of day")
+        return h * 60 + mm
+
+    return QuietWindow(frozenset(days), minutes(m["start"]), minutes(m["end"]))
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a TOML/env/flag value into the field's type, or say what is expected."""
+    f = FIELDS[name]
+    kind = str(f.type)
+    try:
+        if name == "screens":
+            if not isinstance(value, dict):
+                raise TypeError
+            return {str(k): _screen(str(k), v) for k, v in value.items()}
+        if "Path" in kind:
+            return None if value in (None, "") else Path(os.path.expanduser(str(value)))
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            s = str(value).strip().lower()
+            if s in {"1", "true", "yes", "on"}:
+                return True
+            if s in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError
+        if kind == "int":
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if kind.startswith("tuple"):
+            if isinstance(value, str):
+                value = [v for v in value.split(";" if ";" in value else ",") if v.strip()]
+            return tuple(str(v).strip() for v in value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"{name} = {value!r} is not a valid {kind.replace(' | None', '')}: {f.metadata['help']}"
+        ) from None
+
+
+def _screen(name: str, table: Any) -> Screen:
+    if not isinstance(table, dict):
+        raise SettingsError(f"[screens.{name}] must be a table with theme, orientation, tags")
+    unknown = set(table) - {"theme", "orientation", "tags"}
+    if unknown:
+        raise SettingsError(
+            f"[screens.{name}] has unknown keys {sorted(unknown)}: use theme, orientation, tags"
+        )
+    tags = table.get("tags", ())
+    if isinstance(tags, str):
+        tags = [tags]
+    return Screen(
+        theme=table.get("theme"),
+        orientation=str(table.get("orientation", "landscape")),
+        tags=tuple(str(t).strip().lower() for t in tags),
+    )
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(
+            f"config file {path} does not exist: create it with `kiosk init`"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise SettingsError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+            "see docs/settings.md for the list"
+        )
+    base = path.parent
+    for key in ("content_dir", "data_dir", "themes_dir"):
+        if key in data and data[key] and not Path(data[key]).expanduser().is_absolute():
+            data[key] = str(base / Path(data[key]).expanduser())
+    return data
+
+
+def load(
+    config: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    base: Settings | None = None,
+) -> Settings:
+    """Build Settings from a TOML file, the environment and explicit overrides, then validate."""
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, Any] = {}
+    if config is None and environ.get("KIOSK_CONFIG"):
+        config = Path(environ["KIOSK_CONFIG"])
+    if config is not None:
+        values.update(read_toml(Path(config)))
+    for name in FIELDS:
+        env = environ.get(f"KIOSK_{name.upper()}")
+        if env is not None and name != "screens":
+            values[name] = env
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key in values:
+        if key not in FIELDS:
+            raise SettingsError(f"unknown setting {key}; see docs/settings.md")
+    current = {f: getattr(base, f) for f in FIELDS} if base else {}
+    current.update({k: _coerce(k, v) for k, v in values.items()})
+    return validate(Settings(**current))
+
+
+def validate(s: Settings) -> Settings:
+    """Fail fast with a message that says what to do."""
+    if s.watch not in {"native", "polling", "auto"}:
+        raise SettingsError(f"watch = {s.watch!r}: use native, polling or auto")
+    if not 1 <= s.port <= 65535:
+        raise SettingsError(f"port = {s.port}: use a number between 1 and 65535")
+    positive = ["slide_seconds", "reading_wpm", "poll_seconds", "settle_seconds", "rescan_seconds"]
+    positive += ["max_photo_mb", "max_megapixels", "max_text_kb", "session_idle_minutes"]
+    for name in positive:
+        if getattr(s, name) <= 0:
+            raise SettingsError(f"{name} = {getattr(s, name)} must be greater than 0")
+    if not 320 <= s.display_max_px <= 8192:
+        raise SettingsError(f"display_max_px = {s.display_max_px}: use 320 to 8192 (1920 for HD)")
+    if not 64 <= s.thumb_px <= 1024:
+        raise SettingsError(f"thumb_px = {s.thumb_px}: use 64 to 1024")
+    if s.reload_hours < 0:
+        raise SettingsError("reload_hours must be 0 (never) or more")
+    if s.log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise SettingsError(f"log_level = {s.log_level!r}: use debug, info, warning or error")
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"timezone = {s.timezone!r} is not a known time zone: use a name like Europe/Berlin"
+        ) from None
+    s.quiet_windows  # noqa: B018 - parses and raises on a bad entry
+    for name, screen in s.screens.items():
+        if screen.orientation not in {"landscape", "portrait"}:
+            raise SettingsError(f"[screens.{name}] orientation: use landscape or portrait")
+    return s
+
+
+def check_folders(s: Settings, create_data: bool = True) -> None:
+    """The folders must exist (content) or be creatable (data), and must not nest."""
+    content = s.content_dir.resolve()
+    if not content.is_dir():
+        raise SettingsError(
+            f"content_dir {s.content_dir} does not exist: create it "
+            f"(`kiosk init {s.content_dir}`) or set KIOSK_CONTENT_DIR"
+        )
+    data = s.data_dir.resolve()
+    if data == content or data.is_relative_to(content):
+        raise SettingsError(
+            f"data_dir {s.data_dir} is inside content_dir {s.content_dir}: "
+            "put it elsewhere (e.g. /var/lib/kiosk) or set KIOSK_DATA_DIR"
+        )
+    if create_data:
+        try:
+            (data / "media").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(
+                f"data_dir {s.data_dir} cannot be created ({exc.strerror}): "
+                "choose a writable folder or set KIOSK_DATA_DIR"
+            ) from None

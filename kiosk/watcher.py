@@ -1,0 +1,253 @@
+"""Watch the content folder: events are hints; a pass compares the folder with the library.
+
+A pass scans the folder (a stat per file), and for each story whose fingerprint differs from the
+library's it waits until the fingerprint is the same on two checks `settle_seconds` apart, then
+ingests it. Sources missing on two checks are retired, unless their content shows up under a new
+name in the same pass (a rename or move keeps its submission and decision). Passes run on one
+worker thread; renders run in a small pool, so one slow or bad file never holds up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from .ingest import Ingestor, NotSettled, Prepared
+from .library import Library
+from .settings import Settings
+from .stories import Entry, Scanner
+
+log = logging.getLogger(__name__)
+
+NETWORK_FS = {"cifs", "smb3", "smbfs", "nfs", "nfs4", "sshfs", "fuse.sshfs", "9p", "fuse"}
+
+
+def filesystem_type(path: Path) -> str:
+    """The type of the mount holding `path`, from /proc/mounts ("" when unknown)."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return ""
+    target, best, kind = str(path.resolve()), "", ""
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, parts[2]
+    return kind
+
+
+def choose_backend(settings: Settings) -> str:
+    """`native` or `polling`; `auto` polls on network mounts, where inotify sees nothing."""
+    if settings.watch != "auto":
+        return settings.watch
+    kind = filesystem_type(settings.content_dir)
+    return "polling" if kind in NETWORK_FS or kind.startswith("fuse") else "native"
+
+
+@dataclass
+class PassResult:
+    ingested: int = 0
+    unchanged: int = 0
+    waiting: int = 0
+    moved: int = 0
+    retired: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class _Hint(FileSystemEventHandler):
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type != "opened" and event.event_type != "closed_no_write":
+            self.wake.set()
+
+
+class Watcher:
+    """Keeps the library in step with the content folder until stopped."""
+
+    def __init__(self, settings: Settings, library: Library, ingestor: Ingestor | None = None):
+        self.settings = settings
+        self.library = library
+        self.ingestor = ingestor or Ingestor(settings, library)
+        self.content_dir = settings.content_dir.resolve()
+        self.scanner = Scanner(self.content_dir, settings.max_text_kb * 1024)
+        self.backend = choose_backend(settings)
+        self.state = "stopped"
+        self.error = ""
+        self.last_pass: float | None = None
+        self.passes = 0
+        self._started = 0
+        self._was_mount = os.path.ismount(self.content_dir)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._seen: dict[str, str] = {}  # source -> fingerprint at the previous check
+        self._missing: set[str] = set()  # sources missing at the previous check
+        self._pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2))
+        self._thread: threading.Thread | None = None
+        self._observer: Observer | PollingObserver | None = None
+        self._pass_done = threading.Condition()
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Reconcile with what changed while we were down, then follow events."""
+        self._thread = threading.Thread(target=self._run, name="kiosk-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.state = "stopped"
+
+    def poke(self) -> None:
+        """Ask for a pass now (a file was written by the server itself, e.g. /submit)."""
+        self._wake.set()
+
+    def wait_for_pass(self, timeout: float = 10.0) -> bool:
+        """Block until a pass that starts after this call has finished (for tests and tools)."""
+        with self._pass_done:
+            target = self._started + 1  # a pass that starts after now
+            self._wake.set()
+            return self._pass_done.wait_for(lambda: self.passes >= target, timeout)
+
+    def _start_observer(self) -> None:
+        if self._observer is not None and self._observer.is_alive():
+            return
+        if self.backend == "polling":
+            observer = PollingObserver(timeout=self.settings.poll_seconds)
+        else:
+            observer = Observer()
+        observer.schedule(_Hint(self._wake), str(self.content_dir), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    def _run(self) -> None:
+        self.state = "starting"
+        while not self._stop.is_set():
+            with self._pass_done:
+                self._started += 1
+            try:
+                if not self.content_dir.is_dir() or (
+                    self._was_mount and not os.path.ismount(self.content_dir)
+                ):
+                    self.state = "content folder missing"
+                    self.error = f"{self.content_dir} is missing or not mounted"
+                    if self._observer is not None:
+                        self._observer.stop()
+                        self._observer = None
+                    self._sleep(self.settings.poll_seconds)
+                    continue
+                self._start_observer()
+                result = self.run_pass()
+                self.state, self.error = "running", ""
+            except Exception as exc:  # the watcher must outlive any one bad pass
+                log.exception("watcher pass failed")
+                self.state, self.error = "error", str(exc)
+                result = PassResult(waiting=1)
+            with self._pass_done:
+                self.passes += 1
+                self.last_pass = time.time()
+                self._pass_done.notify_all()
+            busy = result.waiting or self._missing
+            self._sleep(self.settings.settle_seconds if busy else self.settings.rescan_seconds)
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        if not self._stop.is_set() and self._wake.is_set():
+            # Let a burst of events (a folder copied in) arrive before looking.
+            self._wake.clear()
+            self._stop.wait(min(self.settings.settle_seconds, 0.2))
+        self._wake.clear()
+
+    # ---- one pass ----------------------------------------------------------------------
+    def run_pass(self) -> PassResult:
+        """Compare the folder with the library once; ingest what has settled."""
+        result = PassResult()
+        scan = self.scanner.scan()
+        known = self.library.fingerprints()
+        present = {e.source for e in scan.entries}
+        settled: list[Entry] = []
+        seen: dict[str, str] = {}
+        for entry in scan.entries:
+            if known.get(entry.source) == entry.fingerprint:
+                result.unchanged += 1
+            elif self._seen.get(entry.source) == entry.fingerprint:
+                settled.append(entry)
+            else:
+                seen[entry.source] = entry.fingerprint
+                result.waiting += 1
+
+        missing = set(known) - present
+        vanished = missing & self._missing  # gone on two checks in a row
+        self._missing = missing
+
+        prepared = self._prepare_all(settled, seen, result)
+        for item in prepared:
+            self._record(item, vanished, result)
+        for source in vanished:
+            if source in present or source not in self.library.fingerprints():
+                continue
+            if self.library.source_deleted(source) is not None:
+                log.info("%s: file deleted, taken off the screens", source)
+                result.retired += 1
+        self._seen = seen
+        return result
+
+    def _prepare_all(
+        self, entries: list[Entry], seen: dict[str, str], result: PassResult
+    ) -> list[Prepared]:
+        grace = max(1.0, 4 * self.settings.settle_seconds)
+        futures = {e.source: self._pool.submit(self.ingestor.prepare, e, grace) for e in entries}
+        prepared: list[Prepared] = []
+        for entry in entries:
+            try:
+                prepared.append(futures[entry.source].result())
+            except NotSettled:
+                seen[entry.source] = entry.fingerprint
+                result.waiting += 1
+            except Exception:
+                log.exception("%s: could not be ingested; will retry", entry.source)
+                result.failed += 1
+        return prepared
+
+    def _record(self, item: Prepared, vanished: set[str], result: PassResult) -> None:
+        source = item.entry.source
+        try:
+            if source not in self.library.fingerprints():
+                since = time.strftime(
+                    "%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * self.settings.rescan_seconds)
+                )
+                moved = self.library.find_moved(item.revision_hash, vanished, since)
+                if moved is not None:
+                    self.library.move(moved, source, item.entry.fingerprint)
+                    log.info("%s: moved or renamed, keeps its decision", source)
+                    result.moved += 1
+                    return
+            if self.ingestor.record(item).created:
+                result.ingested += 1
+            else:
+                result.unchanged += 1
+        except Exception:
+            log.exception("%s: could not be recorded; will retry", source)
+            result.failed += 1

@@ -1,0 +1,664 @@
+"""kiosk.images: real photos made in the test, checked by what a screen would show."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import struct
+import threading
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin
+
+from kiosk import images
+from kiosk.images import FocalPoint, PhotoProblem, Rendition, render_photo, rendition_names
+
+from .factories import jpeg, photo, png
+
+BACKGROUND = (200, 120, 80)  # factories.photo's default colour
+BLUE = (0, 0, 255)  # its top-left marker
+HEAD = (250, 220, 190)  # its light 'head' at (w/2, h/3)
+WHITE = (255, 255, 255)
+
+
+def close(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 24) -> bool:
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+def write(folder: Path, name: str, data: bytes) -> Path:
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def reencode(data: bytes, fmt: str, **save: object) -> bytes:
+    """The same picture (and its EXIF) in another format."""
+    with Image.open(io.BytesIO(data)) as img:
+        if "exif" in img.info:
+            save.setdefault("exif", img.info["exif"])
+        buf = io.BytesIO()
+        img.save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+def opened(media: Path, name: str) -> Image.Image:
+    img = Image.open(media / name)
+    img.load()
+    return img
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    return folder
+
+
+def leftovers(media: Path) -> list[str]:
+    return sorted(p.name for p in media.iterdir() if not p.name.endswith(".jpg"))
+
+
+# --- FocalPoint -------------------------------------------------------------------------
+
+
+def test_focal_point_defaults_to_upper_middle() -> None:
+    assert FocalPoint().css() == "50.0% 30.0%"
+    assert FocalPoint(0.25, 1).css() == "25.0% 100.0%"
+
+
+@pytest.mark.parametrize("value", [[0.2, 0.8], (0, 1), [1, 0.0]])
+def test_focal_point_parses_two_fractions(value: object) -> None:
+    assert FocalPoint.parse(value) == FocalPoint(float(value[0]), float(value[1]))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "0.5,0.3", [0.5], [0.1, 0.2, 0.3], [1.2, 0.5], [0.5, -0.1], ["0.5", "0.3"],
+     [True, False], [float("nan"), 0.5], {"x": 0.5, "y": 0.3}],
+)  # fmt: skip
+def test_focal_point_rejects_anything_else(value: object) -> None:
+    with pytest.raises(ValueError, match="focal point must be two numbers between 0 and 1"):
+        FocalPoint.parse(value)
+
+
+# --- formats ------------------------------------------------------------------------------
+
+
+def multi_picture_jpeg() -> bytes:
+    first = Image.open(io.BytesIO(jpeg(400, 500)))
+    second = Image.new("RGB", (400, 500), "black")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("babette.jpg", lambda: jpeg(400, 500)),
+        ("babette.png", lambda: png(400, 500)),
+        ("babette.webp", lambda: photo(400, 500, "WEBP", quality=90)),
+        ("babette.gif", lambda: photo(400, 500, "GIF")),
+        ("babette.tif", lambda: photo(400, 500, "TIFF")),
+        ("babette.bmp", lambda: photo(400, 500, "BMP")),
+        ("babette.heic", lambda: photo(400, 500, "HEIF", quality=90)),
+        ("babette.avif", lambda: photo(400, 500, "AVIF", quality=90)),
+        ("babette-camera.jpg", multi_picture_jpeg),
+    ],
+)
+def test_every_supported_format_renders(src: Path, media: Path, name: str, make) -> None:
+    result = render_photo(write(src, name, make()), media)
+
+    display = opened(media, result.image)
+    assert display.format == "JPEG" and display.mode == "RGB"
+    assert display.size == (result.width, result.height) == (400, 500)
+    assert close(display.getpixel((200, 166)), HEAD)
+    assert close(display.getpixel((10, 10)), BLUE, 40)
+    assert close(display.getpixel((390, 490)), BACKGROUND)
+    assert opened(media, result.thumbnail).size == (256, 320)
+
+
+def test_animated_gif_shows_its_first_frame(src: Path, media: Path) -> None:
+    frames = [Image.new("RGB", (120, 90), c) for c in ((220, 30, 30), (30, 220, 30), BLUE)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+    result = render_photo(write(src, "wave.gif", buf.getvalue()), media)
+
+    assert close(opened(media, result.image).getpixel((60, 45)), (220, 30, 30))
+
+
+# --- orientation ---------------------------------------------------------------------------
+
+ORIENTED = [
+    ("jpg", lambda o: jpeg(800, 600, orientation=o)),
+    ("png", lambda o: png(800, 600, orientation=o)),
+    ("webp", lambda o: photo(800, 600, "WEBP", orientation=o, quality=90)),
+    ("tif", lambda o: photo(800, 600, "TIFF", orientation=o)),
+    ("heic", lambda o: reencode(jpeg(800, 600, orientation=o), "HEIF", quality=90)),
+    ("avif", lambda o: reencode(jpeg(800, 600, orientation=o), "AVIF", quality=90)),
+]
+
+
+@pytest.mark.parametrize(("ext", "make"), ORIENTED, ids=[e for e, _ in ORIENTED])
+@pytest.mark.parametrize(
+    ("orientation", "marker_corner"),
+    [(6, "top-right"), (8, "bottom-left")],  # 6: turn clockwise to view; 8: anticlockwise
+)
+def test_exif_orientation_is_baked_in(
+    src: Path, media: Path, ext: str, make, orientation: int, marker_corner: str
+) -> None:
+    result = render_photo(write(src, f"held-upright.{ext}", make(orientation)), media)
+
+    display = opened(media, result.image)
+    assert display.size == (result.width, result.height) == (600, 800)
+    corners = {
+        "top-left": (10, 10),
+        "top-right": (589, 10),
+        "bottom-left": (10, 789),
+        "bottom-right": (589, 789),
+    }
+    blue = {name for name, xy in corners.items() if close(display.getpixel(xy), BLUE, 40)}
+    assert blue == {marker_corner}
+    assert not display.getexif()  # nothing left for a browser to rotate a second time
+
+
+def test_orientation_with_draft_decoding_of_a_large_jpeg(src: Path, media: Path) -> None:
+    # 4000x3000 with max_px 1000: decoded at 1/2 scale by the DCT, then resized and turned
+    result = render_photo(write(src, "big.jpg", jpeg(4000, 3000, orientation=6)), media,
+                          max_px=1000)  # fmt: skip
+
+    display = opened(media, result.image)
+    assert display.size == (750, 1000)
+    assert close(display.getpixel((740, 10)), BLUE, 40)
+    assert close(display.getpixel((10, 10)), BACKGROUND)
+    # the head sits a third down the stored (landscape) picture: two thirds across once turned
+    assert close(display.getpixel((500, 500)), HEAD)
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+    b'syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude='
+    b'"52,31.2N"/></rdf:RDF></x:xmpmeta>'
+)
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+# sRGB's colorants (CIE XYZ, D50), for hand-made profiles
+SRGB_RED = (0.4361, 0.2225, 0.0139)
+SRGB_GREEN = (0.3851, 0.7169, 0.0971)
+SRGB_BLUE = (0.1431, 0.0606, 0.7141)
+
+
+def rgb_profile(red: tuple, green: tuple, blue: tuple) -> bytes:
+    """A minimal ICC v2 matrix/TRC display profile: these colorants, gamma 2.2."""
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+
+    name = b"test RGB"
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 0x0233) + b"\0\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(name) + 1) + name + b"\0" + b"\0" * 78
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(*red)),
+            (b"gXYZ", xyz(*green)), (b"bXYZ", xyz(*blue)), (b"rTRC", curve), (b"gTRC", curve),
+            (b"bTRC", curve)]  # fmt: skip
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    header = struct.pack(">I", offset + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+    header += b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28
+    header += s15(0.9642) + s15(1.0) + s15(0.8249)
+    return header.ljust(128, b"\0") + struct.pack(">I", len(tags)) + table + body
+
+
+def swapped_primaries() -> bytes:
+    """A profile saying the first channel is sRGB's green and the second its red."""
+    return rgb_profile(SRGB_GREEN, SRGB_RED, SRGB_BLUE)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "profile"),
+    [("JPEG", None), ("JPEG", SRGB), ("JPEG", "swapped"), ("PNG", SRGB), ("WEBP", "swapped")],
+)
+def test_all_metadata_is_stripped(src: Path, media: Path, fmt: str, profile: object) -> None:
+    extra: dict[str, object] = {}
+    if profile:
+        extra["icc_profile"] = swapped_primaries() if profile == "swapped" else profile
+    if fmt == "JPEG":
+        extra |= {"xmp": XMP, "comment": b"taken at the Spree depot"}
+    data = photo(600, 400, fmt, orientation=6, gps=True, **extra)
+    with Image.open(io.BytesIO(data)) as source:  # the test is only worth it if they were there
+        assert source.getexif().get_ifd(0x8825)
+        assert ("icc_profile" in source.info) == bool(profile)
+
+    result = render_photo(write(src, f"babette.{fmt.lower()}", data), media)
+
+    for name in (result.image, result.thumbnail):
+        out = opened(media, name)
+        assert not out.getexif()
+        assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment"} & set(out.info)
+        raw = (media / name).read_bytes()
+        for secret in (b"PhoneMaker", b"Exif", b"GPSLatitude", b"Spree", b"ICC_PROFILE"):
+            assert secret not in raw
+
+
+# --- colour and modes ------------------------------------------------------------------------
+
+
+def test_cmyk_jpeg_keeps_its_colours(src: Path, media: Path) -> None:
+    data = jpeg(1600, 2000, mode="CMYK", quality=95)
+    with Image.open(io.BytesIO(data)) as source:
+        assert source.mode == "CMYK"
+
+    result = render_photo(write(src, "print.jpg", data), media, max_px=500)  # draft path too
+
+    display = opened(media, result.image)
+    assert display.size == (400, 500)
+    assert close(display.getpixel((350, 450)), BACKGROUND)
+    assert close(display.getpixel((200, 166)), HEAD)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_embedded_colour_profile_is_converted_to_srgb(src: Path, media: Path, fmt: str) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200), (220, 30, 30)).save(buf, fmt, icc_profile=swapped_primaries())
+
+    display = opened(media, render_photo(write(src, f"wide.{fmt.lower()}", buf.getvalue()),
+                                         media).image)  # fmt: skip
+
+    assert close(display.getpixel((150, 100)), (30, 220, 30), 16)  # what the profile means
+
+
+def test_srgb_profiles_are_not_transformed(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Any name: cameras write "sRGB IEC61966-2.1", Pillow "sRGB built-in"; the primaries count.
+    profile = rgb_profile(SRGB_RED, SRGB_GREEN, SRGB_BLUE)
+    path = write(src, "phone.jpg", jpeg(400, 300, icc_profile=profile))
+    monkeypatch.setattr(
+        ImageCms, "profileToProfile", lambda *a, **k: pytest.fail("transformed sRGB to sRGB")
+    )
+
+    display = opened(media, render_photo(path, media).image)
+
+    assert close(display.getpixel((390, 290)), BACKGROUND)
+
+
+def test_broken_icc_profile_is_ignored(src: Path, media: Path) -> None:
+    path = write(src, "odd.jpg", jpeg(300, 300, icc_profile=b"not really a profile" * 10))
+
+    display = opened(media, render_photo(path, media).image)
+
+    assert close(display.getpixel((290, 290)), BACKGROUND)
+    assert "icc_profile" not in display.info
+
+
+def sixteen_bit_grey(fmt: str, value: int) -> bytes:
+    img = Image.new("I;16", (300, 200))
+    img.putdata([value] * (300 * 200))
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16_bit_grey_keeps_its_brightness(src: Path, media: Path, fmt: str) -> None:
+    path = write(src, f"scan.{fmt.lower()}", sixteen_bit_grey(fmt, 40000))  # 61 % grey
+
+    display = opened(media, render_photo(path, media).image)
+
+    r, g, b = display.getpixel((150, 100))
+    assert r == g == b and abs(r - 40000 * 255 // 65535) <= 3
+
+
+def transparent_square(mode: str) -> Image.Image:
+    """A red square on a transparent background, in `mode`."""
+    img = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(img).rectangle((50, 50, 149, 149), fill=(220, 30, 30, 255))
+    if mode == "P":
+        paletted = Image.new("P", img.size, 0)
+        paletted.putpalette([0, 0, 0, 220, 30, 30])
+        ImageDraw.Draw(paletted).rectangle((50, 50, 149, 149), fill=1)
+        paletted.info["transparency"] = 0
+        return paletted
+    if mode == "LA":
+        return img.convert("LA")
+    return img
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"), [("RGBA", "PNG"), ("P", "PNG"), ("P", "GIF"), ("LA", "PNG"), ("RGBA", "WEBP")]
+)
+def test_transparency_is_flattened_onto_white(src: Path, media: Path, mode: str, fmt: str) -> None:
+    img = transparent_square(mode)
+    buf = io.BytesIO()
+    img.save(buf, fmt, **({"transparency": 0} if mode == "P" else {}))
+
+    display = opened(media, render_photo(write(src, f"logo.{fmt.lower()}", buf.getvalue()),
+                                         media).image)  # fmt: skip
+
+    assert close(display.getpixel((10, 10)), WHITE, 8)  # not black
+    red = (220, 30, 30) if mode != "LA" else (87, 87, 87)  # LA holds red's luminance
+    assert close(display.getpixel((100, 100)), red, 12)
+
+
+@pytest.mark.parametrize("mode", ["1", "L"])
+def test_black_and_white_and_grey_become_rgb(src: Path, media: Path, mode: str) -> None:
+    path = write(src, "grey.png", png(300, 300, mode=mode))
+
+    display = opened(media, render_photo(path, media).image)
+
+    assert display.mode == "RGB"
+    r, g, b = display.getpixel((150, 100))
+    assert r == g == b and r > 128  # the light head, in grey
+
+
+# --- sizes ------------------------------------------------------------------------------------
+
+
+def test_large_jpeg_is_decoded_at_a_reduced_dct_scale(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[tuple[int, int]] = []
+    real_load = JpegImagePlugin.JpegImageFile.load
+
+    def spy(self: JpegImagePlugin.JpegImageFile):  # the size decoded, after draft()
+        decoded.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy)
+    # 1/4 scale (1000×750) still covers 960×720; 1/8 (500×375) would not
+    result = render_photo(write(src, "phone.jpg", jpeg(4000, 3000, orientation=8)), media,
+                          max_px=960)  # fmt: skip
+
+    assert decoded[0] == (1000, 750)
+    assert (result.width, result.height) == (720, 960)
+
+
+def test_large_photo_fits_max_px_and_thumbnail_is_made_from_it(src: Path, media: Path) -> None:
+    result = render_photo(write(src, "big.jpg", jpeg(4000, 3000)), media)
+
+    assert (result.width, result.height) == (1920, 1440)
+    assert opened(media, result.image).size == (1920, 1440)
+    assert opened(media, result.thumbnail).size == (320, 240)
+
+
+def test_small_photo_is_not_enlarged(src: Path, media: Path) -> None:
+    result = render_photo(write(src, "small.png", png(640, 480)), media, thumb_px=100)
+
+    assert opened(media, result.image).size == (640, 480)
+    assert opened(media, result.thumbnail).size == (100, 75)
+
+
+def test_names_follow_content_and_sizes(src: Path, media: Path) -> None:
+    data = jpeg(500, 400)
+    first = render_photo(write(src, "a.jpg", data), media)
+    renamed = render_photo(write(src, "b.jpg", data), media)
+    smaller = render_photo(write(src, "c.jpg", data), media, max_px=300, thumb_px=64)
+
+    assert first.photo_hash == hashlib.sha256(data).hexdigest()
+    assert first == renamed
+    assert (first.image, first.thumbnail) == rendition_names(first.photo_hash, 1920, 320)
+    assert first.image == f"{first.photo_hash[:32]}-1920.jpg"
+    assert first.thumbnail == f"{first.photo_hash[:32]}-t320.jpg"
+    assert smaller.photo_hash == first.photo_hash
+    assert {smaller.image, smaller.thumbnail}.isdisjoint({first.image, first.thumbnail})
+    assert (smaller.width, smaller.height) == (300, 240)
+
+
+# --- the cache ---------------------------------------------------------------------------------
+
+
+def test_existing_renditions_are_reused_without_decoding(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(src, "babette.jpg", jpeg(2400, 3000))
+    first = render_photo(path, media)
+    stamps = {p.name: p.stat().st_mtime_ns for p in media.iterdir()}
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("decoded a photo whose renditions exist")
+
+    monkeypatch.setattr(images, "_decode_fitted", no_decoding)
+    again = render_photo(path, media)
+
+    assert again == first == Rendition(first.photo_hash, first.image, first.thumbnail, 1536, 1920)
+    assert {p.name: p.stat().st_mtime_ns for p in media.iterdir()} == stamps
+
+
+@pytest.mark.parametrize("damage", ["thumbnail missing", "display empty", "display garbage"])
+def test_missing_or_damaged_renditions_are_made_again(src: Path, media: Path, damage: str) -> None:
+    path = write(src, "babette.jpg", jpeg(400, 500))
+    first = render_photo(path, media)
+    if damage == "thumbnail missing":
+        (media / first.thumbnail).unlink()
+    else:
+        (media / first.image).write_bytes(b"" if damage == "display empty" else b"\x00" * 100)
+
+    assert render_photo(path, media) == first
+    assert opened(media, first.image).size == (400, 500)
+    assert opened(media, first.thumbnail).size == (256, 320)
+
+
+# --- photos that cannot be shown ----------------------------------------------------------------
+
+
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def ppm() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buf, "PPM")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("babette.jpg", lambda: b"Babette Ruiz\nSwing-shift foreman\n"),  # a story saved as .jpg
+        ("babette.jpg", lambda: os.urandom(5000)),
+        ("babette.jpg", lambda: truncated(jpeg(1200, 900))),
+        ("babette.jpg", lambda: truncated(jpeg(4000, 3000))),  # the draft-decoding path
+        ("babette.png", lambda: truncated(png(600, 500))),
+        ("babette.heic", lambda: truncated(photo(400, 500, "HEIF"))),
+        ("babette.ppm", ppm),  # Pillow reads it, but it is not a format staff can be asked for
+        ("babette.jpg", lambda: b"\xff\xd8\xff\xe0" + b"\x00" * 200),  # a JPEG start, then nothing
+    ],
+    ids=["text", "random", "truncated-jpeg", "truncated-big-jpeg", "truncated-png",
+         "truncated-heic", "unsupported", "header-only"],
+)  # fmt: skip
+def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str, make) -> None:
+    with pytest.raises(PhotoProblem) as problem:
+        render_photo(write(src, name, make()), media)
+
+    message = str(problem.value)
+    assert message.startswith(f"{name} is not a photo Hallway Kiosk can read")
+    assert "save it again as JPEG or PNG" in message
+    assert list(media.iterdir()) == []
+
+
+def test_empty_file_is_probably_still_being_copied(src: Path, media: Path) -> None:
+    with pytest.raises(PhotoProblem, match=r"^babette\.jpg is empty \(maybe it is still being"):
+        render_photo(write(src, "babette.jpg", b""), media)
+
+
+def test_file_over_the_byte_limit_is_refused_before_reading(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(src, "babette.jpg", jpeg(1000, 1000) + os.urandom(300_000))
+    monkeypatch.setattr(images, "open", lambda *a: pytest.fail("read the file"), raising=False)
+
+    with pytest.raises(PhotoProblem) as problem:
+        render_photo(path, media, max_bytes=200 * 1024)
+
+    size_mb = path.stat().st_size / 1024 / 1024
+    assert str(problem.value) == (
+        f"babette.jpg is {-(-size_mb * 10 // 1) / 10:g} MB; photos must be under 0.1 MB "
+        "— export a smaller JPEG"
+    )
+
+
+def test_file_that_grows_past_the_limit_while_read_is_refused(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(src, "babette.jpg", jpeg(1000, 1000) + os.urandom(300_000))
+    real_stat = os.stat
+
+    def stat_before_the_copy_finished(p, *args, **kwargs):
+        result = real_stat(p, *args, **kwargs)
+        if Path(p) != path:
+            return result
+        fields = list(result)
+        fields[6] = 1000  # st_size
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "stat", stat_before_the_copy_finished)
+    with pytest.raises(
+        PhotoProblem, match=r"^babette\.jpg is 0\.2 MB; photos must be under 0\.1 MB"
+    ):
+        render_photo(path, media, max_bytes=150 * 1024)
+
+
+def test_byte_limit_message_in_whole_megabytes() -> None:
+    problem = images._too_many_bytes("babette.jpg", 62 * 1024 * 1024 - 5, 50 * 1024 * 1024)
+    assert (
+        str(problem) == "babette.jpg is 62 MB; photos must be under 50 MB — export a smaller JPEG"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file_permissions_are_a_photo_problem(src: Path, media: Path) -> None:
+    path = write(src, "babette.jpg", jpeg(100, 100))
+    path.chmod(0)
+    with pytest.raises(PhotoProblem, match=r"^babette\.jpg cannot be read \(permission denied\)"):
+        render_photo(path, media)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size: a decompression bomb, minus the bytes."""
+    data = bytearray(png(8, 8))
+    struct.pack_into(">II", data, 16, width, height)  # IHDR: signature, length, type, then w, h
+    struct.pack_into(">I", data, 29, zlib.crc32(data[12:29]))
+    return bytes(data)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    data = bytearray(jpeg(64, 48))
+    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+# Real 20000×20000 files would need 400 MB of memory to make; a patched header is what matters,
+# and it could not be decoded anyway, so the message proves the check ran before decoding.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("make", [png_claiming, jpeg_claiming])
+@pytest.mark.parametrize(
+    ("width", "height", "sentence"),
+    [
+        (20000, 20000, "20000×20000 pixels (400 megapixels); the limit is 80 — resize it"),
+        (10000, 9000, "10000×9000 pixels (90 megapixels); the limit is 80 — resize it"),
+    ],
+)
+def test_decompression_bomb_is_refused_from_its_header(
+    src: Path, media: Path, make, width: int, height: int, sentence: str
+) -> None:
+    with pytest.raises(PhotoProblem) as problem:
+        render_photo(write(src, "bomb.png", make(width, height)), media)
+
+    assert str(problem.value) == f"bomb.png is {sentence}"
+    assert list(media.iterdir()) == []
+
+
+def test_pixel_limit_is_configurable(src: Path, media: Path) -> None:
+    path = write(src, "babette.jpg", jpeg(400, 300))
+    with pytest.raises(PhotoProblem, match="400×300 pixels \\(0.1 megapixels\\); the limit is 0.1"):
+        render_photo(path, media, max_pixels=100_000)
+    assert render_photo(path, media, max_pixels=120_000).width == 400
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def test_no_temporary_files_are_left_behind(src: Path, media: Path) -> None:
+    for i in range(3):
+        render_photo(write(src, f"p{i}.jpg", jpeg(300 + i, 300)), media)
+
+    assert leftovers(media) == []
+    assert len(list(media.glob("*.jpg"))) == 6
+    assert all(
+        p.stat().st_mode & 0o044 == 0o044 for p in media.iterdir()
+    )  # a web server reads them
+
+
+def test_disk_full_propagates_and_leaves_no_partial_files(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(src, "babette.jpg", jpeg(800, 600))
+    real_save = Image.Image.save
+    saves: list[object] = []
+
+    def save_then_fill_the_disk(self: Image.Image, fp, *args, **kwargs) -> None:
+        saves.append(fp)
+        if len(saves) == 2:  # the display rendition is written, the thumbnail is not
+            fp.write(b"\xff\xd8partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save_then_fill_the_disk)
+    with pytest.raises(OSError) as error:
+        render_photo(path, media)
+    assert not isinstance(error.value, PhotoProblem) and error.value.errno == errno.ENOSPC
+
+    display, thumbnail = rendition_names(hashlib.sha256(path.read_bytes()).hexdigest(), 1920, 320)
+    assert sorted(p.name for p in media.iterdir()) == [display]  # complete, under its final name
+    assert opened(media, display).size == (800, 600)
+
+    monkeypatch.setattr(Image.Image, "save", real_save)
+    assert render_photo(path, media).thumbnail == thumbnail  # the next scan finishes the job
+    assert opened(media, thumbnail).size == (320, 240)
+
+
+def test_concurrent_calls_are_safe(src: Path, media: Path) -> None:
+    sizes = [(1200, 900), (1600, 1200), (2400, 1800)]  # all 800×600 on screen
+    paths = [write(src, f"p{i}.jpg", jpeg(*sizes[i % 3])) for i in range(12)]
+    results: list[Rendition] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(paths))
+
+    def work(path: Path) -> None:
+        try:
+            start.wait()
+            results.append(render_photo(path, media, max_px=800))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    assert len({r.image for r in results}) == 3  # same bytes, same names, rendered in a race
+    assert leftovers(media) == []
+    for r in results:
+        assert opened(media, r.image).size == (r.width, r.height) == (800, 600)

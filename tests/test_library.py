@@ -1,0 +1,122 @@
+"""The library: lifecycle rules of DESIGN, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from kiosk.library import Conflict, Library, NotFound, Refused
+
+
+def rendition(h: str) -> SimpleNamespace:
+    return SimpleNamespace(
+        photo_hash=h, image=f"{h}.jpg", thumbnail=f"{h}.t.jpg", width=10, height=10
+    )
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Library:
+    return Library(tmp_path / "kiosk.db")
+
+
+def add(lib: Library, source: str, h: str, name: str = "Babette Ruiz", **kw) -> int:
+    fields = {"name": name, "consent": kw.pop("consent", True)}
+    return lib.record_revision(source, h, fields, rendition=rendition("p" + h), **kw).submission_id
+
+
+def test_wal_and_migrations(tmp_path: Path) -> None:
+    Library(tmp_path / "k.db").close()
+    db = sqlite3.connect(tmp_path / "k.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+    Library(tmp_path / "k.db").close()  # reopening does not migrate twice
+
+
+def test_new_story_is_pending_then_approved_plays(lib: Library) -> None:
+    sid = add(lib, "babette.md", "a")
+    assert lib.submission(sid)["status"] == "pending"
+    assert lib.on_screen() == []
+    lib.approve(sid, "mod")
+    assert [s["name"] for s in lib.on_screen()] == ["Babette Ruiz"]
+    assert lib.is_public_media("pa.jpg")
+
+
+def test_same_content_adds_no_revision(lib: Library) -> None:
+    first = lib.record_revision("b.md", "h", {"name": "B"}, rendition=rendition("x"))
+    again = lib.record_revision("b.md", "h", {"name": "B"}, rendition=rendition("x"))
+    assert again.created is False and again.revision_id == first.revision_id
+
+
+def test_edit_after_approval_keeps_old_one_playing(lib: Library) -> None:
+    sid = add(lib, "b.md", "v1", name="Babete")
+    lib.approve(sid, "mod")
+    add(lib, "b.md", "v2", name="Babette")
+    sub = lib.submission(sid)
+    assert sub["status"] == "pending" and sub["name"] == "Babette"
+    assert sub["on_screen"]["name"] == "Babete"
+    assert [s["name"] for s in lib.on_screen()] == ["Babete"]
+    assert not lib.is_public_media("pv2.jpg")
+    lib.reject(sid, "mod", "typo in the quote")
+    assert lib.submission(sid)["status"] == "approved"
+    assert [s["name"] for s in lib.on_screen()] == ["Babete"]
+    add(lib, "b.md", "v3", name="Babette R.")
+    lib.approve(sid, "mod")
+    assert [s["name"] for s in lib.on_screen()] == ["Babette R."]
+
+
+def test_problem_cannot_be_approved(lib: Library) -> None:
+    sid = lib.record_revision("x.md", "h", {"name": ""}, problems=["add a name"]).submission_id
+    assert lib.submission(sid)["status"] == "problem"
+    with pytest.raises(Refused, match="add a name"):
+        lib.approve(sid, "mod")
+
+
+def test_consent_required(lib: Library) -> None:
+    sid = add(lib, "b.md", "a", consent=False)
+    with pytest.raises(Refused, match="consent: yes"):
+        lib.approve(sid, "mod", require_consent=True)
+
+
+def test_superseded_revision_conflicts(lib: Library) -> None:
+    sid = add(lib, "b.md", "a")
+    old = lib.submission(sid)["revision"]
+    add(lib, "b.md", "b")
+    with pytest.raises(Conflict):
+        lib.approve(sid, "mod", revision=old)
+    with pytest.raises(NotFound):
+        lib.approve(999, "mod")
+
+
+def test_deleted_source_retires_at_once_and_revives_pending(lib: Library) -> None:
+    sid = add(lib, "b.md", "a")
+    lib.approve(sid, "mod")
+    lib.source_deleted("b.md")
+    assert lib.submission(sid)["status"] == "retired" and lib.on_screen() == []
+    assert not lib.is_public_media("pa.jpg")
+    add(lib, "b.md", "a")  # the same file dropped again needs a moderator again
+    assert lib.submission(sid)["status"] == "pending"
+    assert lib.on_screen() == []
+
+
+def test_patch_pin_order_focal_and_audit(lib: Library) -> None:
+    a, b = add(lib, "a.md", "a", name="A"), add(lib, "b.md", "b", name="B")
+    lib.approve(a, "mod")
+    lib.approve(b, "mod")
+    assert [s["name"] for s in lib.on_screen()] == ["A", "B"]
+    lib.patch(b, "mod", {"pinned": True, "name": "Bea", "focal": [0.4, 0.2]})
+    slides = lib.on_screen()
+    assert [s["name"] for s in slides] == ["Bea", "A"]
+    assert slides[0]["focal"] == [0.4, 0.2]
+    actions = [e["action"] for e in lib.audit_log()]
+    assert actions[:3] == ["edit", "approve", "approve"]
+
+
+def test_change_listeners_fire(lib: Library) -> None:
+    calls = []
+    lib.on_change(lambda: calls.append(1))
+    sid = add(lib, "a.md", "a")
+    lib.approve(sid, "mod")
+    assert len(calls) == 2

@@ -1,0 +1,164 @@
+"""The watcher with a real watchdog observer on a temp folder, inside a real running server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk import watcher as watcher_mod
+from kiosk.settings import load
+
+from .conftest import LiveServer, make_settings, wait_for
+from .factories import jpeg, make_tree, story
+
+
+def revisions(server: LiveServer) -> int:
+    return server.library._row("SELECT COUNT(*) FROM revisions")[0]
+
+
+def test_drop_becomes_pending(server: LiveServer, content: Path) -> None:
+    make_tree(
+        content,
+        {"babette.md": story("Babette Ruiz", role="Swing-shift foreman"), "babette.jpg": jpeg()},
+    )
+    sub = server.wait_status("babette.md", "pending")
+    assert sub["name"] == "Babette Ruiz" and sub["role"] == "Swing-shift foreman"
+    assert sub["photo_path"] == "babette.jpg" and sub["thumbnail"]
+    assert server.get("/healthz").json()["watcher"] == "running"
+
+
+def test_one_bad_file_never_stops_the_others(server: LiveServer, content: Path) -> None:
+    make_tree(
+        content,
+        {
+            "bad.md": story("Broken Photo"),
+            "bad.jpg": b"this is not a jpeg",
+            "good.md": story("Good Person"),
+            "good.jpg": jpeg(),
+        },
+    )
+    bad = server.wait_status("bad.md", "problem")
+    assert "bad.jpg" in bad["problems"][0] and "save it again" in bad["problems"][0]
+    server.wait_status("good.md", "pending")
+    assert server.get("/healthz").status_code == 200
+
+
+def test_half_copied_photo_ends_as_one_revision(server: LiveServer, content: Path) -> None:
+    data = jpeg(1600, 2000)
+    (content / "slow.md").write_text(story("Slow Copy"))
+    with open(content / "slow.jpg", "wb") as fh:
+        for i in range(0, len(data), len(data) // 8):
+            fh.write(data[i : i + len(data) // 8])
+            fh.flush()
+            os.fsync(fh.fileno())
+            server.watcher.wait_for_pass()  # the watcher looks at every partial state
+    sub = server.wait_status("slow.md", "pending")
+    assert not sub["problems"]
+    assert revisions(server) == 1
+
+
+def test_rsync_style_rename_into_place(server: LiveServer, content: Path) -> None:
+    (content / ".babette.md.Xa91Zq").write_text(story("Babette Ruiz"))
+    (content / ".babette.jpg.Q01aaZ").write_bytes(jpeg())
+    server.watcher.wait_for_pass()
+    assert server.submissions() == []  # temp names are never ingested
+    os.rename(content / ".babette.jpg.Q01aaZ", content / "babette.jpg")
+    os.rename(content / ".babette.md.Xa91Zq", content / "babette.md")
+    server.wait_status("babette.md", "pending")
+    server.watcher.wait_for_pass()
+    assert revisions(server) == 1 and len(server.submissions()) == 1
+
+
+def test_edit_after_approval_and_atomic_save(server: LiveServer, content: Path) -> None:
+    make_tree(content, {"b.md": story("Babete Ruiz"), "b.jpg": jpeg()})
+    sid = server.wait_status("b.md", "pending")["id"]
+    server.library.approve(sid, "mod")
+    tmp = content / ".b.md.swp"
+    tmp.write_text(story("Babette Ruiz"))
+    os.replace(tmp, content / "b.md")  # how editors save
+    sub = server.wait_status("b.md", "pending")
+    assert sub["name"] == "Babette Ruiz"
+    assert [s["name"] for s in server.library.on_screen()] == ["Babete Ruiz"]
+
+
+def test_delete_retires_and_rename_keeps_decision(server: LiveServer, content: Path) -> None:
+    make_tree(
+        content,
+        {
+            "a.md": story("Ana"),
+            "a.jpg": jpeg(),
+            "z.md": story("Zed"),
+            "z.jpg": jpeg(color=(10, 90, 200)),
+        },
+    )
+    a = server.wait_status("a.md", "pending")["id"]
+    z = server.wait_status("z.md", "pending")["id"]
+    server.library.approve(a, "mod")
+    server.library.approve(z, "mod")
+    (content / "team").mkdir()
+    os.rename(content / "a.md", content / "team" / "ana.md")
+    os.rename(content / "a.jpg", content / "team" / "ana.jpg")
+    moved = server.wait_status("team", "approved")  # a folder with one story and one photo
+    assert moved["id"] == a
+    (content / "z.md").unlink()
+    (content / "z.jpg").unlink()
+    server.wait_status("z.md", "retired")
+    assert [s["name"] for s in server.library.on_screen()] == ["Ana"]
+
+
+def test_deleting_only_the_text_leaves_a_lone_photo(server: LiveServer, content: Path) -> None:
+    make_tree(content, {"babette-ruiz.md": story("Babette Ruiz"), "babette-ruiz.jpg": jpeg()})
+    server.wait_status("babette-ruiz.md", "pending")
+    (content / "babette-ruiz.md").unlink()
+    server.wait_status("babette-ruiz.md", "retired")
+    lone = server.wait_status("babette-ruiz.jpg", "pending")
+    assert lone["name"] == "Babette Ruiz" and lone["needs_story"]
+
+
+def test_restart_reconciles_without_reprocessing(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    content = settings.content_dir
+    make_tree(content, {"a.md": story("Ana"), "a.jpg": jpeg()})
+    live = LiveServer(settings).start()
+    live.wait_status("a.md", "pending")
+    live.stop()
+    media = sorted(p.stat().st_mtime_ns for p in settings.media_dir.iterdir())
+    make_tree(content, {"b.md": story("Bo"), "b.jpg": jpeg(color=(0, 0, 0))})
+    (content / "a.md").write_text(story("Ana Maria"))
+    live = LiveServer(settings).start()
+    try:
+        live.wait_status("b.md", "pending")
+        wait_for(lambda: live.library.submissions()[0]["name"] == "Ana Maria")
+        live.watcher.wait_for_pass()
+        assert revisions(live) == 3  # a v1, a v2, b
+        # a.jpg did not change, so its renditions were not written again
+        assert sorted(p.stat().st_mtime_ns for p in settings.media_dir.iterdir())[:2] == media
+    finally:
+        live.stop()
+
+
+def test_polling_watcher(tmp_path: Path) -> None:
+    live = LiveServer(make_settings(tmp_path, watch="polling", rescan_seconds=60)).start()
+    try:
+        assert live.watcher.backend == "polling"
+        make_tree(live.settings.content_dir, {"p.md": story("Pia"), "p.jpg": jpeg()})
+        live.wait_status("p.md", "pending", timeout=10)
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize(
+    ("fstype", "backend"),
+    [("cifs", "polling"), ("nfs4", "polling"), ("fuse.sshfs", "polling"), ("ext4", "native")],
+)
+def test_auto_polls_on_network_mounts(tmp_path: Path, monkeypatch, fstype, backend) -> None:
+    # A CIFS mount cannot be made in a test; the mount table lookup is what is replaced.
+    monkeypatch.setattr(watcher_mod, "filesystem_type", lambda path: fstype)
+    s = load(overrides={"content_dir": tmp_path, "watch": "auto"}, environ={})
+    assert watcher_mod.choose_backend(s) == backend
+
+
+def test_filesystem_type_reads_mount_table() -> None:
+    assert watcher_mod.filesystem_type(Path("/proc")) == "proc"
