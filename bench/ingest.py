@@ -4,7 +4,9 @@ Budget (DESIGN.md): a 12 MP phone JPEG -> display rendition + thumbnail takes at
 libvips `thumbnail` and is at least 2 x faster than plain Pillow open -> exif_transpose ->
 thumbnail. The HEIC and PNG rows are for information.
 
-    .venv/bin/python bench/ingest.py [--runs 7] [--json results.json]
+    .venv/bin/python bench/ingest.py [--runs 7] [--drop-files 50] [--json results.json]
+
+It also runs bench/drop_latency.py (drop -> pending, native and polling watcher).
 """
 
 from __future__ import annotations
@@ -220,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per input (median)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument(
+        "--drop-files", type=int, default=50, help="files for drop -> pending latency (0: skip)"
+    )
     args = parser.parse_args(argv)
     rows = run(args.runs)
     env = environment()
@@ -232,8 +237,16 @@ def main(argv: list[str] | None = None) -> int:
         "Pillow\n"
     )
     print(table(rows))
+    drop: list[dict[str, object]] = []
+    if args.drop_files:
+        from bench import drop_latency  # imports this module: load it only when asked
+
+        drop = drop_latency.run(args.drop_files)
+        print("\ndrop -> pending (bench/drop_latency.py)\n")
+        print(drop_latency.table(drop))
     if args.json:
-        args.json.write_text(json.dumps({"environment": env, "results": rows}, indent=2) + "\n")
+        result = {"environment": env, "results": rows, "drop_latency": drop}
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -90,7 +90,7 @@ class Settings:
         default=2.0, metadata=_help("How often the polling watcher looks, in seconds.")
     )
     settle_seconds: float = field(
-        default=0.5,
+        default=0.3,
         metadata=_help(
             "A file is read once its size and modification time are unchanged for this long."
         ),

@@ -1,0 +1,80 @@
+"""The `kiosk` command line, run as a user would: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .factories import jpeg, make_tree, story
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def kiosk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+
+
+def test_help_explains_every_command() -> None:
+    out = kiosk("--help").stdout
+    for command in ("serve", "init", "check"):
+        assert command in out
+    assert "content folder" in out
+    assert "--json" in kiosk("check", "--help").stdout
+
+
+def test_check_example_content_is_clean() -> None:
+    result = kiosk("check", str(REPO / "content"), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    stories = [r for r in report if r["status"] == "pending"]
+    assert len(stories) >= 6
+    assert {r["status"] for r in report} <= {"pending", "ignored"}
+    assert all(r["photo"] for r in stories)
+    assert all(set(r) == {"source", "status", "name", "photo", "problems"} for r in report)
+
+
+def test_check_reports_problems_and_exits_1(tmp_path: Path) -> None:
+    make_tree(tmp_path, {
+        "good.md": story("Good Person"), "good.jpg": jpeg(),
+        "escape.md": story("Escaper", photo="../../etc/passwd"),
+        "broken.md": story("Broken"), "broken.jpg": b"\xff\xd8\xff\xe0 not really",
+        "notes.docx": b"PK\x03\x04",
+        ".DS_Store": b"\0\0",
+    })  # fmt: skip
+    result = kiosk("check", str(tmp_path))
+    assert result.returncode == 1
+    out = result.stdout
+    assert "pending  good.md  (Good Person)" in out
+    assert "problem  escape.md" in out and "outside" in out
+    assert "problem  broken.md" in out
+    assert "ignored  notes.docx" in out
+    assert ".DS_Store" not in out
+    assert "3 stories: 1 would be pending, 2 with problems, 1 files ignored" in out
+
+
+def test_check_missing_folder_says_what_to_do(tmp_path: Path) -> None:
+    result = kiosk("check", str(tmp_path / "nope"))
+    assert result.returncode == 2
+    assert "does not exist: create it" in result.stderr
+
+
+def test_init_makes_a_content_folder_that_checks_clean(tmp_path: Path) -> None:
+    target = tmp_path / "stories"
+    result = kiosk("init", str(target))
+    assert result.returncode == 0
+    assert {p.name for p in target.iterdir()} >= {"_TEMPLATE.md", "_README.txt", "kiosk.toml"}
+    assert "kiosk serve --config" in result.stdout
+    # The starter files are the kiosk's own: nothing to moderate, nothing ignored.
+    report = json.loads(kiosk("check", str(target), "--json").stdout)
+    assert report == []
+    again = kiosk("init", str(target))
+    assert "kept" in again.stdout

@@ -1,0 +1,104 @@
+"""Hostile input through the whole running server: each bad file becomes a problem that says what
+to fix, nothing else is lost, and the server keeps serving."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+from .conftest import LiveServer, make_settings
+from .factories import jpeg, make_tree, photo, story
+from .test_images import png_claiming, sixteen_bit_grey
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("P", (200, 300), c) for c in (10, 120, 240)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+    tmp_path = tmp_path_factory.mktemp("hostile")
+    settings = make_settings(tmp_path, max_photo_mb=1)
+    (tmp_path / "outside.jpg").write_bytes(jpeg())
+    good = jpeg()
+    make_tree(settings.content_dir, {
+        "good.md": story("Good Person"), "good.jpg": good,
+        "corrupt.md": story("Corrupt"), "corrupt.jpg": os.urandom(5000),
+        "truncated.md": story("Truncated"), "truncated.jpg": good[: len(good) // 2],
+        "zero.md": story("Zero"), "zero.jpg": b"",
+        "textual.md": story("Textual"), "textual.jpg": "I am a text file",
+        "bomb.md": story("Bomb"), "bomb.png": png_claiming(30000, 30000),
+        "huge.md": story("Huge"), "huge.png": photo(1400, 1400, "PNG", compress_level=0),
+        "deep.md": story("Sixteen Bit"), "deep.png": sixteen_bit_grey("PNG", 30000),
+        "cmyk.md": story("Cee Myk"), "cmyk.jpg": jpeg(mode="CMYK"),
+        "gif.md": story("Anim Ated"), "gif.gif": animated_gif(),
+        "utf16.md": "\ufeffname: Zoë Ångström\r\nrole: Night nurse\r\n\r\nWorks nights.\r\n"
+        .encode("utf-16-le"),
+        "cp1252.md": "name: Renée Café\nrole: Barista – lead\n\nMakes coffee.\n".encode("cp1252"),
+        "escape.md": story("Escaper", photo="../outside.jpg"),
+        "longtext.md": story("Long Winded", body="word " * 20000), "longtext.jpg": jpeg(),
+        "noname.md": "role: Nobody\n\nA story without a name.\n", "noname.jpg": jpeg(),
+        ".DS_Store": b"\0\0\0\1Bud1", "._good.jpg": b"\0\5\26\7", "Thumbs.db": b"\0",
+        "~$draft.docx": b"lock", "upload.jpg.part": b"\xff\xd8", "notes.tmp": "x",
+    })  # fmt: skip
+    (settings.content_dir / "link.md").write_text(story("Linked", photo="link.jpg"))
+    os.symlink(tmp_path / "outside.jpg", settings.content_dir / "link.jpg")
+    live = LiveServer(settings).start()
+    yield live
+    live.stop()
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "words"),
+    [
+        ("good.md", "pending", None),
+        ("corrupt.md", "problem", "corrupt.jpg is not a photo"),
+        ("truncated.md", "problem", "truncated.jpg"),
+        ("zero.md", "problem", "empty"),
+        ("textual.md", "problem", "textual.jpg is not a photo"),
+        ("bomb.md", "problem", "megapixels"),
+        ("huge.md", "problem", "MB"),
+        ("deep.md", "pending", None),
+        ("cmyk.md", "pending", None),
+        ("gif.md", "pending", None),
+        ("utf16.md", "problem", "no photo"),
+        ("cp1252.md", "problem", "no photo"),
+        ("escape.md", "problem", "outside"),
+        ("link.md", "problem", "outside"),
+        ("longtext.md", "problem", "64 KB"),
+        ("noname.md", "problem", "name:"),
+    ],
+)
+def test_each_bad_input_is_a_problem_that_says_what_to_fix(
+    hostile: LiveServer, source: str, status: str, words: str | None
+) -> None:
+    sub = hostile.wait_status(source, status)
+    if words:
+        assert any(words in p for p in sub["problems"]), sub["problems"]
+    else:
+        assert sub["problems"] == []
+    assert hostile.get("/healthz").status_code == 200
+
+
+def test_hostile_folder_loses_nothing_and_ignores_litter(hostile: LiveServer) -> None:
+    hostile.wait_status("good.md", "pending")
+    hostile.watcher.wait_for_pass()
+    sources = {s["source"] for s in hostile.submissions()}
+    assert not {
+        s for s in sources if s.startswith((".", "~$", "_")) or s.endswith((".part", ".tmp"))
+    }
+    assert "Thumbs.db" not in sources
+    utf16 = hostile.wait_status("utf16.md", "problem")
+    assert (utf16["name"], utf16["role"]) == ("Zoë Ångström", "Night nurse")
+    cp = hostile.wait_status("cp1252.md", "problem")
+    assert (cp["name"], cp["role"]) == ("Renée Café", "Barista – lead")
+    # The escaped photo was never rendered: only in-folder photos have renditions.
+    good = hostile.wait_status("good.md", "pending")
+    assert hostile.library.approve(good["id"], "mod")["status"] == "approved"
+    assert [s["name"] for s in hostile.library.on_screen()] == ["Good Person"]
