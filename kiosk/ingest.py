@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -21,6 +22,13 @@ log = logging.getLogger(__name__)
 
 class NotSettled(Exception):
     """The file looks half-written (a photo that does not decode yet); try again later."""
+
+
+class StorageFull(OSError):
+    """The data folder has no room for renditions: the server's problem, not the file's."""
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 @dataclass
@@ -90,9 +98,19 @@ class Ingestor:
                     max_pixels=int(self.settings.max_megapixels * 1_000_000),
                 )
             except PhotoProblem as exc:
-                if grace_seconds and _age(story.photo) < grace_seconds:
+                # A photo written moments ago may still be arriving; one "from the future"
+                # (the clock jumped back) is treated as old, or it would wait forever.
+                if grace_seconds and 0 <= _age(story.photo) < grace_seconds:
                     raise NotSettled(str(exc)) from exc
                 problems.append(str(exc))
+            except OSError as exc:
+                if exc.errno in STORAGE_ERRNOS:
+                    raise StorageFull(
+                        exc.errno,
+                        f"cannot write photo renditions to {self.settings.media_dir}: "
+                        f"{exc.strerror}. Free some space there; the photo will be processed then",
+                    ) from exc
+                raise
         elif not problems:
             problems.append(
                 f"{entry.source} has no photo: put a photo with the same name next to it "

@@ -21,13 +21,15 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .ingest import Ingestor, NotSettled, Prepared
+from .ingest import Ingestor, NotSettled, Prepared, StorageFull
 from .library import Library
 from .settings import Settings
 from .stories import Entry, Scanner
 
 log = logging.getLogger(__name__)
 
+PRESENCE_SECONDS = 2.0  # how often an idle watcher checks that the folder is still there
+RETRY_SECONDS = 5.0  # after a failure that is not the file's fault (disk full, DB locked)
 NETWORK_FS = {"cifs", "smb3", "smbfs", "nfs", "nfs4", "sshfs", "fuse.sshfs", "9p", "fuse"}
 
 
@@ -89,6 +91,7 @@ class Watcher:
         self.backend = choose_backend(settings)
         self.state = "stopped"
         self.error = ""
+        self.storage_error = ""  # the data folder is full; said in /healthz and the log
         self.last_pass: float | None = None
         self.passes = 0
         self._started = 0
@@ -142,38 +145,54 @@ class Watcher:
         observer.start()
         self._observer = observer
 
+    def _present(self) -> bool:
+        """The folder is there (and still mounted, if it was a mount when we started)."""
+        if self.content_dir.is_dir() and (
+            not self._was_mount or os.path.ismount(self.content_dir)
+        ):
+            return True
+        self.state = "content folder missing"
+        self.error = f"{self.content_dir} is missing or not mounted: check the share or disk"
+        if self._observer is not None:
+            self._observer.stop()  # it watches an inode that is gone; a new one starts later
+            self._observer = None
+        return False
+
     def _run(self) -> None:
         self.state = "starting"
         while not self._stop.is_set():
             with self._pass_done:
                 self._started += 1
+            result = PassResult(waiting=1)
             try:
-                if not self.content_dir.is_dir() or (
-                    self._was_mount and not os.path.ismount(self.content_dir)
-                ):
-                    self.state = "content folder missing"
-                    self.error = f"{self.content_dir} is missing or not mounted"
-                    if self._observer is not None:
-                        self._observer.stop()
-                        self._observer = None
-                    self._sleep(self.settings.poll_seconds)
-                    continue
-                self._start_observer()
-                result = self.run_pass()
-                self.state, self.error = "running", ""
+                if self._present():
+                    self._start_observer()
+                    result = self.run_pass()
+                    self.state, self.error = "running", ""
             except Exception as exc:  # the watcher must outlive any one bad pass
                 log.exception("watcher pass failed")
                 self.state, self.error = "error", str(exc)
-                result = PassResult(waiting=1)
             with self._pass_done:
                 self.passes += 1
                 self.last_pass = time.time()
                 self._pass_done.notify_all()
-            busy = result.waiting or self._missing
-            self._sleep(self.settings.settle_seconds if busy else self.settings.rescan_seconds)
+            if result.waiting or self._missing:
+                delay = self.settings.settle_seconds
+            elif result.failed:
+                delay = RETRY_SECONDS
+            else:
+                delay = self.settings.rescan_seconds
+            self._sleep(delay)
 
     def _sleep(self, seconds: float) -> None:
-        self._wake.wait(seconds)
+        """Wait for an event or `seconds`; meanwhile notice a folder that vanishes (no event)."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._wake.wait(min(remaining, PRESENCE_SECONDS)):
+                break
+            if not self._present():
+                break
         if not self._stop.is_set() and self._wake.is_set():
             # Let a burst of events (a folder copied in) arrive before looking.
             self._wake.clear()
@@ -202,6 +221,7 @@ class Watcher:
         vanished = missing & self._missing  # gone on two checks in a row
         self._missing = missing
 
+        self.storage_error = ""
         prepared = self._prepare_all(settled, seen, result)
         for item in prepared:
             self._record(item, vanished, result)
@@ -226,6 +246,10 @@ class Watcher:
             except NotSettled:
                 seen[entry.source] = entry.fingerprint
                 result.waiting += 1
+            except StorageFull as exc:
+                log.error("%s: %s", entry.source, exc.strerror)
+                self.storage_error = exc.strerror
+                result.failed += 1
             except Exception:
                 log.exception("%s: could not be ingested; will retry", entry.source)
                 result.failed += 1

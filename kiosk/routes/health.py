@@ -18,7 +18,7 @@ router = APIRouter()
 def healthz(settings: SettingsDep, library: LibraryDep, watcher: WatcherDep) -> JSONResponse:
     """200 when the watcher runs and the database answers; 503 with the reason otherwise."""
     db_ok = library.healthy()
-    ok = db_ok and watcher.state == "running"
+    ok = db_ok and watcher.state == "running" and not watcher.storage_error
     try:
         free_mb = shutil.disk_usage(settings.data_dir).free // 2**20
     except OSError:
@@ -27,7 +27,7 @@ def healthz(settings: SettingsDep, library: LibraryDep, watcher: WatcherDep) -> 
         "status": "ok" if ok else "degraded",
         "watcher": watcher.state,
         "watch_backend": watcher.backend,
-        "error": watcher.error or None,
+        "error": watcher.error or watcher.storage_error or None,
         "database": "ok" if db_ok else "unavailable",
         "last_scan_seconds_ago": round(time.time() - watcher.last_pass, 1)
         if watcher.last_pass
