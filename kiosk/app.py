@@ -7,12 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from . import __version__
+from .auth import Auth
+from .events import Broadcaster
 from .ingest import Ingestor
 from .library import Library
-from .routes import health
+from .routes import admin, admin_pages, display, health, media, submit
 from .settings import Settings, check_folders
+from .status_file import StatusFile
+from .themes import check_themes
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -21,18 +26,29 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     """Build the whole server around `settings`; the watcher runs in the app's lifespan."""
     check_folders(settings)
+    for stale in settings.media_dir.glob("*.tmp"):
+        stale.unlink(missing_ok=True)  # left by a render that was killed; never a rendition
+    check_themes(settings)  # an unknown theme stops the server here, listing the installed ones
     library = Library(settings.db_path)
     watcher = Watcher(settings, library, Ingestor(settings, library))
+    events = Broadcaster(settings, library)
+    auth = Auth(settings, library)
+    status_file = StatusFile(settings, library)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        auth.ensure_first_admin()  # prints a random password once; never a default one
         watcher.start()
+        await events.start()
+        status_file.start()
         log.info(
             "watching %s (%s); data in %s", settings.content_dir, watcher.backend, settings.data_dir
         )
         try:
             yield
         finally:
+            status_file.stop()
+            await events.stop()
             watcher.stop()
             library.close()
 
@@ -40,5 +56,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.library = library
     app.state.watcher = watcher
+    app.state.events = events
+    app.state.auth = auth
     app.include_router(health.router)
+    app.include_router(display.router)
+    app.include_router(media.router)
+    app.include_router(admin.router)
+    app.include_router(admin_pages.router)
+    app.include_router(submit.router)
+    app.mount("/static", StaticFiles(directory=display.STATIC), name="static")
     return app

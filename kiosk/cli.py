@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from . import __version__
+from .auth import MIN_PASSWORD, ROLES, Auth
 from .settings import Settings, SettingsError, check_folders, load
 
 STARTER = Path(__file__).resolve().parent / "starter"
@@ -140,6 +141,148 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_display(args: argparse.Namespace) -> int:
+    import shlex
+
+    from . import display
+
+    settings = settings_from(args)
+    if not args.print:
+        setup_logging(settings.log_level)
+    token = None
+    if args.token_file.is_file():
+        try:
+            token = args.token_file.read_text().strip() or None
+        except OSError as exc:
+            log.warning("cannot read %s (%s): heartbeat watchdog off", args.token_file, exc)
+    try:
+        return display.run(
+            settings,
+            server=args.url,
+            screen=args.screen,
+            chromium=args.chromium,
+            extra=shlex.split(args.chromium_flags),
+            profile=args.profile,
+            wait=args.wait,
+            token=token,
+            print_only=args.print,
+        )
+    except display.DisplayError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        return doctor.report([doctor.Check(doctor.FAIL, "settings", str(exc))])
+    return doctor.report(doctor.run_checks(settings, args.smb_conf))
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    from . import power
+
+    settings = settings_from(args)
+    try:
+        if args.state == "auto":
+            quiet, how = power.apply_schedule(settings)
+            print(f"{'quiet hours' if quiet else 'showing hours'}: {how}")
+        else:
+            print(power.switch(args.state == "on"))
+    except power.PowerError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def _auth(args: argparse.Namespace) -> Auth:
+    from .library import Library
+
+    settings = settings_from(args)
+    return Auth(settings, Library(settings.db_path))
+
+
+def _actor() -> str:
+    """Who made a change from the command line, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"Password for {args.name} (at least {MIN_PASSWORD} characters): ")
+    if getpass.getpass("The same password again: ") != first:
+        raise CommandError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _need_name(args: argparse.Namespace) -> str:
+    if not args.name:
+        raise CommandError(f"`kiosk {args.command} {args.action}` needs a NAME")
+    return args.name
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from .library import NotFound, Refused
+
+    auth = _auth(args)
+    try:
+        if args.action == "list":
+            for user in auth.library.users():
+                print(f"{user['name']:<24} {user['role']:<10} added {user['created_at']}")
+        elif args.action == "add":
+            name = auth.add_user(_need_name(args), args.role, _read_password(args), _actor())
+            print(f"added {name} ({args.role}); they sign in at /admin")
+        elif args.action == "passwd":
+            auth.set_password(_need_name(args), _read_password(args), _actor())
+            print(f"changed the password of {args.name}; their open sessions have ended")
+        else:
+            auth.remove_user(_need_name(args), _actor())
+            print(f"removed {args.name}")
+    except (NotFound, Refused) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        auth.library.close()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .library import NotFound, Refused
+
+    auth = _auth(args)
+    try:
+        if args.action == "list":
+            for t in auth.library.tokens():
+                state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "live"
+                used = t["last_used_at"] or "never"
+                print(f"{t['name']:<24} {t['role']:<10} {state:<30} last used {used}")
+        elif args.action == "create":
+            token = auth.create_token(_need_name(args), args.role, _actor())
+            # Only the token on stdout, so `kiosk token create x > file` stores just it.
+            print(token)
+            print(
+                "Keep it secret: it is shown only this once. Send it as "
+                "`Authorization: Bearer <token>`.",
+                file=sys.stderr,
+            )
+        else:
+            count = auth.library.revoke_tokens(_need_name(args).strip(), _actor())
+            print(f"revoked {count} token(s) called {args.name}")
+    except (NotFound, Refused) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        auth.library.close()
+    return 0
+
+
 # ---- parser ----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -179,6 +322,101 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML settings file (limits)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "display",
+        help="show the screen: wait for the server, then keep Chromium in kiosk mode on it",
+        description="Waits for the server's /healthz, then runs Chromium full screen on "
+        "/display?screen=NAME and looks after it: restarts it if it exits, once a night inside "
+        "quiet_hours, and when the server has not heard this screen's heartbeat for two "
+        "minutes (needs a token from `kiosk token create`, in --token-file). Switches the "
+        "display off and on with quiet_hours (HDMI-CEC, else DPMS). Run it inside the "
+        "graphical session (labwc); install.sh sets that up.",
+    )
+    p.add_argument(
+        "url",
+        nargs="?",
+        metavar="URL",
+        help="the server, e.g. http://kiosk.local:8000 "
+        "(default: this machine's port from the settings)",
+    )
+    p.add_argument("--screen", default="default", metavar="NAME", help="screen name (default)")
+    p.add_argument("--config", type=Path, help="TOML settings file (port, quiet_hours, timezone)")
+    p.add_argument("--chromium", metavar="PATH", help="the browser (default: chromium)")
+    p.add_argument(
+        "--chromium-flags", default="", metavar="FLAGS", help="extra Chromium flags, one string"
+    )
+    p.add_argument("--profile", type=Path, metavar="DIR", help="Chromium profile folder")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long to wait for the server before showing the page anyway (120)",
+    )
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=Path("/etc/kiosk/screen-token"),
+        metavar="FILE",
+        help="bearer token for the heartbeat watchdog (default /etc/kiosk/screen-token)",
+    )
+    p.add_argument("--print", action="store_true", help="print the Chromium command and exit")
+    p.set_defaults(func=cmd_display)
+
+    p = sub.add_parser(
+        "doctor",
+        help="check this machine (service, folders, disk, Chromium, share, CEC, clock, fonts)",
+        description="Prints one line per check, OK / WARN / FAIL, with what to do; "
+        "exit status 1 when something FAILs.",
+    )
+    add_settings_flags(p)
+    p.add_argument(
+        "--smb-conf",
+        type=Path,
+        default=Path("/etc/samba/smb.conf"),
+        metavar="FILE",
+        help="Samba configuration to look for the [stories] share in",
+    )
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser(
+        "power",
+        help="switch the display on or off, or as quiet_hours says now (auto)",
+        description="Uses HDMI-CEC (cec-ctl) for TVs and DPMS (wlopm) for monitors; run it "
+        "inside the graphical session. `kiosk display` already does `auto` by itself.",
+    )
+    p.add_argument("state", choices=["on", "off", "auto"])
+    p.add_argument("--config", type=Path, help="TOML settings file (quiet_hours, timezone)")
+    p.set_defaults(func=cmd_power)
+
+    p = sub.add_parser(
+        "user",
+        help="add, list, remove users of the admin page or change a password",
+        description="Users sign in at /admin. Roles: moderator (approves stories) and admin "
+        "(also manages users). Without --password-stdin the password is asked for twice.",
+    )
+    p.add_argument("action", choices=["add", "passwd", "remove", "list"])
+    p.add_argument("name", nargs="?", metavar="NAME", help="the user name (lower case)")
+    p.add_argument("--role", choices=ROLES, default="moderator", help="for add (moderator)")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    add_settings_flags(p)
+    p.set_defaults(func=cmd_user)
+
+    p = sub.add_parser(
+        "token",
+        help="create, list or revoke API tokens for scripts and `kiosk display`",
+        description="A token authenticates admin API calls as `Authorization: Bearer TOKEN`. "
+        "Only a hash is stored: `create` prints the token once. `revoke NAME` ends every "
+        "live token with that name.",
+    )
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("name", nargs="?", metavar="NAME", help="who uses it, e.g. lobby-screen")
+    p.add_argument("--role", choices=ROLES, default="moderator", help="for create (moderator)")
+    add_settings_flags(p)
+    p.set_defaults(func=cmd_token)
 
     return parser
 

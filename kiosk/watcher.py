@@ -147,9 +147,7 @@ class Watcher:
 
     def _present(self) -> bool:
         """The folder is there (and still mounted, if it was a mount when we started)."""
-        if self.content_dir.is_dir() and (
-            not self._was_mount or os.path.ismount(self.content_dir)
-        ):
+        if self.content_dir.is_dir() and (not self._was_mount or os.path.ismount(self.content_dir)):
             return True
         self.state = "content folder missing"
         self.error = f"{self.content_dir} is missing or not mounted: check the share or disk"

@@ -1,0 +1,81 @@
+"""Run every benchmark and write bench/results.md (tables) and bench/results.json.
+
+    .venv/bin/python bench/run.py [--quick]
+
+Each table compares against a baseline measured in the same run (these machines are shared and
+noisy), and each budget row from DESIGN.md says whether it is met. --quick uses smaller counts
+for a smoke run; the published figures come from a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench import display, drop_latency, ingest, server  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    args = parser.parse_args(argv)
+    q = args.quick
+    sections: list[tuple[str, str]] = []
+    results: dict[str, object] = {"environment": ingest.environment()}
+
+    def section(title: str, key: str, run, table) -> None:
+        print(f"== {title}", flush=True)
+        t0 = time.perf_counter()
+        value = run()
+        results[key] = value
+        text = table(value)
+        sections.append((title, text))
+        print(text, f"\n({time.perf_counter() - t0:.0f} s)\n", flush=True)
+
+    section(
+        "Photo ingest: 12 MP phone photo → display rendition + thumbnail",
+        "ingest",
+        lambda: ingest.run(3 if q else 7),
+        ingest.table,
+    )
+    section(
+        "Drop → pending",
+        "drop_latency",
+        lambda: drop_latency.run(10 if q else 100),
+        drop_latency.table,
+    )
+    section(
+        "Server: cold start, memory, throughput",
+        "server",
+        lambda: server.run(200 if q else 1000, 10 if q else 50, 1.0 if q else 3.0),
+        server.table,
+    )
+    section("Approve → screens (SSE) and the player in Chromium", "display",
+            lambda: display.run(quick=q), display.table)  # fmt: skip
+
+    env = results["environment"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `bench/run.py{' --quick' if q else ''}` on {time.strftime('%Y-%m-%d')}: "
+        f"Python {platform.python_version()}, {env.get('cpus')} CPUs ({platform.machine()}), "
+        f"Pillow {env.get('pillow')}, libvips {env.get('libvips') or 'n/a'}.",
+        "",
+    ]
+    for title, text in sections:
+        lines += [f"## {title}", "", text, ""]
+    (HERE / "results.md").write_text("\n".join(lines))
+    (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"wrote {HERE / 'results.md'} and {HERE / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""Who may moderate: users with argon2 password hashes, sessions in a signed cookie with a CSRF
+token each, hashed bearer tokens for scripts, and a throttle on failed sign-ins.
+
+Sessions are stateless (the cookie carries user, session id, CSRF token and last activity, signed
+with the server's secret). The server remembers only sessions ended by signing out, until they
+would have timed out anyway, and a fingerprint of the password hash in the cookie ends every
+session of a user whose password changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from starlette.responses import Response
+
+from .library import Library, Refused
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROLES = ("moderator", "admin")
+SESSION_COOKIE = "kiosk_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+# The admin page polls with this header; polling is not activity, so it keeps no session alive.
+BACKGROUND_HEADER = "X-Kiosk-Background"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "kiosk_"
+FIRST_ADMIN = "admin"
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+_REFRESH_SECONDS = 60  # re-sign the cookie at most once a minute, not on every request
+
+
+class Unauthenticated(Exception):
+    """No valid credentials (HTTP 401)."""
+
+
+class Forbidden(Exception):
+    """Valid credentials, but not allowed to do this (HTTP 403)."""
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins (HTTP 429); try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins: wait {retry_after} seconds, then try again "
+            "(ask an admin to reset the password with `kiosk user passwd` if it is lost)"
+        )
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever makes a request: a signed-in user (session) or a script (bearer token)."""
+
+    name: str
+    role: str
+    csrf_token: str = ""  # empty for bearer tokens: a browser never sends those by itself
+    session_id: str = ""
+    active_at: float = 0.0
+
+    def may(self, role: str) -> bool:
+        return role == "moderator" or self.role == "admin"
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """The signing key in data_dir/secret.key (mode 0600), made on first use."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret.")  # mkstemp makes it 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_hex(32).encode())
+                fh.flush()
+                os.fsync(fh.fileno())
+            # A link never replaces a key that another process made a moment ago.
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    if path.stat().st_mode & 0o077:
+        log.warning("%s was readable by others; made it private (0600)", path)
+        os.chmod(path, 0o600)
+    return path.read_bytes().strip()
+
+
+def digest(token: str) -> str:
+    """How bearer tokens are stored: random tokens need no slow hash, only a one-way one."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_name(name: str) -> str:
+    """Names are lower case, so `Ann` and `ann` are one person."""
+    clean = name.strip().lower()
+    if not _NAME_RE.fullmatch(clean):
+        raise Refused(
+            f"{name!r} cannot be a user name: use 1 to 64 letters, digits, dots, dashes or @"
+        )
+    return clean
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise Refused(f"role {role!r} does not exist: use moderator or admin")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Refused(f"the password is too short: use at least {MIN_PASSWORD} characters")
+    return password
+
+
+class LoginThrottle:
+    """Failed sign-ins per key (user name, address). After `free` failures in a row each attempt
+    has to wait twice as long as the one before: 2 s, 4 s, 8 s … up to `cap` seconds."""
+
+    def __init__(self, clock: Callable[[], float], free: int = 3, cap: int = 900) -> None:
+        self.clock = clock
+        self.free = free
+        self.cap = cap
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def _delay(self, count: int) -> int:
+        return 0 if count < self.free else min(2 ** (count - self.free + 1), self.cap)
+
+    def wait(self, *keys: str) -> int:
+        """Seconds until an attempt for all of `keys` is allowed (0: now)."""
+        now = self.clock()
+        with self._lock:
+            waits = [
+                self._delay(count) - (now - last)
+                for count, last in (self._failures.get(k, (0, now)) for k in keys)
+            ]
+        return max(0, *(int(w + 0.999) for w in waits))
+
+    def failed(self, *keys: str) -> int:
+        """Count a failure; returns the longest run of failures among `keys`."""
+        now = self.clock()
+        with self._lock:
+            if len(self._failures) > 10_000:  # bound memory: forget runs that waited it out
+                self._failures = {k: v for k, v in self._failures.items() if now - v[1] < self.cap}
+            for key in keys:
+                self._failures[key] = (self._failures.get(key, (0, now))[0] + 1, now)
+            return max(self._failures[k][0] for k in keys)
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+class Auth:
+    """Users, sessions and tokens of one server; lives on `app.state.auth`."""
+
+    def __init__(
+        self, settings: Settings, library: Library, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.library = library
+        self.clock = clock
+        self.idle_seconds = settings.session_idle_minutes * 60
+        self.login_url = f"http://{settings.host}:{settings.port}/admin/login"
+        self.hasher = PasswordHasher()
+        self.throttle = LoginThrottle(clock)
+        self._secret = load_secret(settings.data_dir)
+        self._sessions = URLSafeSerializer(self._secret, salt="kiosk-session")
+        self._ended: dict[str, float] = {}  # session id -> when its user signed out
+        self._lock = threading.Lock()
+        self._dummy_hash = ""
+
+    def signer(self, salt: str) -> URLSafeTimedSerializer:
+        """A serializer for other signed values (the /submit form's CSRF token)."""
+        return URLSafeTimedSerializer(self._secret, salt=salt)
+
+    # ---- users -------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password: str, actor: str) -> str:
+        name = user_name(name)
+        check_role(role)
+        self.library.add_user(name, role, self.hasher.hash(check_password(password)), actor)
+        return name
+
+    def set_password(self, name: str, password: str, actor: str) -> None:
+        hashed = self.hasher.hash(check_password(password))
+        self.library.set_password(user_name(name), hashed, actor)
+
+    def remove_user(self, name: str, actor: str) -> None:
+        self.library.remove_user(user_name(name), actor)
+
+    def ensure_first_admin(self) -> str | None:
+        """With no user at all, make `admin` with a random password and print it once."""
+        if self.library.users():
+            return None
+        password = secrets.token_urlsafe(16)
+        try:
+            self.add_user(FIRST_ADMIN, "admin", password, actor="first start")
+        except Refused:  # another process made it a moment ago
+            return None
+        bar = "=" * 72
+        print(
+            f"\n{bar}\n"
+            f"  First start: created the user {FIRST_ADMIN!r} (role admin) with the password\n\n"
+            f"      {password}\n\n"
+            f"  Sign in at {self.login_url}\n"
+            "  This password is not shown again; change it with\n"
+            f"  `kiosk user passwd {FIRST_ADMIN}` and add moderators with `kiosk user add`.\n"
+            f"{bar}\n",
+            flush=True,
+        )
+        return password
+
+    def verify(self, name: str, password: str) -> dict[str, Any] | None:
+        """The user when the password is right; as slow for unknown names as for known ones."""
+        try:
+            user = self.library.user(user_name(name))
+        except Refused:
+            user = None
+        if user is None and not self._dummy_hash:
+            self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
+        try:
+            self.hasher.verify(user["password_hash"] if user else self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return user
+
+    # ---- tokens ------------------------------------------------------------------------
+    def create_token(self, name: str, role: str, actor: str) -> str:
+        """A new bearer token; only its digest is stored, so this is the one chance to see it."""
+        label = name.strip()
+        if not label:
+            raise Refused("give the token a name that says who uses it, like backup-script")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        self.library.add_token(label, digest(token), check_role(role), actor)
+        return token
+
+    # ---- sessions ----------------------------------------------------------------------
+    def login(self, name: str, password: str, address: str) -> Principal:
+        """Check the password (throttled per user name and per address); start a session."""
+        keys = (f"user:{name.strip().lower()}", f"address:{address}")
+        wait = self.throttle.wait(*keys)
+        if wait:
+            log.warning("sign-in as %r from %s refused: throttled for %d s", name, address, wait)
+            raise Throttled(wait)
+        user = self.verify(name, password)
+        if user is None:
+            count = self.throttle.failed(*keys)
+            log.warning("failed sign-in as %r from %s (%d in a row)", name, address, count)
+            raise Unauthenticated("wrong user name or password")
+        self.throttle.succeeded(*keys)
+        log.info("%s signed in from %s", user["name"], address)
+        return Principal(
+            user["name"],
+            user["role"],
+            csrf_token=secrets.token_urlsafe(32),
+            session_id=secrets.token_urlsafe(16),
+            active_at=self.clock(),
+        )
+
+    def read_session(self, cookie: str | None) -> Principal | None:
+        """The session in a cookie, or None when it is forged, idle too long or ended."""
+        if not cookie:
+            return None
+        try:
+            data = self._sessions.loads(cookie)
+            name, sid, csrf, generation, active_at = (
+                data["u"],
+                data["s"],
+                data["c"],
+                data["g"],
+                float(data["t"]),
+            )
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+        if self.clock() - active_at > self.idle_seconds or sid in self._ended:
+            return None
+        user = self.library.user(name)
+        if user is None or _generation(user["password_hash"]) != generation:
+            return None
+        return Principal(user["name"], user["role"], csrf, sid, active_at)
+
+    def principal(self, cookie: str | None, bearer: str | None) -> Principal:
+        """Who is asking, from a bearer token or the session cookie; raises Unauthenticated."""
+        if bearer is not None:
+            token = self.library.use_token(digest(bearer))
+            if token is None:
+                raise Unauthenticated("this API token is not valid: it was revoked or mistyped")
+            return Principal(token["name"], token["role"])
+        who = self.read_session(cookie)
+        if who is None:
+            raise Unauthenticated(
+                "sign in first" if not cookie else "your session has ended: sign in again"
+            )
+        return who
+
+    def check_csrf(self, who: Principal, sent: str | None) -> None:
+        """Unsafe requests riding on a cookie must echo the session's CSRF token."""
+        if who.session_id and not (sent and hmac.compare_digest(sent, who.csrf_token)):
+            raise Forbidden("the CSRF token is missing or wrong: reload the page and try again")
+
+    def should_refresh(self, who: Principal) -> bool:
+        return bool(who.session_id) and self.clock() - who.active_at > _REFRESH_SECONDS
+
+    def set_cookie(self, response: Response, who: Principal, secure: bool) -> None:
+        """(Re)issue the session cookie, marking the session active now."""
+        user = self.library.user(who.name)
+        if user is None:
+            return
+        value = self._sessions.dumps(
+            {
+                "u": who.name,
+                "s": who.session_id,
+                "c": who.csrf_token,
+                "g": _generation(user["password_hash"]),
+                "t": self.clock(),
+            }
+        )
+        response.set_cookie(
+            SESSION_COOKIE, value, httponly=True, samesite="strict", secure=secure, path="/"
+        )
+
+    def end_session(self, who: Principal) -> None:
+        now = self.clock()
+        with self._lock:
+            # After the idle timeout the cookie is dead anyway; forget older sign-outs.
+            self._ended = {s: t for s, t in self._ended.items() if now - t < self.idle_seconds}
+            self._ended[who.session_id] = now
+        log.info("%s signed out", who.name)
+
+
+def _generation(password_hash: str) -> str:
+    """Changes with the password, which ends every session signed in with the old one."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]

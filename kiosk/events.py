@@ -1,0 +1,163 @@
+"""Server-Sent Events: tell every connected screen when its playlist version changes.
+
+One asyncio queue per connected screen. The library reports changes from any thread; they wake
+one loop on the event loop, which builds the playlist once per distinct screen name (not once
+per connection) in a worker thread and offers the version to the queues of that name. The same
+loop also wakes at the next known boundary (a start or end date, quiet hours) and every
+`tick_seconds`, so time passing pushes events without any file event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from .library import Library
+from .playlist import build_many
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_MS = 2000  # how soon a disconnected browser retries, sent with the first event
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Client:
+    """One connected screen. Only its newest version matters, so the queue holds one item."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=1)
+        self.sent: str | None = None
+
+    def offer(self, message: dict | None) -> None:
+        if message is not None and message["version"] == self.sent:
+            return
+        with contextlib.suppress(asyncio.QueueEmpty):
+            self.queue.get_nowait()  # a version it has not fetched yet is already stale
+        self.queue.put_nowait(message)
+
+
+class Broadcaster:
+    def __init__(
+        self,
+        settings: Settings,
+        library: Library,
+        clock: Callable[[], datetime] = utcnow,
+        tick_seconds: float = 15.0,
+    ) -> None:
+        self.settings = settings
+        self.library = library
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self._clients: dict[str, set[_Client]] = {}
+        self._latest: dict[str, dict] = {}  # screen name -> newest playlist message
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        library.on_change(self._changed)
+
+    @property
+    def connected(self) -> int:
+        return sum(len(c) for c in self._clients.values())
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="kiosk-events")
+
+    async def stop(self) -> None:
+        task, self._task, self._loop = self._task, None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for clients in self._clients.values():
+            for client in clients:
+                client.offer(None)  # ends the stream
+
+    def _changed(self) -> None:
+        """Called by the library from any thread."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed while we were called
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def _run(self) -> None:
+        next_change: datetime | None = None
+        while True:
+            timeout = self.tick_seconds
+            if next_change is not None:
+                # a hair late rather than early, so the boundary has passed when we rebuild
+                until = (next_change - self.clock()).total_seconds() + 0.05
+                timeout = min(timeout, max(until, 0.0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            try:
+                next_change = await self._publish()
+            except Exception:  # a failed build must not end live updates for good
+                log.exception("could not rebuild playlists")
+                next_change = None
+
+    async def _publish(self) -> datetime | None:
+        names = [name for name, clients in self._clients.items() if clients]
+        if not names:
+            return None
+        playlists = await self._build(names)
+        for name, message in playlists.items():
+            for client in self._clients.get(name, ()):
+                client.offer(message)
+        edges = [_parse(p["next_change"]) for p in playlists.values() if p["next_change"]]
+        return min(edges, default=None)
+
+    async def _build(self, names: list[str]) -> dict[str, dict]:
+        now = self.clock()
+        playlists = await asyncio.to_thread(build_many, self.library, self.settings, names, now)
+        messages = {
+            name: {"version": p["version"], "code": p["code"], "next_change": p["next_change"]}
+            for name, p in playlists.items()
+        }
+        self._latest.update({n: m for n, m in messages.items() if n in self._clients})
+        return messages
+
+    async def stream(self, screen: str) -> AsyncIterator[dict]:
+        """The SSE events for one connection: the current version at once, then every change."""
+        client = _Client()
+        self._clients.setdefault(screen, set()).add(client)
+        try:
+            first = self._latest.get(screen) or (await self._build([screen]))[screen]
+            client.offer(first)
+            retry: int | None = RETRY_MS
+            while (message := await client.queue.get()) is not None:
+                client.sent = message["version"]
+                data = {"version": message["version"], "code": message["code"]}
+                yield {"event": "playlist", "data": json.dumps(data), "retry": retry}
+                retry = None
+        finally:
+            clients = self._clients.get(screen, set())
+            clients.discard(client)
+            if not clients:
+                self._clients.pop(screen, None)
+                self._latest.pop(screen, None)  # nobody keeps it fresh any more
+
+
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def get_broadcaster(request: Request) -> Broadcaster:
+    return request.app.state.events
+
+
+BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]

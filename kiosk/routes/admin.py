@@ -1,0 +1,511 @@
+"""The admin JSON API (DESIGN "HTTP contract"): sign-in, the moderation queue and its decisions,
+fixes, the audit log, screens, users, and moderator-only media and slide previews.
+
+Every route but login needs a moderator (a session cookie, plus X-CSRF-Token on unsafe methods,
+or a bearer token); user management needs an admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .. import playlist
+from ..auth import SESSION_COOKIE, Throttled, Unauthenticated
+from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
+from ..images import FocalPoint
+from ..library import Conflict, Library, NotFound, Refused
+from .display import ScreenQuery
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+MEDIA_PREFIX = "/api/admin/media/"
+MEDIA_NAME = re.compile(r"[0-9a-f]{32}-t?\d+\.jpg")  # images.rendition_names
+SILENT_SECONDS = 120  # a screen heartbeats every few seconds; two minutes of silence is news
+# Longest text field values, for the API and the /submit form alike.
+TEXT_LIMITS = {
+    "name": 120,
+    "role": 200,
+    "organization": 200,
+    "location": 200,
+    "quote": 300,
+    "photo_alt": 300,
+}
+Status = Literal["pending", "approved", "rejected", "problem", "retired"]  # library.STATUSES
+
+
+# ---- models ------------------------------------------------------------------------------
+class Problem(BaseModel):
+    detail: str
+
+
+_WHY = {
+    401: "no credentials, a revoked token or an ended session",
+    403: "the wrong role, or a cookie request without its X-CSRF-Token",
+    404: "no such submission",
+    409: "a newer revision has appeared since",
+    422: "a field is wrong or the action is not allowed; `detail` says why",
+}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": Problem, "description": _WHY[code]} for code in (401, 403, *codes)}
+
+
+class LoginIn(BaseModel):
+    username: str
+    password: str
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+    created_at: str | None = None
+
+
+class LoginOut(BaseModel):
+    csrf_token: str = Field(description="Send it as X-CSRF-Token with every unsafe request.")
+    user: UserOut
+
+
+class Decision(BaseModel):
+    by: str | None = None
+    at: str | None = None
+    reason: str | None = None
+
+
+class Revision(BaseModel):
+    """One version of a story, with media as URLs a moderator's browser can load."""
+
+    revision: int
+    hash: str
+    status: str
+    name: str = ""
+    role: str = ""
+    organization: str = ""
+    location: str = ""
+    quote: str = ""
+    photo_alt: str = ""
+    start: str | None = None
+    end: str | None = None
+    tags: list[str] = []
+    consent: bool = False
+    needs_story: bool = False
+    extra: dict[str, Any] = {}
+    body: str = ""
+    html: str = ""
+    problems: list[str] = []
+    text_path: str | None = None
+    photo_path: str | None = None
+    image: str | None = Field(None, description="URL of the display rendition")
+    thumbnail: str | None = Field(None, description="URL of the small admin thumbnail")
+    width: int | None = None
+    height: int | None = None
+    focal: tuple[float, float] = (0.5, 0.3)
+    created_at: str
+    decision: Decision | None = None
+
+
+class Submission(Revision):
+    """A submission with its newest revision's fields; `on_screen` is the approved revision
+    that keeps playing while a newer one waits for a decision."""
+
+    id: int
+    source: str
+    revision_status: str | None = None
+    owner: str = ""
+    pinned: bool = False
+    position: float = 0
+    submitted_at: str = Field(description="when the newest revision arrived")
+    updated_at: str
+    retired_at: str | None = None
+    retired_reason: str | None = None
+    current_revision: int | None = None
+    on_screen: Revision | None = None
+
+
+class SubmissionList(BaseModel):
+    submissions: list[Submission]
+
+
+class ApproveIn(BaseModel):
+    revision: int | None = Field(
+        None, description="the revision the moderator looked at; 409 if a newer one exists"
+    )
+
+
+class RejectIn(BaseModel):
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("write a reason, so the person who dropped the file knows what to fix")
+        if len(value) > 500:
+            raise ValueError("keep the reason under 500 characters")
+        return value
+
+
+def one_line(value: str) -> str:
+    """A header value is one line: a newline in a story file would start a field of its own."""
+    return " ".join(value.split())
+
+
+def _iso_date(value: str, key: str) -> str:
+    try:
+        parsed: date = (datetime if "T" in value or " " in value else date).fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{key} must be a date like 2026-12-01 (a time may follow: 2026-12-01T08:00)"
+        ) from None
+    return parsed.isoformat()
+
+
+class SubmissionPatch(BaseModel):
+    """Only the fields sent change; `null` clears an optional text or date. Text fields, dates
+    and tags change the newest revision; `pinned` and `position` the whole submission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    role: str | None = None
+    organization: str | None = None
+    location: str | None = None
+    quote: str | None = None
+    photo_alt: str | None = None
+    start: str | None = Field(None, description="YYYY-MM-DD[THH:MM]; shown from then on")
+    end: str | None = Field(None, description="YYYY-MM-DD[THH:MM]; a bare date lasts all day")
+    tags: list[str] | None = None
+    focal: list[Any] | None = Field(None, description="[x, y], fractions 0..1 of the photo")
+    pinned: StrictBool | None = None
+    position: float | None = Field(None, allow_inf_nan=False, description="lower plays first")
+
+    @field_validator(*TEXT_LIMITS)
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str:
+        text = one_line(value or "")
+        if info.field_name == "name" and not text:
+            raise ValueError("the name cannot be empty")
+        limit = TEXT_LIMITS[info.field_name]
+        if len(text) > limit:
+            raise ValueError(f"keep it under {limit} characters")
+        return text
+
+    @field_validator("start", "end")
+    @classmethod
+    def _date(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _iso_date(value.strip(), info.field_name) if value and value.strip() else None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str]:
+        return list(dict.fromkeys(t for t in (one_line(v).lower() for v in value or ()) if t))
+
+    @field_validator("focal")
+    @classmethod
+    def _focal(cls, value: list[Any] | None) -> list[float]:
+        point = FocalPoint.parse(value)
+        return [point.x, point.y]
+
+    @field_validator("pinned", "position")
+    @classmethod
+    def _required(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> SubmissionPatch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        return self
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    submission_id: int | None = None
+    revision_id: int | None = None
+    source: str | None = None
+    name: str | None = None
+    detail: dict[str, Any] = {}
+
+
+class AuditList(BaseModel):
+    entries: list[AuditEntry]
+
+
+class Screen(BaseModel):
+    name: str
+    last_seen: str
+    silent_seconds: float
+    silent: bool = Field(description=f"no heartbeat for more than {SILENT_SECONDS} s")
+    slide: str | None = None
+    showing: str | None = Field(None, description="the name on the slide it last showed")
+    version: str | None = None
+    address: str | None = None
+
+
+class ScreenList(BaseModel):
+    screens: list[Screen]
+
+
+class Preview(BaseModel):
+    """Shaped like /api/playlist, with one slide: the player shows it as on the wall."""
+
+    version: str
+    quiet: bool = False
+    preview: bool = True
+    theme: str
+    slides: list[dict[str, Any]]
+
+
+class UserIn(BaseModel):
+    username: str
+    role: Literal["moderator", "admin"] = "moderator"
+    password: str
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+# ---- helpers -----------------------------------------------------------------------------
+@contextmanager
+def _answers() -> Iterator[None]:
+    """The library's refusals become HTTP answers carrying its sentence."""
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except Refused as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _media(rev: dict[str, Any]) -> dict[str, Any]:
+    return rev | {k: MEDIA_PREFIX + rev[k] if rev.get(k) else None for k in ("image", "thumbnail")}
+
+
+def _out(sub: dict[str, Any], arrived: dict[int, str]) -> dict[str, Any]:
+    out = _media(sub)
+    out["on_screen"] = _media(sub["on_screen"]) if sub.get("on_screen") else None
+    out["submitted_at"] = arrived.get(sub["id"], sub["created_at"])
+    return out
+
+
+def _moment(value: str, end: bool = False) -> datetime:
+    parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(parsed, datetime):
+        return parsed
+    return datetime.combine(parsed, time.max if end else time.min)
+
+
+def _check_dates(current: dict[str, Any], changes: dict[str, Any]) -> None:
+    start, end = changes.get("start", current.get("start")), changes.get("end", current.get("end"))
+    if start and end and _moment(end, end=True) < _moment(start):
+        raise HTTPException(
+            422, f"end ({end}) is before start ({start}): fix the dates so it has days to show"
+        )
+
+
+def _submission(library: Library, sid: int) -> dict[str, Any]:
+    with _answers():
+        return _out(library.submission(sid), library.submitted_at())
+
+
+# ---- sign-in -----------------------------------------------------------------------------
+@router.post(
+    "/login",
+    responses={
+        401: {"model": Problem, "description": "wrong user name or password"},
+        429: {"model": Problem, "description": "too many failed sign-ins; see Retry-After"},
+    },
+)
+def login(body: LoginIn, request: Request, response: Response, auth: AuthDep) -> LoginOut:
+    """Sign in: sets the session cookie and returns the CSRF token for unsafe requests."""
+    address = request.client.host if request.client else "unknown"
+    try:
+        who = auth.login(body.username, body.password, address)
+    except Throttled as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except Unauthenticated as exc:
+        raise HTTPException(401, str(exc)) from None
+    auth.set_cookie(response, who, secure=request.url.scheme == "https")
+    return LoginOut(csrf_token=who.csrf_token, user=UserOut(name=who.name, role=who.role))
+
+
+@router.post("/logout", status_code=204, responses=_errors())
+def logout(who: ModeratorDep, auth: AuthDep, response: Response) -> None:
+    """End this session (its cookie stops working at once)."""
+    if who.session_id:
+        auth.end_session(who)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+# ---- the queue and decisions -------------------------------------------------------------
+@router.get("/submissions", responses=_errors(422))
+def submissions(
+    who: ModeratorDep, library: LibraryDep, status: Status | None = None
+) -> SubmissionList:
+    """Submissions with their newest revision, oldest first (the order to work through)."""
+    arrived = library.submitted_at()
+    subs = [_out(s, arrived) for s in library.submissions(status)]
+    subs.sort(key=lambda s: (s["submitted_at"], s["id"]))
+    return SubmissionList.model_validate({"submissions": subs})
+
+
+@router.post("/submissions/{sid}/approve", responses=_errors(404, 409, 422))
+def approve(
+    sid: int,
+    who: ModeratorDep,
+    library: LibraryDep,
+    settings: SettingsDep,
+    body: ApproveIn | None = None,
+) -> Submission:
+    """Approve the newest revision (or exactly `revision`): it replaces what was playing."""
+    with _answers():
+        library.approve(sid, who.name, body.revision if body else None, settings.require_consent)
+    return _submission(library, sid)
+
+
+@router.post("/submissions/{sid}/reject", responses=_errors(404, 422))
+def reject(sid: int, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> Submission:
+    """Reject the newest revision with a reason; an approved older one keeps playing."""
+    with _answers():
+        library.reject(sid, who.name, body.reason)
+    return _submission(library, sid)
+
+
+@router.post("/submissions/{sid}/retire", responses=_errors(404))
+def retire(sid: int, who: ModeratorDep, library: LibraryDep) -> Submission:
+    """Take it off every screen."""
+    with _answers():
+        library.retire(sid, who.name)
+    return _submission(library, sid)
+
+
+@router.patch("/submissions/{sid}", responses=_errors(404, 422))
+def patch(sid: int, body: SubmissionPatch, who: ModeratorDep, library: LibraryDep) -> Submission:
+    """Fix fields (a misspelled name), the focal point, start/end dates, pin or order."""
+    changes = body.model_dump(exclude_unset=True)
+    with _answers():
+        _check_dates(library.submission(sid), changes)
+        library.patch(sid, who.name, changes)
+    return _submission(library, sid)
+
+
+@router.get("/submissions/{sid}/preview", responses=_errors(404))
+def preview(
+    sid: int,
+    who: ModeratorDep,
+    library: LibraryDep,
+    settings: SettingsDep,
+    screen: ScreenQuery = "default",
+) -> Preview:
+    """The newest revision as one slide of `screen`'s playlist, for /display?preview=ID."""
+    with _answers():
+        sub = library.submission(sid)
+    slide = playlist.slide(sub, settings, media_prefix=MEDIA_PREFIX)
+    theme = settings.theme_for(screen)
+    shown = json.dumps([slide, theme], sort_keys=True).encode()
+    version = hashlib.sha256(shown).hexdigest()[:20]
+    return Preview(version=version, theme=theme, slides=[slide])
+
+
+@router.get(
+    "/media/{name}",
+    response_class=FileResponse,
+    responses={**_errors(404), 200: {"content": {"image/jpeg": {}}}},
+)
+def media(name: str, who: ModeratorDep, settings: SettingsDep) -> FileResponse:
+    """Renditions and thumbnails of any revision, pending or not: moderators only."""
+    path = settings.media_dir / name
+    if not MEDIA_NAME.fullmatch(name) or not path.is_file():
+        raise HTTPException(404, f"no image {name}")
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )
+
+
+# ---- what happened and where ---------------------------------------------------------------
+@router.get("/audit", responses=_errors(422))
+def audit(
+    who: ModeratorDep, library: LibraryDep, limit: int = Query(200, ge=1, le=1000)
+) -> AuditList:
+    """Decisions and changes, newest first, with the story each one was about."""
+    labels = library.labels()
+    entries = [
+        e | labels.get(e["submission_id"], {"source": None, "name": None})
+        for e in library.audit_log(limit)
+    ]
+    return AuditList.model_validate({"entries": entries})
+
+
+@router.get("/screens", responses=_errors())
+def screens(who: ModeratorDep, library: LibraryDep) -> ScreenList:
+    """Every screen's last heartbeat, what it showed, and whether it has gone silent."""
+    labels = library.labels()
+    now = library.clock()
+    out = []
+    for s in library.screens():
+        silent = max(0.0, (now - datetime.fromisoformat(s["last_seen"])).total_seconds())
+        slide_id = re.match(r"\d+", str(s["slide"] or ""))
+        label = labels.get(int(slide_id[0])) if slide_id else None
+        out.append(
+            s
+            | {
+                "silent_seconds": round(silent, 1),
+                "silent": silent > SILENT_SECONDS,
+                "showing": label["name"] if label else s["slide"],
+            }
+        )
+    return ScreenList.model_validate({"screens": out})
+
+
+# ---- users (admins only) -------------------------------------------------------------------
+@router.get("/users", responses=_errors())
+def users(who: AdminDep, library: LibraryDep) -> UserList:
+    """Everyone who may sign in."""
+    return UserList.model_validate({"users": library.users()})
+
+
+@router.post("/users", status_code=201, responses=_errors(422))
+def add_user(body: UserIn, who: AdminDep, auth: AuthDep) -> UserOut:
+    """Add a moderator or admin."""
+    with _answers():
+        name = auth.add_user(body.username, body.role, body.password, who.name)
+    return UserOut(name=name, role=body.role)
+
+
+@router.delete("/users/{name}", status_code=204, responses=_errors(404, 422))
+def remove_user(name: str, who: AdminDep, auth: AuthDep) -> None:
+    """Remove a user (not yourself, not the last admin)."""
+    if name.strip().lower() == who.name:
+        raise HTTPException(422, "you cannot remove yourself: ask another admin")
+    with _answers():
+        auth.remove_user(name, who.name)

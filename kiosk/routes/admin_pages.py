@@ -1,0 +1,63 @@
+"""The admin web pages: `/admin` (the moderators' page) and `/admin/login`.
+
+The pages carry no story content: admin.js fetches everything from the JSON API, whose checks
+are therefore the only ones that matter.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from ..auth import SESSION_COOKIE
+from ..deps import AuthDep, LibraryDep, SettingsDep
+from ..playlist import PACKAGE, code_version
+
+templates = Jinja2Templates(directory=PACKAGE / "templates")
+# No inline scripts, no framing of these pages (clickjacking), nothing sent to other sites.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin")
+def admin_page(
+    request: Request, auth: AuthDep, settings: SettingsDep, library: LibraryDep
+) -> Response:
+    """The moderators' page; without a session, the sign-in page."""
+    who = auth.read_session(request.cookies.get(SESSION_COOKIE))
+    if who is None:
+        return RedirectResponse("/admin/login", status_code=303)
+    names = dict.fromkeys(["default", *settings.screens, *(s["name"] for s in library.screens())])
+    config = {
+        "user": who.name,
+        "role": who.role,
+        "csrf": who.csrf_token,
+        "require_consent": settings.require_consent,
+        "screens": [{"name": n, "orientation": settings.screen(n).orientation} for n in names],
+    }
+    return templates.TemplateResponse(
+        request,
+        "admin/index.html",
+        {"who": who, "config": config, "version": code_version()},
+        headers=PAGE_HEADERS,
+    )
+
+
+@router.get("/admin/login")
+def login_page(request: Request, auth: AuthDep) -> Response:
+    """Sign in; somebody who already is goes straight to the page."""
+    if auth.read_session(request.cookies.get(SESSION_COOKIE)) is not None:
+        return RedirectResponse("/admin", status_code=303)
+    return templates.TemplateResponse(
+        request, "admin/login.html", {"version": code_version()}, headers=PAGE_HEADERS
+    )

@@ -1,0 +1,144 @@
+"""The screen side: the player page, its playlist, live updates, heartbeats, theme files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from jinja2 import Template
+from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse
+
+from ..deps import LibraryDep, SettingsDep
+from ..events import BroadcasterDep
+from ..playlist import build, page_code
+from ..settings import Settings
+from ..themes import load_theme, theme_file
+
+router = APIRouter(tags=["display"])
+
+SCREEN_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+ScreenQuery = Annotated[
+    str, Query(pattern=SCREEN_NAME, description="The screen's name, as in [screens.NAME].")
+]
+NO_CACHE = {"Cache-Control": "no-cache"}
+STATIC = FsPath(__file__).resolve().parent.parent / "static"  # mounted at /static by the app
+FONTS = sorted(f"/static/fonts/{p.name}" for p in (STATIC / "fonts").glob("*.woff2"))
+
+
+class Slide(BaseModel):
+    id: int
+    revision: int
+    name: str
+    role: str
+    organization: str
+    location: str
+    quote: str
+    html: str = Field(description="The story as HTML, rendered from Markdown with raw HTML off.")
+    image: str | None = Field(description="URL of the photo rendition.")
+    photo_alt: str
+    focal: list[float] = Field(description="[x, y] fractions: where the face is in the photo.")
+    duration_ms: int
+
+
+class Playlist(BaseModel):
+    version: str = Field(description="Changes exactly when what the screen shows changes.")
+    code: str = Field(description="The page's code and theme; a screen reloads when it differs.")
+    screen: str
+    theme: str
+    quiet: bool = Field(description="Quiet hours: the screen is dark.")
+    slides: list[Slide]
+    next_change: str | None = Field(description="When a date or quiet hour next changes things.")
+
+
+class Heartbeat(BaseModel):
+    slide: int | str | None = Field(default=None, description="The id of the slide on screen.")
+    version: str | None = Field(default=None, max_length=64)
+
+
+@router.get("/display", response_class=HTMLResponse)
+def display(settings: SettingsDep, screen: ScreenQuery = "default") -> HTMLResponse:
+    """The player page for one screen (`&preview=ID` and `&slide_ms=N` are read by player.js)."""
+    return HTMLResponse(_page(settings, screen), headers=NO_CACHE)
+
+
+@router.get("/api/playlist", response_model=Playlist, responses={304: {"description": "Unchanged"}})
+def playlist(
+    request: Request, settings: SettingsDep, library: LibraryDep, screen: ScreenQuery = "default"
+) -> Response:
+    """What the screen shows now; `ETag` is the version, `If-None-Match` gets a 304."""
+    current = build(library, settings, screen, datetime.now(UTC))
+    etag = f'"{current["version"]}"'
+    headers = {"ETag": etag, **NO_CACHE}
+    if etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(current, headers=headers)
+
+
+@router.get("/api/events", response_class=EventSourceResponse)
+async def events(broadcaster: BroadcasterDep, screen: ScreenQuery = "default") -> Response:
+    """Server-Sent Events: `playlist` with `{"version", "code"}` on every change; pings."""
+    return EventSourceResponse(broadcaster.stream(screen), ping=15, headers=NO_CACHE)
+
+
+@router.post("/api/screens/{name}/heartbeat", status_code=204)
+def heartbeat(
+    name: Annotated[str, Path(pattern=SCREEN_NAME)],
+    beat: Heartbeat,
+    request: Request,
+    library: LibraryDep,
+) -> Response:
+    """A screen is alive and shows `slide` of playlist `version`."""
+    slide = None if beat.slide is None else str(beat.slide)[:64]
+    address = request.client.host if request.client else ""
+    library.heartbeat(name, slide, beat.version, address)
+    return Response(status_code=204)
+
+
+@router.get("/sw.js", include_in_schema=False)
+def service_worker() -> FileResponse:
+    """At the root, so the worker's scope covers /display."""
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers=NO_CACHE)
+
+
+@router.get("/themes/{theme}/{name}", include_in_schema=False)
+def theme_asset(theme: str, name: str, settings: SettingsDep) -> FileResponse:
+    """A theme's own CSS, fonts and pictures."""
+    path = theme_file(theme, name, settings.themes_dir)
+    if path is None:
+        raise HTTPException(404)
+    return FileResponse(path, headers=NO_CACHE)
+
+
+def _page(settings: Settings, screen: str) -> str:
+    theme = load_theme(settings.theme_for(screen), settings.themes_dir)
+    code = page_code(settings, screen)
+    config = {
+        "screen": screen,
+        "code": code,
+        "playlist": f"/api/playlist?screen={screen}",
+        "events": f"/api/events?screen={screen}",
+        "heartbeat": f"/api/screens/{screen}/heartbeat",
+        "reload_ms": round(settings.reload_hours * 3600 * 1000),
+    }
+    return _template(theme.name, settings.themes_dir).render(
+        theme=theme,
+        screen=screen,
+        code=code,
+        config=config,
+        fonts=FONTS,
+        share_path=settings.share_path,
+    )
+
+
+@lru_cache(maxsize=16)
+def _template(theme: str, themes_dir: FsPath | None) -> Template:
+    return load_theme(theme, themes_dir).environment().get_template("display.html")
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}

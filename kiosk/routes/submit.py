@@ -1,0 +1,263 @@
+"""`/submit`: a form for staff who cannot reach the share.
+
+It writes an ordinary story file (`Key: value` header) and its photo into the content folder, so
+a story sent here takes exactly the path of a dropped one: watcher, moderation, status file.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+import unicodedata
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadData
+from PIL import Image, UnidentifiedImageError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from .. import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
+from ..auth import Auth
+from ..deps import AuthDep, SettingsDep, WatcherDep
+from ..playlist import code_version
+from .admin import TEXT_LIMITS, one_line
+from .admin_pages import PAGE_HEADERS, templates
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+COOKIE = "kiosk_submit"
+FORM_MAX_AGE = 6 * 3600  # a form left open over lunch still works
+SUBMIT_LIMIT = 10  # attempts per address per hour: enough for a team, too few for a script
+SUBMIT_WINDOW = 3600.0
+EXTENSIONS = {
+    "JPEG": ".jpg",
+    "MPO": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+    "TIFF": ".tif",
+    "BMP": ".bmp",
+    "HEIF": ".heic",
+    "AVIF": ".avif",
+}
+
+
+class RateLimit:
+    """At most `limit` events per key in any `window` seconds."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> int:
+        """Count an event; returns 0, or the seconds to wait when over the limit."""
+        now = time.monotonic()
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and now - events[0] > self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return int(self.window - (now - events[0])) + 1
+            events.append(now)
+            return 0
+
+
+def _limit(request: Request) -> RateLimit:
+    # Kept on the app, so every app (and every test) starts with a clean count.
+    state = request.app.state
+    if not hasattr(state, "submit_limit"):
+        state.submit_limit = RateLimit(SUBMIT_LIMIT, SUBMIT_WINDOW)
+    return state.submit_limit
+
+
+def _page(
+    request: Request,
+    auth: Auth,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: list[str] | None = None,
+) -> Response:
+    """The form with a CSRF pair: a nonce in a cookie and, signed, in a hidden field. The
+    browser keeps its nonce, so a form open in a second tab stays valid."""
+    nonce = request.cookies.get(COOKIE) or secrets.token_urlsafe(16)
+    response = templates.TemplateResponse(
+        request,
+        "submit.html",
+        {
+            "values": values or {},
+            "errors": errors or [],
+            "token": auth.signer("kiosk-submit").dumps(nonce),
+            "version": code_version(),
+        },
+        status_code=status_code,
+        headers=PAGE_HEADERS,
+    )
+    response.set_cookie(
+        COOKIE, nonce, httponly=True, samesite="strict", path="/submit", max_age=FORM_MAX_AGE
+    )
+    return response
+
+
+@router.get("/submit")
+def submit_form(request: Request, auth: AuthDep) -> Response:
+    """The form."""
+    return _page(request, auth)
+
+
+@router.get("/submit/thanks")
+def thanks(request: Request, file: str = "") -> Response:
+    """After a story was saved (a redirect, so reloading does not send it twice)."""
+    return templates.TemplateResponse(
+        request,
+        "submit.html",
+        {"thanks": True, "file": file, "version": code_version()},
+        headers=PAGE_HEADERS,
+    )
+
+
+@router.post("/submit")
+async def submit(
+    request: Request, auth: AuthDep, settings: SettingsDep, watcher: WatcherDep
+) -> Response:
+    """Check the form, write photo then story into the content folder, wake the watcher."""
+    address = request.client.host if request.client else "unknown"
+    wait = _limit(request).hit(address)
+    if wait:
+        log.warning("/submit from %s refused: more than %d tries an hour", address, SUBMIT_LIMIT)
+        errors = [f"Too many stories sent from this computer: try again in {wait // 60 + 1} min."]
+        return _page(request, auth, 429, errors=errors)
+    max_photo = int(settings.max_photo_mb * 1024 * 1024)
+    max_text = settings.max_text_kb * 1024
+    too_big = f"The photo is larger than {settings.max_photo_mb:g} MB: send a smaller one."
+    if int(request.headers.get("content-length") or 0) > max_photo + max_text + 65536:
+        return _page(request, auth, 413, errors=[too_big])
+    # Parts a little over the text limit still parse, so the limit is explained, not a 400.
+    form = await request.form(max_files=1, max_fields=20, max_part_size=max_text + 65536)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not _csrf_ok(auth, values.get("token", ""), request.cookies.get(COOKIE, "")):
+        errors = ["This form has expired. Your text is still below: send it again."]
+        return _page(request, auth, 403, values, errors)
+    errors = _check_text(values, max_text)
+    photo = form.get("photo")
+    data = b""
+    if not isinstance(photo, UploadFile) or not photo.filename:
+        errors.append("Choose a photo of the person.")
+    else:
+        data = await photo.read(max_photo + 1)
+        if len(data) > max_photo:
+            errors.append(too_big)
+    extension = await run_in_threadpool(_photo_extension, data) if data else None
+    if data and extension is None:
+        errors.append(
+            "The photo could not be read as an image: send a JPEG, PNG, HEIC or WebP photo."
+        )
+    if errors:
+        if data:
+            errors.append("For safety the photo is not kept: choose it again.")
+        return _page(request, auth, 422, values, errors)
+    name = await run_in_threadpool(
+        save_story, settings.content_dir, story_text(values), data, extension or ".jpg"
+    )
+    log.info("/submit from %s: saved %s", address, name)
+    watcher.poke()
+    return RedirectResponse(f"/submit/thanks?file={name}", status_code=303)
+
+
+def _csrf_ok(auth: Auth, token: str, cookie: str) -> bool:
+    try:
+        nonce = auth.signer("kiosk-submit").loads(token, max_age=FORM_MAX_AGE)
+    except BadData:
+        return False
+    return bool(cookie) and secrets.compare_digest(str(nonce), cookie)
+
+
+def _check_text(values: dict[str, str], max_text: int) -> list[str]:
+    errors = []
+    if not one_line(values.get("name", "")):
+        errors.append("Write the person's name.")
+    for key, limit in TEXT_LIMITS.items():
+        if len(one_line(values.get(key, ""))) > limit:
+            label = key.replace("_", " ").replace("photo alt", "photo description")
+            errors.append(f"The {label} is longer than {limit} characters: shorten it.")
+    if len(story_text(values).encode()) > max_text:
+        errors.append(f"The story is longer than {max_text // 1024} KB: shorten it.")
+    return errors
+
+
+def _photo_extension(data: bytes) -> str | None:
+    """The file extension for the image in `data`, or None when it is not one we can show."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return EXTENSIONS.get(img.format or "")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return None
+
+
+def story_text(values: dict[str, Any]) -> str:
+    """The story file, in the plain `Key: value` header staff know from _TEMPLATE.md."""
+    lines = []
+    for key in TEXT_LIMITS:  # name first, as in _TEMPLATE.md
+        value = one_line(str(values.get(key, "")))
+        if value:
+            lines.append(f"{key.capitalize()}: {value}")
+    lines.append(f"Consent: {'yes' if values.get('consent') else 'no'}")
+    body = str(values.get("story", "")).replace("\r\n", "\n").replace("\r", "\n").strip()
+    return "\n".join(lines) + "\n\n" + (body + "\n" if body else "")
+
+
+def slug(name: str) -> str:
+    """`Babette Ruíz` -> `babette-ruiz`: a file name that works on every share."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-") or "story"
+
+
+def save_story(content_dir: Path, text: str, photo: bytes, extension: str) -> str:
+    """Write `<slug>.<ext>` and then `<slug>.md`, each complete before it appears, never over an
+    existing file; a name already in use gets -2, -3 …. Returns the story file's name."""
+    base = slug(text.split("\n", 1)[0].partition(": ")[2])
+    taken = {os.path.splitext(p.name)[0].lower() for p in content_dir.iterdir()}
+    n = 0
+    while True:
+        n += 1
+        stem = base if n == 1 else f"{base}-{n}"
+        if stem in taken:
+            continue
+        photo_path = content_dir / f"{stem}{extension}"
+        # The photo first: the story only pairs with it once the text appears, complete.
+        if not _place(photo_path, photo):
+            continue
+        if _place(content_dir / f"{stem}.md", text.encode()):
+            return f"{stem}.md"
+        photo_path.unlink()
+
+
+def _place(path: Path, data: bytes) -> bool:
+    """Write to a hidden temp file (ignored by the watcher), then link it into place; False when
+    `path` exists already."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)

@@ -1,0 +1,140 @@
+"""`_status.txt` at the top of the content folder: what happened to each file, for the people who
+drop them on the share and never see the admin page.
+
+Rewritten on a worker thread a moment after the library changes (a burst of decisions becomes one
+write), only when its text would change, through a temp file and `os.replace`, so a reader never
+sees half a file. The watcher ignores it like every `_` name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .library import Library
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+NAME = "_status.txt"
+HEADER = (
+    "What happened to each story in this folder. Hallway Kiosk rewrites this file by itself;\n"
+    "changes to it are lost. Fix a story by editing its own file: it is read again on save.\n"
+)
+# (status, heading, what the person who dropped the file should know), in the order shown
+SECTIONS = (
+    ("problem", "CANNOT BE SHOWN: fix the file and save it again", ""),
+    ("rejected", "NOT SHOWN: a moderator said no", "change the file and save it to ask again"),
+    ("pending", "WAITING FOR A MODERATOR", ""),
+    ("approved", "ON THE SCREENS", ""),
+    ("retired", "TAKEN OFF THE SCREENS", ""),
+)
+
+
+def render(submissions: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> str:
+    """The file's text: a header, then one line (or a few) per file, grouped by state."""
+    lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n"]
+    for status, heading, advice in SECTIONS:
+        group = [s for s in submissions if s["status"] == status and _worth_listing(s)]
+        if not group:
+            continue
+        lines.append(f"\n{heading}" + (f" ({advice})" if advice else "") + "\n")
+        for sub in sorted(group, key=lambda s: s["source"].lower()):
+            lines.extend(_entry(sub))
+    if len(lines) == 2:
+        lines.append(
+            "\nNo stories yet. Copy _TEMPLATE.md, fill it in and put a photo next to it.\n"
+        )
+    return "".join(lines)
+
+
+def _worth_listing(sub: dict[str, Any]) -> bool:
+    # A deleted file is gone from the folder, so there is nobody to tell.
+    return not (sub["status"] == "retired" and sub.get("retired_reason") == "source deleted")
+
+
+def _entry(sub: dict[str, Any]) -> list[str]:
+    source, name = sub["source"], sub.get("name") or ""
+    head = f"  {source}" + (f"  ({name})" if name else "")
+    status = sub["status"]
+    if status == "problem":
+        return [head + "\n", *(f"      - {p}\n" for p in sub.get("problems") or ())]
+    if status == "rejected":
+        reason = (sub.get("decision") or {}).get("reason") or "no reason given"
+        return [f"{head}\n      - {reason}\n"]
+    if status == "pending" and sub.get("on_screen"):
+        return [f"{head}\n      - a changed version; the earlier one stays on the screens\n"]
+    if status == "retired" and sub.get("retired_reason"):
+        return [f"{head}\n      - {sub['retired_reason']}\n"]
+    return [head + "\n"]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never a half-written one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\r\n") as fh:  # Notepad-friendly
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from everyone on the share
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StatusFile:
+    """Keeps `_status.txt` in step with the library while the server runs."""
+
+    def __init__(self, settings: Settings, library: Library, debounce: float = 0.3) -> None:
+        self.settings = settings
+        self.library = library
+        self.path = settings.content_dir / NAME
+        self.debounce = debounce
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last = ""
+
+    def start(self) -> None:
+        if not self.settings.status_file:
+            return
+        self.library.on_change(self._wake.set)
+        self._wake.set()  # the first write shows what the library held at start
+        self._thread = threading.Thread(target=self._run, name="kiosk-status-file", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stop.wait(self.debounce):
+                return
+            self._wake.clear()
+            try:
+                self.write()
+            except Exception:  # a full or read-only share must not stop the next attempt
+                log.exception("could not write %s", self.path)
+
+    def write(self) -> bool:
+        """Write the file if its text changed (apart from the time); True when written."""
+        if not self.path.parent.is_dir():  # an unmounted share: the watcher reports that
+            return False
+        subs = self.library.submissions()
+        text = render(subs, self.settings.zone, self.library.clock())
+        body = text.split("\n", 3)[-1]  # everything below the "Updated" line
+        if body == self._last and self.path.exists():
+            return False
+        write_atomically(self.path, text)
+        self._last = body
+        return True

@@ -1,0 +1,208 @@
+"""The admin page in real Chromium: a moderator's whole job, on a laptop and on a phone.
+
+With KIOSK_UPDATE_SCREENSHOTS=1 the screenshots go to docs/screenshots/ (for the moderators'
+guide); otherwise to a temp folder, so a test run leaves the repository as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import LiveServer, wait_for
+from .factories import jpeg, make_tree, story
+from .moderation import PASSWORD, add_users, cheap_hashes  # noqa: F401 - autouse fixture
+
+REPO = Path(__file__).resolve().parent.parent
+# A preview has faded in: its player showed the slide and the crossfade is over.
+PREVIEW_SHOWN = """(frame) => {
+    const doc = frame.contentDocument;
+    const layer = doc && doc.querySelector('.is-active');
+    return Boolean(layer) && getComputedStyle(layer).opacity === '1';
+}"""
+
+
+@pytest.fixture
+def page(browser: Any, server: LiveServer) -> Iterator[Page]:
+    add_users(server)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], "the admin page threw JavaScript errors"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    if os.environ.get("KIOSK_UPDATE_SCREENSHOTS"):
+        return REPO / "docs" / "screenshots"
+    return tmp_path
+
+
+def sign_in(page: Page, server: LiveServer, name: str = "mod") -> None:
+    page.goto(server.url + "/admin")
+    expect(page).to_have_url(re.compile("/admin/login$"))  # no session yet
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("tab", name=re.compile("^Pending"))).to_have_attribute(
+        "aria-selected", "true"
+    )
+
+
+def card(page: Page, name: str) -> Any:
+    return page.locator("article.card", has_text=name)
+
+
+def wait_for_preview(page: Page, frame: Any) -> None:
+    frame.scroll_into_view_if_needed()  # previews load lazily
+    page.wait_for_function(PREVIEW_SHOWN, arg=frame.element_handle())
+
+
+def test_moderator_approves_rejects_and_sets_the_focal_point(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    sign_in(page, server)
+    expect(page.get_by_text("Nothing is waiting.")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+
+    make_tree(content, {"ana.md": story("Ana Alvarez", role="Foreman"), "ana.jpg": jpeg()})
+    ana = card(page, "Ana Alvarez")
+    expect(ana).to_be_visible()  # arrives by polling: no reload
+    assert page.evaluate("window.sameDocument") is True
+    expect(ana.locator("iframe")).to_have_attribute("src", re.compile(r"preview=\d+"))
+    expect(ana).to_contain_text("ana.md + ana.jpg")
+    expect(page.get_by_role("tab", name=re.compile("^Pending"))).to_contain_text("1")
+    ana.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("Approved: Ana Alvarez")
+    expect(ana).to_have_count(0)
+    approved = server.wait_status("ana.md", "approved")
+    assert approved["decision"]["by"] == "mod"
+
+    make_tree(content, {"bo.md": story("Bo Berg"), "bo.jpg": jpeg(color=(20, 90, 200))})
+    bo = card(page, "Bo Berg")
+    bo.get_by_label("Reason for rejecting").fill("The photo is blurred")
+    bo.get_by_role("button", name="Reject").click()
+    expect(bo).to_have_count(0)
+    rejected = server.wait_status("bo.md", "rejected")
+    assert rejected["decision"]["reason"] == "The photo is blurred"
+    page.get_by_role("tab", name=re.compile("^Rejected")).click()
+    expect(page.locator("#panel-rejected")).to_contain_text("The photo is blurred")
+
+    page.get_by_role("tab", name=re.compile("^Pending")).click()
+    make_tree(content, {"cy.md": story("Cy Chen"), "cy.jpg": jpeg(800, 1000, color=(90, 20, 60))})
+    photo = card(page, "Cy Chen").locator(".focal img")
+    box = photo.bounding_box()
+    photo.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
+    expect(page.get_by_role("status")).to_contain_text("Focal point of Cy Chen saved")
+    focal = wait_for(lambda: server.wait_status("cy.md", "pending")["focal"])
+    assert focal == pytest.approx([0.25, 0.75], abs=0.02)
+    marker = card(page, "Cy Chen").locator(".focal .marker")
+    expect(marker).to_have_css("left", re.compile(r"^\d+(\.\d+)?px$"))
+    assert page.evaluate("window.sameDocument") is True
+
+    page.get_by_role("tab", name="Audit log").click()
+    audit = page.locator("#panel-audit")
+    expect(audit).to_contain_text("approved")
+    first_row = audit.locator("tbody tr").first
+    expect(first_row).to_contain_text("edited")  # newest first: the focal point
+    expect(first_row).to_contain_text("Cy Chen")
+    expect(audit.locator("tr", has_text="approved")).to_contain_text("Ana Alvarez")
+    expect(audit.locator("tr", has_text="rejected")).to_contain_text("The photo is blurred")
+
+
+def test_keyboard_tabs_edit_form_and_sign_out(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    make_tree(content, {"ana.md": story("Ana Mria"), "ana.jpg": jpeg()})
+    server.wait_status("ana.md", "pending")
+    sign_in(page, server)
+    pending = page.get_by_role("tab", name=re.compile("^Pending"))
+    pending.focus()
+    page.keyboard.press("ArrowRight")
+    on_screens = page.get_by_role("tab", name=re.compile("^On the screens"))
+    expect(on_screens).to_be_focused()
+    expect(on_screens).to_have_attribute("aria-selected", "true")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("ArrowLeft")
+    expect(pending).to_be_focused()
+
+    ana = card(page, "Ana Mria")
+    ana.get_by_text("Edit details, dates, pin").click()
+    ana.get_by_label("Name").fill("Ana Maria")
+    ana.get_by_label("Show until (including)").fill("2030-12-31")
+    ana.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved the changes to Ana Maria")
+    sub = server.wait_status("ana.md", "pending")
+    assert (sub["name"], sub["end"]) == ("Ana Maria", "2030-12-31")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile("/admin/login$"))
+    page.goto(server.url + "/admin")
+    expect(page).to_have_url(re.compile("/admin/login$"))
+
+
+def example_content(server: LiveServer, content: Path) -> None:
+    """The repository's example stories in every state a moderator meets."""
+    for path in (REPO / "content").iterdir():
+        if not path.name.startswith("_"):
+            copy = shutil.copytree if path.is_dir() else shutil.copyfile
+            copy(path, content / path.name)
+    make_tree(content, {"lena-fischer.md": story("Lena Fischer"), "lena-fischer.jpg": b"oops"})
+    library = server.library
+    ids = {
+        s: server.wait_status(s, "pending")["id"] for s in ("babette-ruiz.md", "kenji-arakawa.md")
+    }
+    ids["tomasz"] = server.wait_status("tomasz-wisniewski.md", "pending")["id"]
+    library.approve(ids["babette-ruiz.md"], "ann")
+    library.approve(ids["kenji-arakawa.md"], "ann")
+    library.reject(ids["tomasz"], "ann", "Please send a photo where his face is visible")
+    server.wait_status("lena-fischer.md", "problem")
+    kenji = content / "kenji-arakawa.md"
+    kenji.write_text(kenji.read_text().replace("Bookkeeper", "Head bookkeeper"))
+    server.wait_status("kenji-arakawa.md", "pending")
+    library.heartbeat("lobby", str(ids["babette-ruiz.md"]), "v1", "10.0.0.21")
+
+
+def test_queue_on_a_laptop_and_a_phone(
+    page: Page, server: LiveServer, content: Path, shots: Path
+) -> None:
+    example_content(server, content)
+    sign_in(page, server, "ann")
+    expect(page.locator("article.card")).to_have_count(4)
+    kenji = card(page, "Kenji Arakawa")
+    expect(kenji.locator("table.diff")).to_contain_text("Head bookkeeper")
+    expect(kenji.locator("table.diff td.old")).to_have_text(["Bookkeeper"])
+    wait_for_preview(page, kenji.locator("iframe"))
+    kenji.screenshot(path=shots / "admin-changed-version-1366.png")
+    wait_for_preview(page, page.locator(".preview iframe").first)
+    page.screenshot(path=shots / "admin-queue-1366.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    for tab, name in (("On the screens", "on-screens"), ("Problems", "problems")):
+        page.get_by_role("tab", name=re.compile(f"^{tab}")).click()
+        page.mouse.move(1, 1)  # no hover highlight in the pictures
+        page.screenshot(path=shots / f"admin-{name}-1366.png")
+    expect(page.locator("#panel-problem")).to_contain_text("lena-fischer.jpg is not a photo")
+    page.get_by_role("tab", name="Screens", exact=True).click()
+    expect(page.locator("#panel-screens")).to_contain_text("Babette Ruiz")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("tab", name=re.compile("^Pending")).click()
+    wait_for_preview(page, page.locator(".preview iframe").first)
+    page.screenshot(path=shots / "admin-queue-390.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    for name in ("admin-queue-1366.png", "admin-queue-390.png", "admin-on-screens-1366.png"):
+        assert (shots / name).stat().st_size > 10_000

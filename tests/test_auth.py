@@ -1,0 +1,234 @@
+"""Users, passwords, sessions, tokens, the login throttle, the secret key and the CLI commands."""
+
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+
+import pytest
+from starlette.responses import Response
+
+from kiosk.auth import Auth, LoginThrottle, Throttled, Unauthenticated, digest, load_secret
+from kiosk.cli import main
+from kiosk.library import Library, NotFound, Refused
+
+from .conftest import LiveServer, make_settings
+from .moderation import PASSWORD, cheap_hashes  # noqa: F401 - autouse fixture
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def auth(tmp_path: Path, clock: Clock) -> Auth:
+    settings = make_settings(tmp_path, session_idle_minutes=30)
+    return Auth(settings, Library(settings.db_path), clock=clock)
+
+
+def cookie_of(auth: Auth, who) -> str:
+    response = Response()
+    auth.set_cookie(response, who, secure=False)
+    header = response.headers["set-cookie"]
+    return header.split(";")[0].split("=", 1)[1]
+
+
+def test_passwords_are_argon2_hashes(auth: Auth) -> None:
+    assert auth.add_user(" Ann ", "admin", PASSWORD, "test") == "ann"
+    stored = auth.library.user("ann")["password_hash"]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert auth.verify("ANN", PASSWORD)["name"] == "ann"
+    assert auth.verify("ann", "wrong password") is None
+    assert auth.verify("nobody", PASSWORD) is None
+    assert auth.verify("no way!", PASSWORD) is None  # not even a valid name
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "password", "message"),
+    [
+        ("ann", "admin", "short", "at least 10 characters"),
+        ("ann", "root", PASSWORD, "role 'root' does not exist"),
+        ("ann smith", "admin", PASSWORD, "cannot be a user name"),
+        ("", "admin", PASSWORD, "cannot be a user name"),
+    ],
+)
+def test_user_rules(auth: Auth, name: str, role: str, password: str, message: str) -> None:
+    with pytest.raises(Refused, match=message):
+        auth.add_user(name, role, password, "test")
+
+
+def test_duplicates_and_the_last_admin(auth: Auth) -> None:
+    auth.add_user("ann", "admin", PASSWORD, "test")
+    with pytest.raises(Refused, match="already a user called ann"):
+        auth.add_user("ANN", "moderator", PASSWORD, "test")
+    with pytest.raises(Refused, match="last admin"):
+        auth.remove_user("ann", "test")
+    with pytest.raises(NotFound):
+        auth.remove_user("bob", "test")
+    with pytest.raises(NotFound):
+        auth.set_password("bob", PASSWORD, "test")
+    actions = [e["action"] for e in auth.library.audit_log()]
+    assert actions == ["add user"]
+
+
+def test_secret_key_is_made_once_and_private(tmp_path: Path) -> None:
+    key = load_secret(tmp_path)
+    path = tmp_path / "secret.key"
+    assert len(key) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_secret(tmp_path) == key
+    path.chmod(0o644)
+    assert load_secret(tmp_path) == key and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]  # no temp file left
+
+
+def test_sessions_end_when_idle_forged_signed_out_or_password_changed(
+    auth: Auth, clock: Clock
+) -> None:
+    auth.add_user("ann", "admin", PASSWORD, "test")
+    who = auth.login("ann", PASSWORD, "10.0.0.1")
+    assert who.csrf_token and who.session_id
+    cookie = cookie_of(auth, who)
+    assert auth.read_session(cookie).name == "ann"
+    assert auth.read_session(cookie[:-2] + "xx") is None  # the signature no longer fits
+    assert auth.read_session("garbage") is None and auth.read_session(None) is None
+
+    clock.now += 29 * 60
+    active = auth.read_session(cookie)
+    assert active is not None and auth.should_refresh(active)
+    refreshed = cookie_of(auth, active)  # activity moves the idle deadline
+    clock.now += 29 * 60
+    assert auth.read_session(cookie) is None  # 58 idle minutes: over the 30 allowed
+    assert auth.read_session(refreshed).csrf_token == who.csrf_token
+
+    auth.end_session(auth.read_session(refreshed))
+    assert auth.read_session(refreshed) is None
+
+    other = cookie_of(auth, auth.login("ann", PASSWORD, "10.0.0.1"))
+    auth.set_password("ann", "another good password", "test")
+    assert auth.read_session(other) is None
+
+
+def test_login_throttle_doubles_the_wait(clock: Clock) -> None:
+    throttle = LoginThrottle(clock)
+    keys = ("user:ann", "address:10.0.0.9")
+    for _ in range(2):
+        throttle.failed(*keys)
+    assert throttle.wait(*keys) == 0  # a couple of typos cost nothing
+    assert throttle.failed(*keys) == 3
+    assert throttle.wait(*keys) == 2
+    assert throttle.wait("user:bob") == 0 and throttle.wait("user:bob", keys[1]) == 2
+    clock.now += 2
+    assert throttle.wait(*keys) == 0
+    throttle.failed(*keys)
+    assert throttle.wait(*keys) == 4
+    for _ in range(20):
+        throttle.failed(*keys)
+    assert throttle.wait(*keys) == 900  # capped at 15 minutes
+    throttle.succeeded(*keys)
+    assert throttle.wait(*keys) == 0
+
+
+def test_login_is_throttled_per_address_too(auth: Auth, clock: Clock) -> None:
+    auth.add_user("ann", "admin", PASSWORD, "test")
+    for name in ("ann", "bob", "carl"):  # guessing different users from one address
+        with pytest.raises(Unauthenticated):
+            auth.login(name, "guess", "10.0.0.66")
+    with pytest.raises(Throttled) as raised:
+        auth.login("ann", PASSWORD, "10.0.0.66")
+    assert raised.value.retry_after == 2
+    assert auth.login("ann", PASSWORD, "10.0.0.7").name == "ann"  # another address is fine
+    clock.now += 2
+    assert auth.login("ann", PASSWORD, "10.0.0.66").name == "ann"
+
+
+def test_tokens_are_stored_hashed_and_revocable(auth: Auth) -> None:
+    token = auth.create_token("backup-script", "moderator", "test")
+    assert token.startswith("kiosk_") and len(token) > 40
+    row = auth.library._row("SELECT token_hash FROM tokens")
+    assert row["token_hash"] == digest(token) and token not in row["token_hash"]
+    who = auth.principal(None, token)
+    assert (who.name, who.role, who.csrf_token) == ("backup-script", "moderator", "")
+    auth.check_csrf(who, None)  # bearer tokens need no CSRF token
+    auth.library.revoke_tokens("backup-script", "test")
+    with pytest.raises(Unauthenticated, match="revoked"):
+        auth.principal(None, token)
+    with pytest.raises(Refused):
+        auth.create_token("  ", "moderator", "test")
+
+
+def test_first_start_creates_admin_and_prints_the_password_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path)
+    live = LiveServer(settings).start()
+    live.stop()
+    out = capsys.readouterr().out
+    assert "created the user 'admin' (role admin)" in out
+    password = out.split("password\n\n", 1)[1].split()[0]
+    auth = Auth(settings, Library(settings.db_path))
+    assert auth.verify("admin", password)["role"] == "admin"
+    assert [u["name"] for u in auth.library.users()] == ["admin"]
+    live = LiveServer(settings).start()
+    live.stop()
+    assert password not in capsys.readouterr().out  # shown once only
+
+
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    dirs = ["--content-dir", str(tmp_path), "--data-dir", str(tmp_path / "data")]
+    return main([*args, *dirs])
+
+
+def test_cli_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_admin = ["user", "add", "ann", "--role", "admin", "--password-stdin"]
+    assert run(tmp_path, monkeypatch, *add_admin, stdin=PASSWORD + "\n") == 0
+    assert "added ann (admin)" in capsys.readouterr().out
+    assert run(tmp_path, monkeypatch, "user", "add", "mod", "--password-stdin", stdin=PASSWORD) == 0
+    assert run(tmp_path, monkeypatch, "user", "list") == 0
+    listing = capsys.readouterr().out
+    assert "ann" in listing and "admin" in listing and "mod " in listing and "moderator" in listing
+    new = "a different password"
+    assert run(tmp_path, monkeypatch, "user", "passwd", "mod", "--password-stdin", stdin=new) == 0
+    auth = Auth(make_settings(tmp_path), Library(tmp_path / "data" / "kiosk.db"))
+    assert auth.verify("mod", new) and not auth.verify("mod", PASSWORD)
+    assert run(tmp_path, monkeypatch, "user", "add", "x", "--password-stdin", stdin="short") == 2
+    assert "at least 10 characters" in capsys.readouterr().err
+    assert run(tmp_path, monkeypatch, "user", "remove", "ann") == 2
+    assert "last admin" in capsys.readouterr().err
+    assert run(tmp_path, monkeypatch, "user", "remove", "mod") == 0
+    assert run(tmp_path, monkeypatch, "user", "add") == 2
+    assert "needs a NAME" in capsys.readouterr().err
+    audit = [(e["actor"], e["action"]) for e in auth.library.audit_log()]
+    assert ("add user" in {a for _, a in audit}) and all(a.startswith("cli") for a, _ in audit)
+
+
+def test_cli_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, monkeypatch, "token", "create", "lobby-screen") == 0
+    captured = capsys.readouterr()
+    token = captured.out.strip()
+    assert token.startswith("kiosk_") and "\n" not in token and "only this once" in captured.err
+    auth = Auth(make_settings(tmp_path), Library(tmp_path / "data" / "kiosk.db"))
+    assert auth.principal(None, token).name == "lobby-screen"
+    assert run(tmp_path, monkeypatch, "token", "list") == 0
+    assert "lobby-screen" in capsys.readouterr().out and token not in captured.err
+    assert run(tmp_path, monkeypatch, "token", "revoke", "lobby-screen") == 0
+    assert run(tmp_path, monkeypatch, "token", "revoke", "lobby-screen") == 2
+    assert "no live token" in capsys.readouterr().err
+    with pytest.raises(Unauthenticated):
+        auth.principal(None, token)

@@ -1,0 +1,181 @@
+"""Display and media routes on a real server: ETag/304, SSE, media privacy, heartbeats."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import LiveServer, wait_for
+from .factories import jpeg, make_tree, story
+
+
+def approved(server: LiveServer, content: Path, stem: str, name: str, **fields: str) -> dict:
+    """Drop a story with a photo, wait for the watcher, approve it: the moderator's path."""
+    make_tree(content, {f"{stem}.md": story(name, **fields), f"{stem}.jpg": jpeg(400, 500)})
+    sub = server.wait_status(f"{stem}.md", "pending")
+    return server.library.approve(sub["id"], "mod")
+
+
+class Events:
+    """An SSE connection read on a thread; `next()` waits for the next `playlist` event."""
+
+    def __init__(self, url: str) -> None:
+        self.events: queue.Queue[dict] = queue.Queue()
+        self.client = httpx.Client(timeout=httpx.Timeout(10, read=None))
+        self.thread = threading.Thread(target=self._read, args=(url,), daemon=True)
+        self.thread.start()
+
+    def _read(self, url: str) -> None:
+        event = ""
+        try:
+            with self.client.stream("GET", url) as response:
+                self.headers = response.headers
+                for line in response.iter_lines():
+                    if line.startswith("event:"):
+                        event = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:") and event == "playlist":
+                        self.events.put(json.loads(line.split(":", 1)[1]))
+        except httpx.HTTPError:
+            pass  # closed by the test
+
+    def next(self, timeout: float = 10) -> dict:
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@pytest.fixture
+def events(server: LiveServer) -> Iterator[Events]:
+    stream = Events(server.url + "/api/events?screen=default")
+    yield stream
+    stream.close()
+
+
+def test_playlist_etag_and_304(server: LiveServer, content: Path) -> None:
+    approved(server, content, "ana", "Ana Ruiz", role="Foreman")
+    r = server.get("/api/playlist")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    body = r.json()
+    assert r.headers["etag"] == f'"{body["version"]}"'
+    assert [s["name"] for s in body["slides"]] == ["Ana Ruiz"]
+    assert body["slides"][0]["image"].startswith("/media/")
+    same = server.get("/api/playlist", headers={"If-None-Match": r.headers["etag"]})
+    assert same.status_code == 304 and same.content == b""
+    assert same.headers["etag"] == r.headers["etag"]
+    stale = server.get("/api/playlist", headers={"If-None-Match": '"something-old"'})
+    assert stale.status_code == 200
+
+
+def test_display_page(server: LiveServer) -> None:
+    r = server.get("/display?screen=lobby")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    page = r.text
+    assert page.count('class="slide"') == 2  # two layers, reused for every slide
+    assert "/static/player.js" in page and "/themes/default/style.css" in page
+    assert "/api/events?screen=lobby" in page
+    assert server.get("/display?screen=../etc").status_code == 422
+    sw = server.get("/sw.js")
+    assert sw.headers["content-type"].startswith("text/javascript")
+    assert server.get("/static/fonts/inter-regular.woff2").status_code == 200
+    assert "/api/playlist" in server.get("/openapi.json").json()["paths"]
+
+
+def test_media_only_for_what_is_on_screen(server: LiveServer, content: Path) -> None:
+    on_screen = approved(server, content, "ana", "Ana Ruiz")
+    r = server.get("/media/" + on_screen["image"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert server.get("/media/" + on_screen["thumbnail"]).status_code == 404  # admin only
+
+    make_tree(content, {"pat.md": story("Pending Pat"), "pat.jpg": jpeg(300, 400)})
+    pending = server.wait_status("pat.md", "pending")
+    make_tree(content, {"rex.md": story("Rejected Rex"), "rex.jpg": jpeg(500, 400)})
+    rejected = server.library.reject(server.wait_status("rex.md", "pending")["id"], "mod", "no")
+    for sub in (pending, rejected):
+        assert (server.settings.media_dir / sub["image"]).is_file()
+        assert server.get("/media/" + sub["image"]).status_code == 404
+
+    server.library.retire(on_screen["id"], "mod")
+    assert server.get("/media/" + on_screen["image"]).status_code == 404
+    for name in ("..%2Fkiosk.db", "../kiosk.db", ".hidden.jpg", "%2Fetc%2Fpasswd", "kiosk.db"):
+        assert server.get("/media/" + name).status_code == 404, name
+
+
+def test_heartbeat(server: LiveServer) -> None:
+    r = httpx.post(server.url + "/api/screens/lobby/heartbeat", json={"slide": 3, "version": "abc"})
+    assert r.status_code == 204
+    (screen,) = server.library.screens()
+    assert (screen["name"], screen["slide"], screen["version"]) == ("lobby", "3", "abc")
+    assert screen["address"] == "127.0.0.1"
+    bad = httpx.post(server.url + "/api/screens/a%20b/heartbeat", json={})
+    assert bad.status_code == 422
+
+
+def test_sse_one_event_per_change(server: LiveServer, content: Path, events: Events) -> None:
+    first = events.next()
+    assert first["version"] == server.get("/api/playlist").json()["version"]
+    assert first["code"]
+    assert events.headers["content-type"].startswith("text/event-stream")
+    ana = approved(server, content, "ana", "Ana Ruiz")
+    after = events.next()
+    assert after["version"] == server.get("/api/playlist").json()["version"] != first["version"]
+    # a new draft of Ana's story is pending: the screen does not change, so no event
+    (content / "ana.md").write_text(story("Ana Ruiz", role="Now with a role"))
+    server.wait_status("ana.md", "pending")
+    server.library.retire(ana["id"], "mod")
+    assert events.next()["version"] == first["version"]  # the retirement, nothing before it
+    assert events.events.empty()
+
+
+def test_sse_pushes_when_a_start_time_passes(server: LiveServer, content: Path) -> None:
+    ana = approved(server, content, "ana", "Ana Ruiz")
+    stream = Events(server.url + "/api/events?screen=default")
+    try:
+        stream.next()
+        local_now = datetime.now(server.settings.zone).replace(tzinfo=None, microsecond=0)
+        start = local_now + timedelta(seconds=3)
+        server.library.patch(ana["id"], "mod", {"start": start.isoformat()})
+        hidden = stream.next()  # the edit itself: Ana is not due yet
+        assert server.get("/api/playlist").json()["slides"] == []
+        shown = stream.next(timeout=5)  # no file event, no decision: the clock did it
+        assert shown["version"] != hidden["version"]
+        assert [s["name"] for s in server.get("/api/playlist").json()["slides"]] == ["Ana Ruiz"]
+    finally:
+        stream.close()
+
+
+def test_sse_scales_to_many_screens_with_one_build(
+    server: LiveServer, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiosk import events as events_module
+
+    builds: list[list[str]] = []
+    real = events_module.build_many
+
+    def counting(library, settings, screens, now):  # noqa: ANN001, ANN202
+        builds.append(list(screens))
+        return real(library, settings, screens, now)
+
+    monkeypatch.setattr(events_module, "build_many", counting)
+    streams = [Events(server.url + f"/api/events?screen={'ab'[i % 2]}") for i in range(40)]
+    try:
+        for s in streams:
+            s.next()
+        wait_for(lambda: server.app.state.events.connected == 40)
+        builds.clear()
+        approved(server, content, "ana", "Ana Ruiz")
+        for s in streams:
+            s.next()
+        # one build per change for both screen names together, however many connections
+        assert builds and all(sorted(b) == ["a", "b"] for b in builds)
+    finally:
+        for s in streams:
+            s.close()

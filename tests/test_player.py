@@ -1,0 +1,393 @@
+"""The player in real Chromium against a real server: what a passer-by sees on the wall."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from kiosk import playlist
+from kiosk.library import Library
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, make_settings, wait_for
+from .factories import jpeg, make_tree, story
+from .test_display import approved
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOTS = REPO / "docs" / "screenshots"
+FAST = "slide_ms=300"
+
+ACTIVE_NAME = "document.querySelector('.slide.is-active .name')?.textContent"
+
+
+class Screen:
+    """A page showing /display, with what it has shown so far and its navigations."""
+
+    def __init__(self, context: Any, url: str) -> None:
+        self.page = context.new_page()
+        self.navigations = 0
+        self.page.on("framenavigated", self._navigated)
+        self.page.goto(url)
+        # a page that reloads loses this, so tests can tell "no reload" from "reloaded"
+        self.page.evaluate("window.sameDocument = true")
+
+    def _navigated(self, frame: Any) -> None:
+        if frame == self.page.main_frame:
+            self.navigations += 1
+
+    def shows(self, name: str, timeout: float = 15) -> None:
+        self.page.wait_for_function(f"{ACTIVE_NAME} === {json.dumps(name)}", timeout=timeout * 1000)
+
+    def transitions(self) -> int:
+        return self.page.evaluate("window.kiosk.transitions")
+
+    def wait_transitions(self, more: int, timeout: float = 15) -> None:
+        target = self.transitions() + more
+        self.page.wait_for_function(f"window.kiosk.transitions >= {target}", timeout=timeout * 1000)
+
+    def stayed(self) -> bool:
+        return self.navigations == 1 and self.page.evaluate("window.sameDocument === true")
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    yield ctx
+    ctx.close()
+
+
+def test_first_slide_shows_name_and_photo(server: LiveServer, content: Path, context: Any) -> None:
+    ana = approved(server, content, "ana", "Ana Ruiz", role="Swing-shift foreman")
+    screen = Screen(context, server.url + "/display")
+    screen.shows("Ana Ruiz")
+    active = screen.page.locator(".slide.is-active")
+    assert active.locator(".role").text_content() == "Swing-shift foreman"
+    photo = active.locator("img")
+    assert photo.get_attribute("src") == "/media/" + ana["image"]
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 400
+    assert photo.evaluate("img => getComputedStyle(img).objectFit") == "cover"
+    assert photo.evaluate("img => img.style.objectPosition") == "50% 30%"
+    assert screen.page.evaluate("getComputedStyle(document.body).cursor") == "none"
+
+
+def test_slides_rotate(server: LiveServer, content: Path, context: Any) -> None:
+    for stem, name in [("ana", "Ana Ruiz"), ("ben", "Ben Okafor"), ("cleo", "Cleo Park")]:
+        approved(server, content, stem, name)
+    screen = Screen(context, f"{server.url}/display?{FAST}")
+    for name in ["Ana Ruiz", "Ben Okafor", "Cleo Park", "Ana Ruiz"]:
+        screen.shows(name)
+    # two layers, reused: the DOM does not grow with every slide
+    assert screen.page.locator(".slide").count() == 2
+
+
+def test_approval_appears_and_retirement_leaves_without_reload(
+    server: LiveServer, content: Path, context: Any
+) -> None:
+    ana = approved(server, content, "ana", "Ana Ruiz")
+    screen = Screen(context, f"{server.url}/display?{FAST}")
+    screen.shows("Ana Ruiz")
+    ben = approved(server, content, "ben", "Ben Okafor")
+    screen.shows("Ben Okafor")
+    server.library.retire(ben["id"], "mod")
+    version = server.get("/api/playlist").json()["version"]
+    screen.page.wait_for_function(f"window.kiosk.version === {json.dumps(version)}")
+    screen.wait_transitions(3)
+    screen.shows("Ana Ruiz")
+    seen = screen.page.evaluate(
+        """() => new Promise((resolve) => {
+            const names = new Set();
+            const start = window.kiosk.transitions;
+            const look = () => {
+              names.add(document.querySelector('.slide.is-active .name').textContent);
+              if (window.kiosk.transitions >= start + 4) resolve([...names]);
+              else requestAnimationFrame(look);
+            };
+            look();
+        })"""
+    )
+    assert seen == ["Ana Ruiz"]
+    assert ana["id"] != ben["id"] and screen.stayed()
+
+
+def test_story_html_and_script_show_as_text(
+    server: LiveServer, content: Path, context: Any
+) -> None:
+    body = (
+        "<script>window.pwnedBody = 1</script> <b>not bold</b> "
+        '<img src="x" onerror="window.pwnedImg = 1"> [a link](javascript:alert(1))'
+    )
+    make_tree(
+        content,
+        {
+            "x.md": story(
+                '"<i>Eve</i> Smith"', body=body, quote='"<script>window.pwnedQuote=1</script>"'
+            ),
+            "x.jpg": jpeg(400, 500),
+        },
+    )
+    server.library.approve(server.wait_status("x.md", "pending")["id"], "mod")
+    screen = Screen(context, server.url + "/display")
+    screen.shows("<i>Eve</i> Smith")
+    active = screen.page.locator(".slide.is-active")
+    assert active.locator(".quote").text_content() == "<script>window.pwnedQuote=1</script>"
+    text = active.locator(".story").text_content()
+    assert "<script>window.pwnedBody = 1</script>" in text and "<b>not bold</b>" in text
+    assert active.locator(".story b, .story script, .story img, .story a").count() == 0
+    assert active.locator(".name i").count() == 0
+    pwned = screen.page.evaluate("[window.pwnedBody, window.pwnedImg, window.pwnedQuote]")
+    assert pwned == [None, None, None]
+
+
+def test_empty_state_shows_the_share(tmp_path: Path, context: Any) -> None:
+    server = LiveServer(make_settings(tmp_path, share_path=r"\\kiosk\stories")).start()
+    try:
+        screen = Screen(context, server.url + "/display")
+        screen.page.wait_for_function("document.documentElement.dataset.state === 'empty'")
+        empty = screen.page.locator(".empty")
+        assert empty.is_visible()
+        assert "No stories yet — drop one into the share" in empty.text_content()
+        assert r"\\kiosk\stories" in empty.text_content()
+        # the first story appears without a reload
+        approved(server, server.settings.content_dir, "ana", "Ana Ruiz")
+        screen.shows("Ana Ruiz")
+        assert not empty.is_visible() and screen.stayed()
+    finally:
+        server.stop()
+
+
+def test_quiet_hours_are_dark(tmp_path: Path, context: Any) -> None:
+    settings = make_settings(tmp_path, quiet_hours=["mon-sun 00:00-24:00"])
+    server = LiveServer(settings).start()
+    try:
+        approved(server, settings.content_dir, "ana", "Ana Ruiz")
+        screen = Screen(context, server.url + "/display")
+        screen.page.wait_for_function("document.documentElement.dataset.state === 'quiet'")
+        assert screen.page.evaluate("getComputedStyle(document.body).backgroundColor") == (
+            "rgb(0, 0, 0)"
+        )
+        assert not screen.page.locator(".slide .name").first.is_visible()
+        assert not screen.page.locator(".empty").is_visible()
+        shot = Image.open(BytesIO(screen.page.screenshot()))
+        assert shot.convert("L").getextrema() == (0, 0)  # every pixel black
+    finally:
+        server.stop()
+
+
+def test_preview_shows_one_slide_fitted_and_nothing_else(server: LiveServer, context: Any) -> None:
+    """The admin page loads /display?preview=ID in an iframe; its endpoint is the admin's."""
+    sentences = " ".join(f"Sentence number {i} is about the loading dock." for i in range(80))
+    slide = {
+        "id": 7,
+        "revision": 9,
+        "name": "Preview Person",
+        "role": "Tester",
+        "organization": "",
+        "location": "",
+        "quote": "Short quote.",
+        "html": f"<p>{sentences}</p>",
+        "image": None,
+        "photo_alt": "",
+        "focal": [0.5, 0.3],
+        "duration_ms": 100,
+    }
+    playlist = {"version": "p", "code": "c", "quiet": True, "slides": [slide, {**slide, "id": 8}]}
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    context.route(
+        "**/api/admin/submissions/7/preview?screen=default",
+        lambda route: route.fulfill(json=playlist),
+    )
+    screen = Screen(context, server.url + "/display?preview=7")
+    screen.shows("Preview Person")  # shown even though the playlist says quiet
+    story_text = screen.page.locator(".slide.is-active .story").text_content()
+    assert story_text.endswith("loading dock. …")  # cut at a sentence
+    box = screen.page.locator(".slide.is-active .text")
+    assert box.evaluate("el => el.scrollHeight <= el.clientHeight")
+    # Five times the slide's duration: long enough to see it would have rotated.
+    screen.page.wait_for_timeout(500)
+    assert screen.transitions() == 1
+    assert not any(
+        "/api/events" in u or "/heartbeat" in u or "/api/playlist" in u for u in requests
+    )
+    assert screen.page.evaluate("navigator.serviceWorker.getRegistrations()") == []
+
+
+def test_reloads_every_reload_hours(tmp_path: Path, context: Any) -> None:
+    server = LiveServer(make_settings(tmp_path, reload_hours=0.0005)).start()  # 1.8 s
+    try:
+        approved(server, server.settings.content_dir, "ana", "Ana Ruiz")
+        screen = Screen(context, f"{server.url}/display?{FAST}")
+        screen.shows("Ana Ruiz")
+        screen.page.wait_for_event("framenavigated")  # reloaded, at a slide boundary
+        screen.shows("Ana Ruiz")
+    finally:
+        server.stop()
+
+
+def test_reloads_once_when_the_server_code_changes(
+    server: LiveServer, content: Path, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approved(server, content, "ana", "Ana Ruiz")
+    screen = Screen(context, f"{server.url}/display?{FAST}")
+    screen.shows("Ana Ruiz")
+    monkeypatch.setattr(playlist, "code_version", lambda: "an upgrade")
+    with screen.page.expect_event("framenavigated"):
+        approved(server, content, "ben", "Ben Okafor")  # the event carries the new code
+    screen.shows("Ben Okafor")
+    config = "JSON.parse(document.getElementById('kiosk-config').textContent)"
+    assert screen.page.evaluate(f"{config}.code") == server.get("/api/playlist").json()["code"]
+    screen.wait_transitions(4)
+    assert screen.navigations == 2  # the new page matches: no reload loop
+
+
+def test_soak_dom_and_heap_stay_flat(server: LiveServer, content: Path, context: Any) -> None:
+    for stem, name in [("ana", "Ana Ruiz"), ("ben", "Ben Okafor")]:
+        approved(server, content, stem, name, role="Foreman", quote="We go home on time.")
+    screen = Screen(context, f"{server.url}/display?slide_ms=15")
+    page = screen.page
+    cdp = context.new_cdp_session(page)
+
+    def measure() -> tuple[int, float]:
+        cdp.send("HeapProfiler.collectGarbage")
+        nodes = cdp.send("Memory.getDOMCounters")["nodes"]
+        return nodes, cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+
+    screen.wait_transitions(100, timeout=30)  # warm up: caches, JIT, fonts
+    nodes_before, heap_before = measure()
+    elements = page.evaluate("document.getElementsByTagName('*').length")
+    screen.wait_transitions(2000, timeout=90)
+    nodes_after, heap_after = measure()
+    assert page.evaluate("document.getElementsByTagName('*').length") == elements
+    assert nodes_after <= nodes_before + 50, (nodes_before, nodes_after)
+    assert heap_after - heap_before < 5, (heap_before, heap_after)
+    assert page.evaluate("window.kiosk.errors") == 0 and screen.stayed()
+
+
+def test_offline_then_browser_restart_then_server_back(tmp_path: Path, browser: Any) -> None:
+    settings = make_settings(tmp_path)
+    server = LiveServer(settings).start()
+    url = f"{server.url}/display?{FAST}"
+    profile = tmp_path / "chromium-profile"
+    launch = {
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+        "headless": True,
+        "viewport": {"width": 1280, "height": 720},
+    }
+    chromium = browser.browser_type
+    approved(server, settings.content_dir, "ana", "Ana Ruiz")
+    approved(server, settings.content_dir, "ben", "Ben Okafor")
+    make_tree(settings.content_dir, {"cleo.md": story("Cleo Park"), "cleo.jpg": jpeg(300, 400)})
+    cleo = server.wait_status("cleo.md", "pending")
+    ctx = chromium.launch_persistent_context(profile, **launch)
+    try:
+        screen = Screen(ctx, url)
+        screen.shows("Ben Okafor")
+        # the worker runs and the cache holds the page, the playlist and both photos
+        screen.page.wait_for_function(
+            """async () => {
+              if (!navigator.serviceWorker.controller) return false;
+              const cache = await caches.open('kiosk');
+              const urls = (await cache.keys()).map((r) => new URL(r.url).pathname);
+              return urls.includes('/display') && urls.includes('/api/playlist')
+                && urls.filter((u) => u.startsWith('/media/')).length === 2;
+            }""",
+            timeout=15000,
+        )
+        server.stop()
+        screen.wait_transitions(4)  # server gone: the wall keeps rotating
+        assert screen.stayed()
+    finally:
+        ctx.close()
+
+    ctx = chromium.launch_persistent_context(profile, **launch)
+    try:
+        screen = Screen(ctx, url)  # the server is still down: the service worker answers
+        screen.shows("Ana Ruiz")
+        screen.shows("Ben Okafor")
+        assert screen.page.locator(".slide.is-active img").evaluate("i => i.naturalWidth") > 0
+
+        offline = Library(settings.db_path)  # a decision made while the server was down
+        offline.approve(cleo["id"], "mod")
+        offline.close()
+        server = LiveServer(settings).start()  # back on the same port
+        screen.shows("Cleo Park", timeout=40)  # reconnects with backoff and catches up
+        assert screen.stayed()
+    finally:
+        ctx.close()
+        server.stop()
+
+
+# ---- screenshots --------------------------------------------------------------------------
+THEMES = {"default": "default", "upright": "portrait", "contrast": "high-contrast"}
+
+
+@pytest.fixture(scope="module")
+def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The repository's example stories, all approved, with one screen per theme."""
+    root = tmp_path_factory.mktemp("examples")
+    settings = make_settings(root, screens={n: {"theme": t} for n, t in THEMES.items()})
+    shutil.copytree(REPO / "content", settings.content_dir, dirs_exist_ok=True)
+    server = LiveServer(settings).start()
+    wait_for(lambda: len(server.library.submissions("pending")) == 6, timeout=30)
+    for sub in server.library.submissions("pending"):
+        server.library.approve(sub["id"], "mod")
+        if sub["name"] == "Babette Ruiz":
+            server.library.patch(sub["id"], "mod", {"pinned": True})  # first, whatever the order
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
+@pytest.mark.parametrize("screen_name", list(THEMES))
+def test_screenshot_fits_the_screen(
+    example_server: LiveServer, browser: Any, screen_name: str, size: tuple[int, int]
+) -> None:
+    width, height = size
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{example_server.url}/display?screen={screen_name}&slide_ms=600000")
+        page.wait_for_function(
+            "window.kiosk.transitions === 1 && getComputedStyle("
+            "document.querySelector('.slide.is-active')).opacity === '1'"
+        )
+        page.evaluate("document.fonts.ready")
+        layout = page.evaluate(
+            """() => {
+              const active = document.querySelector('.slide.is-active');
+              const box = (sel) => {
+                const r = active.querySelector(sel).getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom];
+              };
+              const text = active.querySelector('.text');
+              return {
+                name: box('.name'), role: box('.role'), photo: box('.photo'),
+                overflow: [text.scrollHeight, text.clientHeight,
+                           text.scrollWidth, text.clientWidth],
+                body: parseFloat(getComputedStyle(active.querySelector('.story')).fontSize),
+                story: active.querySelector('.story').textContent,
+                name_text: active.querySelector('.name').textContent,
+              };
+            }"""
+        )
+        for part in ("name", "role", "photo"):
+            left, top, right, bottom = layout[part]
+            assert left >= 0 and top >= 0 and right <= width + 0.5 and bottom <= height + 0.5, part
+            assert right - left > 0 and bottom - top > 0, part
+        scroll_h, client_h, scroll_w, client_w = layout["overflow"]
+        assert scroll_h <= client_h and scroll_w <= client_w
+        assert layout["body"] >= 0.035 * height - 0.01
+        assert layout["name_text"] == "Babette Ruiz" and layout["story"]
+        # Half size for the README: small in the repository, still sharp enough to judge.
+        shot = Image.open(BytesIO(page.screenshot())).resize((width // 2, height // 2))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot.save(SCREENSHOTS / f"{THEMES[screen_name]}-{width}x{height}.png", optimize=True)
+    finally:
+        ctx.close()
