@@ -14,6 +14,7 @@ from .auth import Auth
 from .events import Broadcaster
 from .ingest import Ingestor
 from .library import Library
+from .playlist import Playlists
 from .routes import admin, admin_pages, display, health, media, submit
 from .settings import Settings, check_folders
 from .status_file import StatusFile
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.watcher = watcher
     app.state.events = events
     app.state.auth = auth
+    app.state.playlists = Playlists(library, settings)
     app.include_router(health.router)
     app.include_router(display.router)
     app.include_router(media.router)

@@ -20,6 +20,7 @@ from .auth import (
     Unauthenticated,
 )
 from .library import Library
+from .playlist import Playlists
 from .settings import Settings
 from .watcher import Watcher
 
@@ -36,6 +37,10 @@ def get_watcher(request: Request) -> Watcher:
     return request.app.state.watcher
 
 
+def get_playlists(request: Request) -> Playlists:
+    return request.app.state.playlists
+
+
 def get_auth(request: Request) -> Auth:
     return request.app.state.auth
 
@@ -44,6 +49,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 LibraryDep = Annotated[Library, Depends(get_library)]
 WatcherDep = Annotated[Watcher, Depends(get_watcher)]
 AuthDep = Annotated[Auth, Depends(get_auth)]
+PlaylistsDep = Annotated[Playlists, Depends(get_playlists)]
 
 # Declared as security schemes so /openapi.json says how admin calls authenticate.
 _bearer = HTTPBearer(auto_error=False, description="An API token from `kiosk token create`.")

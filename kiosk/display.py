@@ -33,11 +33,12 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from . import power
 from .settings import Settings
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 log = logging.getLogger(__name__)
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")  # Debian's name; Raspberry Pi OS Bookworm's
@@ -90,6 +91,12 @@ def chromium_command(
     """
     if wayland is None:
         wayland = bool(os.environ.get("WAYLAND_DISPLAY"))
+    parts = urlsplit(url)
+    # The service worker (offline slides) and the wake lock need a secure context; plain http is
+    # one only on localhost, so a second screen on the LAN names the server's origin as trusted.
+    secure = []
+    if parts.scheme == "http" and parts.hostname and parts.hostname not in LOCAL_HOSTS:
+        secure = [f"--unsafely-treat-insecure-origin-as-secure=http://{parts.netloc}"]
     return [
         chromium,
         "--kiosk",
@@ -111,6 +118,7 @@ def chromium_command(
         "--disable-pinch",
         "--overscroll-history-navigation=0",
         *(["--ozone-platform=wayland"] if wayland else []),
+        *secure,
         *extra,
         url,
     ]

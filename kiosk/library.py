@@ -147,6 +147,7 @@ class Library:
         self.clock = clock
         self._lock = threading.RLock()
         self._listeners: list[Callable[[], None]] = []
+        self.generation = 0  # moves on every change a screen might show; caches key on it
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -193,6 +194,7 @@ class Library:
         self._listeners.append(listener)
 
     def _changed(self) -> None:
+        self.generation += 1
         for listener in self._listeners:
             listener()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -75,6 +76,34 @@ def slide(rev: dict[str, Any], settings: Settings, media_prefix: str = "/media/"
 def build(library: Library, settings: Settings, screen: str, now: datetime) -> dict:
     """The playlist of one screen at `now` (an aware datetime)."""
     return build_many(library, settings, [screen], now)[screen]
+
+
+class Playlists:
+    """Each screen's playlist and its JSON, built once per library change or time boundary
+    rather than once per request (screens poll it, and a cold start asks for it 1,000 times)."""
+
+    MAX_SCREENS = 256  # screen names come from the query string: keep the cache bounded
+
+    def __init__(self, library: Library, settings: Settings) -> None:
+        self.library = library
+        self.settings = settings
+        self._cache: dict[str, tuple[int, datetime | None, dict, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, screen: str, now: datetime) -> tuple[dict, bytes]:
+        """The playlist of `screen` at `now` (aware) and the same as JSON bytes."""
+        generation = self.library.generation  # read first: a change during the build misses
+        hit = self._cache.get(screen)
+        if hit and hit[0] == generation and (hit[1] is None or now < hit[1]):
+            return hit[2], hit[3]
+        current = build(self.library, self.settings, screen, now)
+        body = json.dumps(current, separators=(",", ":"), ensure_ascii=False).encode()
+        until = datetime.fromisoformat(current["next_change"]) if current["next_change"] else None
+        with self._lock:
+            if len(self._cache) >= self.MAX_SCREENS:
+                self._cache.clear()
+            self._cache[screen] = (generation, until, current, body)
+        return current, body
 
 
 def build_many(

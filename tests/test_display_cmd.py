@@ -110,6 +110,10 @@ def test_command_line(tmp_path: Path, capsys) -> None:
     assert "--ozone-platform=wayland" not in cmd
     wayland = display.chromium_command("u", user_data_dir=tmp_path, wayland=True, extra=["--x"])
     assert wayland[-3:] == ["--ozone-platform=wayland", "--x", "u"]
+    # A screen across the LAN still gets the service worker and wake lock (secure context).
+    assert "--unsafely-treat-insecure-origin-as-secure=http://k" in cmd
+    local = display.chromium_command("http://127.0.0.1:8000/display", user_data_dir=tmp_path)
+    assert not [a for a in local if "insecure-origin" in a]
 
     from kiosk.cli import main
 

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import (
     BaseModel,
@@ -33,6 +33,9 @@ from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
 from ..images import FocalPoint
 from ..library import Conflict, Library, NotFound, Refused
 from .display import ScreenQuery
+
+# SQLite integers are 64-bit; a larger id is not "unknown", it is not an id at all (422).
+SubmissionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A submission's id.")]
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -379,7 +382,7 @@ def submissions(
 
 @router.post("/submissions/{sid}/approve", responses=_errors(404, 409, 422))
 def approve(
-    sid: int,
+    sid: SubmissionId,
     who: ModeratorDep,
     library: LibraryDep,
     settings: SettingsDep,
@@ -392,7 +395,7 @@ def approve(
 
 
 @router.post("/submissions/{sid}/reject", responses=_errors(404, 422))
-def reject(sid: int, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> Submission:
+def reject(sid: SubmissionId, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> Submission:
     """Reject the newest revision with a reason; an approved older one keeps playing."""
     with _answers():
         library.reject(sid, who.name, body.reason)
@@ -400,7 +403,7 @@ def reject(sid: int, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> 
 
 
 @router.post("/submissions/{sid}/retire", responses=_errors(404))
-def retire(sid: int, who: ModeratorDep, library: LibraryDep) -> Submission:
+def retire(sid: SubmissionId, who: ModeratorDep, library: LibraryDep) -> Submission:
     """Take it off every screen."""
     with _answers():
         library.retire(sid, who.name)
@@ -408,7 +411,9 @@ def retire(sid: int, who: ModeratorDep, library: LibraryDep) -> Submission:
 
 
 @router.patch("/submissions/{sid}", responses=_errors(404, 422))
-def patch(sid: int, body: SubmissionPatch, who: ModeratorDep, library: LibraryDep) -> Submission:
+def patch(
+    sid: SubmissionId, body: SubmissionPatch, who: ModeratorDep, library: LibraryDep
+) -> Submission:
     """Fix fields (a misspelled name), the focal point, start/end dates, pin or order."""
     changes = body.model_dump(exclude_unset=True)
     with _answers():
@@ -419,7 +424,7 @@ def patch(sid: int, body: SubmissionPatch, who: ModeratorDep, library: LibraryDe
 
 @router.get("/submissions/{sid}/preview", responses=_errors(404))
 def preview(
-    sid: int,
+    sid: SubmissionId,
     who: ModeratorDep,
     library: LibraryDep,
     settings: SettingsDep,

@@ -8,14 +8,14 @@ from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Template
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
-from ..deps import LibraryDep, SettingsDep
+from ..deps import LibraryDep, PlaylistsDep, SettingsDep
 from ..events import BroadcasterDep
-from ..playlist import build, page_code
+from ..playlist import page_code
 from ..settings import Settings
 from ..themes import load_theme, theme_file
 
@@ -68,15 +68,15 @@ def display(settings: SettingsDep, screen: ScreenQuery = "default") -> HTMLRespo
 
 @router.get("/api/playlist", response_model=Playlist, responses={304: {"description": "Unchanged"}})
 def playlist(
-    request: Request, settings: SettingsDep, library: LibraryDep, screen: ScreenQuery = "default"
+    request: Request, playlists: PlaylistsDep, screen: ScreenQuery = "default"
 ) -> Response:
     """What the screen shows now; `ETag` is the version, `If-None-Match` gets a 304."""
-    current = build(library, settings, screen, datetime.now(UTC))
+    current, body = playlists.get(screen, datetime.now(UTC))
     etag = f'"{current["version"]}"'
     headers = {"ETag": etag, **NO_CACHE}
     if etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
-    return JSONResponse(current, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/api/events", response_class=EventSourceResponse)
