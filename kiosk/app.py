@@ -32,7 +32,8 @@ def create_app(settings: Settings) -> FastAPI:
     check_themes(settings)  # an unknown theme stops the server here, listing the installed ones
     library = Library(settings.db_path)
     watcher = Watcher(settings, library, Ingestor(settings, library))
-    events = Broadcaster(settings, library)
+    playlists = Playlists(library, settings)
+    events = Broadcaster(settings, library, playlists)
     auth = Auth(settings, library)
     status_file = StatusFile(settings, library)
 
@@ -59,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.watcher = watcher
     app.state.events = events
     app.state.auth = auth
-    app.state.playlists = Playlists(library, settings)
+    app.state.playlists = playlists
     app.include_router(health.router)
     app.include_router(display.router)
     app.include_router(media.router)

@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from .library import Library
-from .playlist import build_many
+from .playlist import Playlists, profile
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,17 @@ class Broadcaster:
         self,
         settings: Settings,
         library: Library,
+        playlists: Playlists,
         clock: Callable[[], datetime] = utcnow,
         tick_seconds: float = 15.0,
     ) -> None:
         self.settings = settings
         self.library = library
+        self.playlists = playlists
         self.clock = clock
         self.tick_seconds = tick_seconds
         self._clients: dict[str, set[_Client]] = {}
-        self._latest: dict[str, dict] = {}  # screen name -> newest playlist message
+        self._latest: dict[tuple, dict] = {}  # screen profile -> newest playlist message
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
@@ -123,20 +125,25 @@ class Broadcaster:
 
     async def _build(self, names: list[str]) -> dict[str, dict]:
         now = self.clock()
-        playlists = await asyncio.to_thread(build_many, self.library, self.settings, names, now)
+        playlists = await asyncio.to_thread(
+            lambda: {name: self.playlists.get(name, now)[0] for name in names}
+        )
         messages = {
             name: {"version": p["version"], "code": p["code"], "next_change": p["next_change"]}
             for name, p in playlists.items()
         }
-        self._latest.update({n: m for n, m in messages.items() if n in self._clients})
+        for name, message in messages.items():
+            if name in self._clients:
+                self._latest[profile(self.settings, name)] = message
         return messages
 
     async def stream(self, screen: str) -> AsyncIterator[dict]:
         """The SSE events for one connection: the current version at once, then every change."""
         client = _Client()
+        key = profile(self.settings, screen)
         self._clients.setdefault(screen, set()).add(client)
         try:
-            first = self._latest.get(screen) or (await self._build([screen]))[screen]
+            first = self._latest.get(key) or (await self._build([screen]))[screen]
             client.offer(first)
             retry: int | None = RETRY_MS
             while (message := await client.queue.get()) is not None:
@@ -149,7 +156,8 @@ class Broadcaster:
             clients.discard(client)
             if not clients:
                 self._clients.pop(screen, None)
-                self._latest.pop(screen, None)  # nobody keeps it fresh any more
+                if not any(profile(self.settings, n) == key for n in self._clients):
+                    self._latest.pop(key, None)  # nobody keeps it fresh any more
 
 
 def _parse(iso: str) -> datetime:

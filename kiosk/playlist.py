@@ -82,28 +82,26 @@ class Playlists:
     """Each screen's playlist and its JSON, built once per library change or time boundary
     rather than once per request (screens poll it, and a cold start asks for it 1,000 times)."""
 
-    MAX_SCREENS = 256  # screen names come from the query string: keep the cache bounded
-
     def __init__(self, library: Library, settings: Settings) -> None:
         self.library = library
         self.settings = settings
-        self._cache: dict[str, tuple[int, datetime | None, dict, bytes]] = {}
+        self._cache: dict[tuple, tuple[int, datetime | None, dict, bytes]] = {}
         self._lock = threading.Lock()
 
     def get(self, screen: str, now: datetime) -> tuple[dict, bytes]:
         """The playlist of `screen` at `now` (aware) and the same as JSON bytes."""
-        generation = self.library.generation  # read first: a change during the build misses
-        hit = self._cache.get(screen)
-        if hit and hit[0] == generation and (hit[1] is None or now < hit[1]):
-            return hit[2], hit[3]
-        current = build(self.library, self.settings, screen, now)
-        body = json.dumps(current, separators=(",", ":"), ensure_ascii=False).encode()
-        until = datetime.fromisoformat(current["next_change"]) if current["next_change"] else None
-        with self._lock:
-            if len(self._cache) >= self.MAX_SCREENS:
-                self._cache.clear()
-            self._cache[screen] = (generation, until, current, body)
-        return current, body
+        key = profile(self.settings, screen)
+        with self._lock:  # fifty screens connecting at once make one build, not fifty
+            generation = self.library.generation  # read first: a change during the build misses
+            hit = self._cache.get(key)
+            if hit and hit[0] == generation and (hit[1] is None or now < hit[1]):
+                return hit[2], hit[3]
+            current = build(self.library, self.settings, screen, now)
+            body = json.dumps(current, separators=(",", ":"), ensure_ascii=False).encode()
+            until = current["next_change"]
+            until = datetime.fromisoformat(until) if until else None
+            self._cache[key] = (generation, until, current, body)
+            return current, body
 
 
 def build_many(
@@ -111,7 +109,19 @@ def build_many(
 ) -> dict[str, dict]:
     """Playlists of several screens from one library read (the SSE broadcaster's path)."""
     revisions = library.on_screen()
-    return {name: _compose(revisions, settings, name, now) for name in screens}
+    built: dict[tuple, dict] = {}
+    result = {}
+    for name in screens:
+        key = profile(settings, name)
+        if key not in built:  # screens that share theme and tags share one playlist object
+            built[key] = _compose(revisions, settings, name, now)
+        result[name] = built[key]
+    return result
+
+
+def profile(settings: Settings, screen: str) -> tuple:
+    """What makes two screens' playlists differ: their theme and their tags."""
+    return (settings.theme_for(screen), settings.screen(screen).tags)
 
 
 def _compose(revisions: list[dict], settings: Settings, screen: str, now: datetime) -> dict:
@@ -138,7 +148,6 @@ def _compose(revisions: list[dict], settings: Settings, screen: str, now: dateti
     return {
         "version": hashlib.sha256(digest.encode()).hexdigest()[:20],
         "code": code,
-        "screen": screen,
         "theme": settings.theme_for(screen),
         "quiet": quiet,
         "slides": slides,

@@ -48,7 +48,6 @@ class Slide(BaseModel):
 class Playlist(BaseModel):
     version: str = Field(description="Changes exactly when what the screen shows changes.")
     code: str = Field(description="The page's code and theme; a screen reloads when it differs.")
-    screen: str
     theme: str
     quiet: bool = Field(description="Quiet hours: the screen is dark.")
     slides: list[Slide]
