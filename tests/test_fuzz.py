@@ -18,6 +18,7 @@ from .factories import jpeg, make_tree, story
 EXAMPLES = "200" if os.environ.get("KIOSK_LONG_TESTS") == "1" else "25"
 
 
+@pytest.mark.timeout(1200)  # the KIOSK_LONG_TESTS variant runs for minutes
 @pytest.mark.parametrize("credentials", ["token", "anonymous"])
 def test_no_server_errors(server: LiveServer, content: Path, credentials: str) -> None:
     make_tree(

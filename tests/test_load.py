@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .conftest import free_port, wait_for
 from .factories import jpeg, story
@@ -78,6 +79,7 @@ class Screens:
         return all(version in s for s in self.seen)
 
 
+@pytest.mark.timeout(1200)  # the KIOSK_LONG_TESTS variant runs for minutes
 def test_200_screens_while_a_moderator_approves(tmp_path: Path) -> None:
     content, data = tmp_path / "content", tmp_path / "data"
     content.mkdir()

@@ -10,6 +10,8 @@ import random
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 from kiosk.stories import is_ignored
 
 from .conftest import LiveServer, make_settings, wait_for
@@ -37,6 +39,7 @@ def unicode_names(rng: random.Random, n: int) -> list[str]:
     return names
 
 
+@pytest.mark.timeout(1200)  # the KIOSK_LONG_TESTS variant runs for minutes
 def test_ten_thousand_hostile_files_at_once(tmp_path: Path) -> None:
     rng = random.Random(1234)
     settings = make_settings(tmp_path, max_text_kb=8)
