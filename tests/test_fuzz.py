@@ -20,7 +20,9 @@ EXAMPLES = "200" if os.environ.get("KIOSK_LONG_TESTS") == "1" else "25"
 
 @pytest.mark.timeout(1200)  # the KIOSK_LONG_TESTS variant runs for minutes
 @pytest.mark.parametrize("credentials", ["token", "anonymous"])
-def test_no_server_errors(server: LiveServer, content: Path, credentials: str) -> None:
+def test_no_server_errors(
+    server: LiveServer, content: Path, credentials: str, tmp_path: Path
+) -> None:
     make_tree(
         content, {"a.md": story("Ana"), "a.jpg": jpeg(), "b.md": story("Bo"), "b.jpg": jpeg()}
     )
@@ -37,5 +39,6 @@ def test_no_server_errors(server: LiveServer, content: Path, credentials: str) -
         # SSE never ends; logging in and out would end the token's session mid-run.
         "--exclude-path", "/api/events", "--exclude-path", "/api/admin/logout",
     ]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    # cwd: schemathesis keeps a cache folder where it runs; not in the repository.
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
