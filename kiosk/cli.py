@@ -149,12 +149,6 @@ def cmd_display(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not args.print:
         setup_logging(settings.log_level)
-    token = None
-    if args.token_file.is_file():
-        try:
-            token = args.token_file.read_text().strip() or None
-        except OSError as exc:
-            log.warning("cannot read %s (%s): heartbeat watchdog off", args.token_file, exc)
     try:
         return display.run(
             settings,
@@ -164,7 +158,6 @@ def cmd_display(args: argparse.Namespace) -> int:
             extra=shlex.split(args.chromium_flags),
             profile=args.profile,
             wait=args.wait,
-            token=token,
             print_only=args.print,
         )
     except display.DisplayError as exc:
@@ -329,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Waits for the server's /healthz, then runs Chromium full screen on "
         "/display?screen=NAME and looks after it: restarts it if it exits, once a night inside "
         "quiet_hours, and when the server has not heard this screen's heartbeat for two "
-        "minutes (needs a token from `kiosk token create`, in --token-file). Switches the "
+        "minutes (the server says so at /api/screens/NAME). Switches the "
         "display off and on with quiet_hours (HDMI-CEC, else DPMS). Run it inside the "
         "graphical session (labwc); install.sh sets that up.",
     )
@@ -353,13 +346,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         metavar="SECONDS",
         help="how long to wait for the server before showing the page anyway (120)",
-    )
-    p.add_argument(
-        "--token-file",
-        type=Path,
-        default=Path("/etc/kiosk/screen-token"),
-        metavar="FILE",
-        help="bearer token for the heartbeat watchdog (default /etc/kiosk/screen-token)",
     )
     p.add_argument("--print", action="store_true", help="print the Chromium command and exit")
     p.set_defaults(func=cmd_display)

@@ -10,8 +10,7 @@ simplest place for them:
 - the browser restarts once per quiet window, while the screen is dark, to bound memory growth;
 - the browser restarts when the server has not heard this screen's heartbeat for two minutes
   (a hung page, a renderer crash, a GPU hang). The server decides "silent": the supervisor reads
-  `silent` from `GET /api/admin/screens` with a bearer token (`kiosk token create`). Without a
-  token the watchdog stays off and says so once.
+  `GET /api/screens/{name}`, which says only that (no credentials on the screen's machine).
 
 labwc's autostart runs `kiosk display` under `lwrespawn` (or a plain loop), which restarts it
 if it ever exits.
@@ -169,29 +168,22 @@ def wait_for_health(server: str, timeout: float, interval: float = 1.0) -> bool:
         stop.wait(interval)
 
 
-def screen_silent(server: str, screen: str, token: str) -> bool | None:
+def screen_silent(server: str, screen: str) -> bool | None:
     """Has the server marked `screen` silent (no heartbeat for two minutes)?
 
-    None when nobody can tell: the server is unreachable (restarting the browser would not help),
-    the token is refused, or the screen has never sent a heartbeat (a player that does not send
-    them must not be restarted forever).
+    None when nobody can tell: the server is unreachable (restarting the browser would not help)
+    or the screen has never sent a heartbeat (a player that does not send them must not be
+    restarted forever).
     """
-    request = urllib.request.Request(
-        f"{server.rstrip('/')}/api/admin/screens", headers={"Authorization": f"Bearer {token}"}
-    )
+    url = f"{server.rstrip('/')}/api/screens/{quote(screen, safe='')}"
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            screens = json.load(response).get("screens", [])
-    except urllib.error.HTTPError as exc:
-        if exc.code in (401, 403):
-            log.warning("the server refused the screen token (%s): watchdog off", exc.code)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            health = json.load(response)
+    except (OSError, ValueError):  # urllib's HTTPError is an OSError too
         return None
-    except (OSError, ValueError):
+    if not health.get("last_seen"):
         return None
-    for entry in screens:
-        if entry.get("name") == screen:
-            return bool(entry.get("silent"))
-    return None
+    return bool(health.get("silent"))
 
 
 @dataclass
@@ -203,7 +195,6 @@ class Supervisor:
     server: str
     screen: str
     settings: Settings
-    token: str | None = None
     tick_seconds: float = TICK_SECONDS
     watchdog_seconds: float = WATCHDOG_SECONDS
     daily_restart_min_uptime: float = DAILY_RESTART_MIN_UPTIME
@@ -220,8 +211,6 @@ class Supervisor:
 
     def run(self) -> int:
         """Supervise until stop() (or SIGTERM from the session ending)."""
-        if not self.token:
-            log.info("no screen token: the heartbeat watchdog is off (see `kiosk display -h`)")
         self._start_browser()
         try:
             while not self._stop.is_set():
@@ -247,8 +236,8 @@ class Supervisor:
                 self._restart("daily restart in the quiet window")
             return  # a dark screen needs no watchdog; its page may rest
         self._restarted_this_quiet = False
-        if self.token and self._uptime() > self.watchdog_seconds:
-            if screen_silent(self.server, self.screen, self.token):
+        if self._uptime() > self.watchdog_seconds:
+            if screen_silent(self.server, self.screen):
                 self._restart(f"no heartbeat from screen {self.screen!r} for two minutes")
 
     def _set_power(self, quiet: bool) -> None:
@@ -308,7 +297,6 @@ def run(
     extra: Sequence[str],
     profile: Path | None,
     wait: float,
-    token: str | None,
     print_only: bool,
 ) -> int:
     """`kiosk display`: wait for the server, then supervise Chromium until the session ends."""
@@ -328,7 +316,7 @@ def run(
         # Start anyway: the page's service worker shows the slides it cached, and the player
         # reconnects by itself once the server is back.
         log.warning("%s did not answer in %.0f s; starting Chromium anyway", server, wait)
-    supervisor = Supervisor(command, user_data_dir, server, screen, settings, token=token)
+    supervisor = Supervisor(command, user_data_dir, server, screen, settings)
     signal.signal(signal.SIGTERM, lambda *_: supervisor.stop())
     signal.signal(signal.SIGHUP, lambda *_: supervisor.stop())
     return supervisor.run()

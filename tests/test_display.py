@@ -119,6 +119,18 @@ def test_heartbeat(server: LiveServer) -> None:
     assert bad.status_code == 422
 
 
+def test_screen_health_says_only_whether_it_went_silent(server: LiveServer) -> None:
+    never = server.get("/api/screens/lobby").json()
+    assert never == {"name": "lobby", "last_seen": None, "silent": False}
+    httpx.post(server.url + "/api/screens/lobby/heartbeat", json={"slide": 3, "version": "v"})
+    beating = server.get("/api/screens/lobby").json()
+    assert beating["last_seen"] and beating["silent"] is False
+    assert set(beating) == {"name", "last_seen", "silent"}  # no slide, address or version
+    later = server.library.clock() + timedelta(minutes=3)
+    server.library.clock = lambda: later
+    assert server.get("/api/screens/lobby").json()["silent"] is True
+
+
 def test_sse_one_event_per_change(server: LiveServer, content: Path, events: Events) -> None:
     first = events.next()
     assert first["version"] == server.get("/api/playlist").json()["version"]

@@ -225,11 +225,9 @@ def supervise(tmp_path: Path) -> Iterator:
 def test_watchdog_restarts_a_screen_whose_heartbeat_went_silent(
     approved: LiveServer, settings: Settings, supervise, browser: Any
 ) -> None:
-    token = approved.app.state.auth.create_token("screen-lobby", "moderator", "test")
     sup = supervise(
-        approved, settings, token=token, tick_seconds=0.1, watchdog_seconds=5,
-        switch_power=lambda on: "on",
-    )  # fmt: skip
+        approved, settings, tick_seconds=0.1, watchdog_seconds=5, switch_power=lambda on: "on"
+    )
     url = wait_for(lambda: devtools_url(sup.user_data_dir), timeout=30)
     wait_for(lambda: any(s["name"] == "lobby" for s in approved.library.screens()), timeout=30)
     first = browser_id(url)

@@ -425,17 +425,6 @@ start_everything() {
     [ "$SAMBA" = no ] || run systemctl reload smbd.service
 }
 
-# The server listens only once its database is ready; the CLI must not race it to create it.
-wait_for_server() {
-    local i
-    for i in $(seq 60); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-        [ "$i" -lt 60 ] && sleep 1
-    done
-    echo "note: the server did not start within a minute; see: journalctl -u kiosk" >&2
-    return 1
-}
-
 # The server prints the first admin's password once, on its first start (as Jupyter does).
 first_password() {
     local i pw=""
@@ -447,26 +436,6 @@ first_password() {
         [ "$i" -lt 60 ] && sleep 1
     done
     printf '%s' "$pw"
-}
-
-# A token lets this screen's `kiosk display` ask the server whether its heartbeat went silent.
-screen_token() {
-    local file=/etc/kiosk/screen-token token
-    [ "$SCREEN" = yes ] && [ "$SERVER" = yes ] || return 0
-    [ -s "$DESTDIR$file" ] && return 0
-    if dry; then
-        run runuser -u kiosk -- "$VENV/bin/kiosk" token create "screen-$SCREEN_NAME" --config "$CONFIG"
-        return 0
-    fi
-    wait_for_server || return 0
-    token=$(runuser -u kiosk -- "$VENV/bin/kiosk" token create "screen-$SCREEN_NAME" --config "$CONFIG" |
-        grep -o 'kiosk_[A-Za-z0-9_-]*' | head -n1) || true
-    if [ -z "$token" ]; then
-        echo "note: no screen token was made, so the heartbeat watchdog stays off" >&2
-        return 0
-    fi
-    (umask 027 && printf '%s\n' "$token" >"$file")
-    chown "root:$SESSION_USER" "$file"
 }
 
 main() {
@@ -504,7 +473,6 @@ main() {
         fi
     fi
     start_everything
-    screen_token
 
     local ip password
     ip=$(hostname -I 2>/dev/null | awk '{print $1}')

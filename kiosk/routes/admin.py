@@ -32,7 +32,7 @@ from ..auth import SESSION_COOKIE, Throttled, Unauthenticated
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
 from ..images import FocalPoint
 from ..library import Conflict, Library, NotFound, Refused
-from .display import ScreenQuery
+from .display import SILENT_SECONDS, ScreenQuery, silent_for
 
 # SQLite integers are 64-bit; a larger id is not "unknown", it is not an id at all (422).
 SubmissionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A submission's id.")]
@@ -41,7 +41,6 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 MEDIA_PREFIX = "/api/admin/media/"
 MEDIA_NAME = re.compile(r"[0-9a-f]{32}-t?\d+\.jpg")  # images.rendition_names
-SILENT_SECONDS = 120  # a screen heartbeats every few seconds; two minutes of silence is news
 # Longest text field values, for the API and the /submit form alike.
 TEXT_LIMITS = {
     "name": 120,
@@ -478,7 +477,7 @@ def screens(who: ModeratorDep, library: LibraryDep) -> ScreenList:
     now = library.clock()
     out = []
     for s in library.screens():
-        silent = max(0.0, (now - datetime.fromisoformat(s["last_seen"])).total_seconds())
+        silent = silent_for(s["last_seen"], now)
         slide_id = re.match(r"\d+", str(s["slide"] or ""))
         label = labels.get(int(slide_id[0])) if slide_id else None
         out.append(

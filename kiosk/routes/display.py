@@ -54,6 +54,15 @@ class Playlist(BaseModel):
     next_change: str | None = Field(description="When a date or quiet hour next changes things.")
 
 
+SILENT_SECONDS = 120  # a screen heartbeats every 30 s; two minutes of silence is news
+
+
+class ScreenHealth(BaseModel):
+    name: str
+    last_seen: str | None = Field(description="The last heartbeat, UTC; null if never.")
+    silent: bool = Field(description=f"No heartbeat for more than {SILENT_SECONDS} s.")
+
+
 class Heartbeat(BaseModel):
     slide: int | str | None = Field(default=None, description="The id of the slide on screen.")
     version: str | None = Field(default=None, max_length=64)
@@ -96,6 +105,22 @@ def heartbeat(
     address = request.client.host if request.client else ""
     library.heartbeat(name, slide, beat.version, address)
     return Response(status_code=204)
+
+
+@router.get("/api/screens/{name}", response_model=ScreenHealth)
+def screen_health(name: Annotated[str, Path(pattern=SCREEN_NAME)], library: LibraryDep) -> dict:
+    """Whether the server still hears this screen: what `kiosk display`'s watchdog asks."""
+    seen = next((s["last_seen"] for s in library.screens() if s["name"] == name), None)
+    silent = silent_for(seen, library.clock()) > SILENT_SECONDS
+    return {"name": name, "last_seen": seen, "silent": silent}
+
+
+def silent_for(last_seen: str | None, now: datetime) -> float:
+    """Seconds since a heartbeat stored as an ISO time (0 for a screen never heard: unknown)."""
+    if not last_seen:
+        return 0.0
+    then = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
+    return max(0.0, (now - then).total_seconds())
 
 
 @router.get("/sw.js", include_in_schema=False)
