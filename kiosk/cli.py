@@ -114,7 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                     "source": entry.source,
                     "status": "problem" if item.problems else "pending",
                     "name": item.story.name,
-                    "photo": ingestor._rel(item.story.photo),
+                    "photo": ingestor.relative(item.story.photo),
                     "problems": item.problems,
                 }
             )

@@ -127,8 +127,8 @@ class Ingestor:
             body=story.body,
             html=story.html,
             problems=prepared.problems,
-            text_path=self._rel(entry.text),
-            photo_path=self._rel(story.photo),
+            text_path=self.relative(entry.text),
+            photo_path=self.relative(story.photo),
             rendition=prepared.rendition,
             fingerprint=entry.fingerprint,
             owner=file_owner(entry.text or entry.photo),
@@ -146,7 +146,8 @@ class Ingestor:
         """The whole pipeline for one entry."""
         return self.record(self.prepare(entry))
 
-    def _rel(self, path: Path | None) -> str | None:
+    def relative(self, path: Path | None) -> str | None:
+        """The path as staff see it on the share; None for one outside the content folder."""
         if path is None:
             return None
         try:

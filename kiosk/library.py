@@ -209,9 +209,6 @@ class Library:
         except sqlite3.Error:
             return False
 
-    def integrity(self) -> str:
-        return self._row("PRAGMA integrity_check")[0]
-
     def _audit(
         self,
         db: sqlite3.Connection,
@@ -586,10 +583,6 @@ class Library:
             )
             is not None
         )
-
-    def media_names(self) -> set[str]:
-        rows = self._rows("SELECT image, thumbnail FROM revisions WHERE image IS NOT NULL")
-        return {r["image"] for r in rows} | {r["thumbnail"] for r in rows}
 
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         rows = self._rows("SELECT * FROM audit ORDER BY id DESC LIMIT ?", limit)

@@ -74,8 +74,8 @@ def slide(rev: dict[str, Any], settings: Settings, media_prefix: str = "/media/"
 
 
 def build(library: Library, settings: Settings, screen: str, now: datetime) -> dict:
-    """The playlist of one screen at `now` (an aware datetime)."""
-    return build_many(library, settings, [screen], now)[screen]
+    """The playlist of one screen at `now` (an aware datetime); `Playlists` caches it."""
+    return _compose(library.on_screen(), settings, screen, now)
 
 
 class Playlists:
@@ -102,21 +102,6 @@ class Playlists:
             until = datetime.fromisoformat(until) if until else None
             self._cache[key] = (generation, until, current, body)
             return current, body
-
-
-def build_many(
-    library: Library, settings: Settings, screens: Iterable[str], now: datetime
-) -> dict[str, dict]:
-    """Playlists of several screens from one library read (the SSE broadcaster's path)."""
-    revisions = library.on_screen()
-    built: dict[tuple, dict] = {}
-    result = {}
-    for name in screens:
-        key = profile(settings, name)
-        if key not in built:  # screens that share theme and tags share one playlist object
-            built[key] = _compose(revisions, settings, name, now)
-        result[name] = built[key]
-    return result
 
 
 def profile(settings: Settings, screen: str) -> tuple:

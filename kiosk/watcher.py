@@ -222,10 +222,8 @@ class Watcher:
         self.storage_error = ""
         prepared = self._prepare_all(settled, seen, result)
         for item in prepared:
-            self._record(item, vanished, result)
-        for source in vanished:
-            if source in present or source not in self.library.fingerprints():
-                continue
+            self._record(item, item.entry.source not in known, vanished, result)
+        for source in vanished:  # a vanished source that was moved above is no longer there
             if self.library.source_deleted(source) is not None:
                 log.info("%s: file deleted, taken off the screens", source)
                 result.retired += 1
@@ -253,10 +251,10 @@ class Watcher:
                 result.failed += 1
         return prepared
 
-    def _record(self, item: Prepared, vanished: set[str], result: PassResult) -> None:
+    def _record(self, item: Prepared, new: bool, vanished: set[str], result: PassResult) -> None:
         source = item.entry.source
         try:
-            if source not in self.library.fingerprints():
+            if new:
                 since = time.strftime(
                     "%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * self.settings.rescan_seconds)
                 )
