@@ -357,7 +357,12 @@ class Library:
         with self._tx() as db:
             old = db.execute("SELECT source FROM submissions WHERE id=?", (submission_id,))
             old_source = old.fetchone()["source"]
-            db.execute("DELETE FROM submissions WHERE source=? AND id<>?", (source, submission_id))
+            # A retired story may still hold the name; it keeps its history under another one.
+            db.execute(
+                "UPDATE submissions SET source=source || ' (retired #' || id || ')'"
+                " WHERE source=? AND id<>?",
+                (source, submission_id),
+            )
             db.execute(
                 "UPDATE submissions SET source=?, fingerprint=?, retired_at=NULL,"
                 " retired_reason=NULL WHERE id=?",

@@ -120,3 +120,14 @@ def test_change_listeners_fire(lib: Library) -> None:
     sid = add(lib, "a.md", "a")
     lib.approve(sid, "mod")
     assert len(calls) == 2
+
+
+def test_move_onto_the_name_of_a_retired_story(lib: Library) -> None:
+    old = add(lib, "a.md", "a", name="Ana")
+    lib.source_deleted("a.md")
+    moved = add(lib, "b.md", "b", name="Bo")
+    lib.approve(moved, "mod")
+    lib.move(moved, "a.md", "fp")  # b.md renamed to a.md: keeps its decision
+    assert lib.submission(moved)["source"] == "a.md"
+    assert [s["name"] for s in lib.on_screen()] == ["Bo"]
+    assert lib.submission(old)["status"] == "retired"  # history kept
