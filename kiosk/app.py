@@ -18,7 +18,7 @@ from .playlist import Playlists
 from .routes import admin, admin_pages, display, health, media, submit
 from .settings import Settings, check_folders
 from .status_file import StatusFile
-from .themes import check_themes
+from .theme import check_themes
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)

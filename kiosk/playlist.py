@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from . import __version__
 from .library import Library
 from .settings import QuietWindow, Settings
-from .themes import load_theme
+from .theme import load_theme
 
 PACKAGE = Path(__file__).resolve().parent
 WORD = re.compile(r"\w+")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QUIET_RE = re.compile(
     r"^\s*(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:\s*-\s*[a-z]{3})?)*)\s+"

@@ -17,7 +17,7 @@ from ..deps import LibraryDep, PlaylistsDep, SettingsDep
 from ..events import BroadcasterDep
 from ..playlist import page_code
 from ..settings import Settings
-from ..themes import load_theme, theme_file
+from ..theme import load_theme, theme_file
 
 router = APIRouter(tags=["display"])
 
