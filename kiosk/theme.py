@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .settings import Settings, SettingsError
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
-# Found through the installed package, never through the checkout: an installed copy has no checkout.
+# Found through the installed package: an installed copy has no checkout to look in.
 SHIPPED_THEMES = Path(str(importlib.resources.files("kiosk.themes")))
 # Names and values end up inside a <style> block: refuse anything that could close it.
 _VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -144,4 +144,3 @@ def test_installed_server_serves_every_static_file(served: str) -> None:
     for rel in STATIC_FILES:
         assert httpx.get(f"{served}/static/{rel}", timeout=10).status_code == 200, rel
     assert httpx.get(f"{served}/admin", timeout=10, follow_redirects=True).status_code == 200
-
