@@ -198,6 +198,9 @@ def test_queue_decisions_and_audit(users: LiveServer, content: Path) -> None:
 
     approved = client.post(f"/api/admin/submissions/{first['id']}/approve").json()
     assert approved["status"] == "approved" and approved["decision"]["by"] == "mod"
+    listed = client.get("/api/admin/submissions").json()["submissions"]
+    assert [s for s in listed if s["id"] == first["id"]] == [approved]  # the queue's own view
+    assert approved["submitted_at"] == approved["on_screen"]["created_at"]
     empty = client.post(f"/api/admin/submissions/{second['id']}/reject", json={"reason": "  "})
     assert empty.status_code == 422 and "write a reason" in empty.text
     rejected = client.post(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from .factories import jpeg, make_tree, story
 
 
 def revisions(server: LiveServer) -> int:
-    return server.library._row("SELECT COUNT(*) FROM revisions")[0]
+    with closing(sqlite3.connect(server.library.path)) as db:  # the test's own reader
+        return db.execute("SELECT COUNT(*) FROM revisions").fetchone()[0]
 
 
 def test_drop_becomes_pending(server: LiveServer, content: Path) -> None:
