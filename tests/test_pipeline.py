@@ -38,15 +38,10 @@ def prepared(content: Path, media: Path, source: str, grace_seconds: float = 0.0
 
 
 def test_limits_come_from_settings_in_bytes_and_pixels() -> None:
-    limits = Limits.from_settings(
-        Settings(max_text_kb=2, max_photo_mb=1.5, max_megapixels=0.5, display_max_px=800)
+    settings = Settings(max_text_kb=2, max_photo_mb=1.5, max_megapixels=0.5, display_max_px=800)
+    assert Limits.from_settings(settings) == Limits(
+        text_bytes=2048, photo_bytes=1_572_864, photo_pixels=500_000, display_px=800, thumb_px=320
     )
-    assert (limits.text_bytes, limits.photo_bytes, limits.photo_pixels) == (
-        2048,
-        1_572_864,
-        500_000,
-    )
-    assert (limits.display_px, limits.thumb_px) == (800, 320)
 
 
 def test_prepare_reads_and_renders_without_a_library(
