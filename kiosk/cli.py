@@ -93,28 +93,29 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .ingest import Ingestor
-    from .library import Library
-    from .stories import Scanner
+    from .ingest.pipeline import Limits, prepare
+    from .ingest.scan import Scanner
 
     content = args.dir or settings_from(args).content_dir
     with tempfile.TemporaryDirectory(prefix="kiosk-check-") as tmp:
+        # Photos are rendered (that is how a bad one shows), into a folder thrown away after.
         settings = settings_from(args, content_dir=content, data_dir=Path(tmp))
         check_folders(settings)
-        ingestor = Ingestor(settings, Library(Path(tmp) / "check.db"))
-        scan = Scanner(settings.content_dir.resolve(), settings.max_text_kb * 1024).scan()
+        limits = Limits.from_settings(settings)
+        content_dir = settings.content_dir.resolve()
+        scan = Scanner(content_dir, limits.text_bytes).scan()
         report = []
         total = len(scan.entries)
         for n, entry in enumerate(scan.entries, 1):
             if not args.json and sys.stderr.isatty():
                 print(f"\rchecking {n}/{total}", end="", file=sys.stderr, flush=True)
-            item = ingestor.prepare(entry)
+            item = prepare(entry, limits, media_dir=settings.media_dir, content_dir=content_dir)
             report.append(
                 {
                     "source": entry.source,
                     "status": "problem" if item.problems else "pending",
                     "name": item.story.name,
-                    "photo": ingestor.relative(item.story.photo),
+                    "photo": item.photo_path,
                     "problems": item.problems,
                 }
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import watcher as watcher_mod
+from kiosk.ingest import watcher as watcher_mod
 from kiosk.settings import load
 
 from .conftest import LiveServer, make_settings, wait_for

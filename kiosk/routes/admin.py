@@ -30,7 +30,7 @@ from pydantic import (
 from .. import playlist
 from ..auth import SESSION_COOKIE, Throttled, Unauthenticated
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
-from ..images import FocalPoint
+from ..ingest.images import FocalPoint
 from ..library import Conflict, NotFound, Refused
 from .display import SILENT_SECONDS, ScreenQuery, silent_for
 

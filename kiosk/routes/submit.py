@@ -26,9 +26,9 @@ from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from .. import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
 from ..auth import Auth
 from ..deps import AuthDep, SettingsDep, WatcherDep
+from ..ingest import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
 from ..playlist import code_version
 from .admin import TEXT_LIMITS, one_line
 from .admin_pages import PAGE_HEADERS, templates
