@@ -35,6 +35,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from . import power
+from .atomic import write_atomically
 from .settings import Settings
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -142,9 +143,7 @@ def prepare_profile(user_data_dir: Path) -> None:
     prefs.setdefault("translate", {})["enabled"] = False
     prefs.setdefault("browser", {})["check_default_browser"] = False
     prefs["credentials_enable_service"] = False  # no "save password?" bubble
-    tmp = prefs_path.with_suffix(".kiosk-tmp")
-    tmp.write_text(json.dumps(prefs), encoding="utf-8")
-    os.replace(tmp, prefs_path)
+    write_atomically(prefs_path, json.dumps(prefs))
 
 
 def wait_for_health(server: str, timeout: float, interval: float = 1.0) -> bool:

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 import unicodedata
@@ -27,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from .. import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
+from ..atomic import write_atomically
 from ..auth import Auth
 from ..deps import AuthDep, SettingsDep, WatcherDep
 from ..playlist import code_version
@@ -246,18 +246,9 @@ def save_story(content_dir: Path, text: str, photo: bytes, extension: str) -> st
 
 
 def _place(path: Path, data: bytes) -> bool:
-    """Write to a hidden temp file (ignored by the watcher), then link it into place; False when
-    `path` exists already."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write `path` whole, never over an existing file; False when `path` exists already."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.link(tmp, path)
-        return True
+        write_atomically(path, data, exclusive=True)
     except FileExistsError:
         return False
-    finally:
-        os.unlink(tmp)
+    return True
