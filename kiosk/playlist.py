@@ -14,30 +14,17 @@ import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import __version__
+from .assets import code_version
 from .library import Library
 from .settings import QuietWindow, Settings
 from .themes import load_theme
 
-PACKAGE = Path(__file__).resolve().parent
 WORD = re.compile(r"\w+")
 NAME_SECONDS = 3.0  # to take in the face and the name before reading starts
 LOOKAHEAD_DAYS = 8  # quiet windows repeat weekly; one week ahead always holds the next edge
-
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """A hash of the player's code (static files, page templates): screens reload when it moves."""
-    h = hashlib.sha256(__version__.encode())
-    for root in (PACKAGE / "static", PACKAGE / "templates"):
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            h.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def page_code(settings: Settings, screen: str) -> str:

@@ -26,10 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from .. import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
+from ..assets import code_version
 from ..atomic import write_atomically
 from ..auth import Auth
 from ..deps import AuthDep, SettingsDep, WatcherDep
-from ..playlist import code_version
 from .admin import TEXT_LIMITS, one_line
 from .admin_pages import PAGE_HEADERS, templates
 
