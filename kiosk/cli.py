@@ -102,7 +102,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         settings = settings_from(args, content_dir=content, data_dir=Path(tmp))
         check_folders(settings)
         ingestor = Ingestor(settings, Library(Path(tmp) / "check.db"))
-        scan = Scanner(settings.content_dir.resolve(), settings.max_text_kb * 1024).scan()
+        scan = Scanner(settings.content_dir.resolve(), settings.max_text_bytes).scan()
         report = []
         total = len(scan.entries)
         for n, entry in enumerate(scan.entries, 1):

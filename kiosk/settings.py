@@ -165,6 +165,18 @@ class Settings:
     def quiet_windows(self) -> tuple[QuietWindow, ...]:
         return tuple(parse_quiet(q) for q in self.quiet_hours)
 
+    @property
+    def max_photo_bytes(self) -> int:
+        return int(self.max_photo_mb * 1024 * 1024)
+
+    @property
+    def max_text_bytes(self) -> int:
+        return self.max_text_kb * 1024
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)
+
     def screen(self, name: str) -> Screen:
         return self.screens.get(name, Screen())
 

@@ -98,3 +98,8 @@ def test_quiet_window_wraps_and_ranges() -> None:
     w = parse_quiet("fri-mon 22:30-06:00")
     assert w.days == frozenset({4, 5, 6, 0})
     assert (w.start, w.end) == (22 * 60 + 30, 360)
+
+
+def test_limits_in_bytes_and_pixels() -> None:
+    s = load(overrides={"max_photo_mb": 0.5, "max_text_kb": 2, "max_megapixels": 1.5}, environ={})
+    assert (s.max_photo_bytes, s.max_text_bytes, s.max_pixels) == (524_288, 2048, 1_500_000)
