@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.settings import Settings, SettingsError, check_folders, load, parse_quiet
+from kiosk.schedule import parse_quiet
+from kiosk.settings import Settings, SettingsError, check_folders, load
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
