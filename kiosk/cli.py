@@ -145,13 +145,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_display(args: argparse.Namespace) -> int:
     import shlex
 
-    from . import display
+    from . import chromium
 
     settings = settings_from(args)
     if not args.print:
         setup_logging(settings.log_level)
     try:
-        return display.run(
+        return chromium.run(
             settings,
             server=args.url,
             screen=args.screen,
@@ -161,7 +161,7 @@ def cmd_display(args: argparse.Namespace) -> int:
             wait=args.wait,
             print_only=args.print,
         )
-    except display.DisplayError as exc:
+    except chromium.DisplayError as exc:
         raise CommandError(str(exc)) from None
 
 

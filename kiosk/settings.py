@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-QUIET_RE = re.compile(
-    r"^\s*(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:\s*-\s*[a-z]{3})?)*)\s+"
-    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$",
-    re.IGNORECASE,
-)
+from .schedule import QuietWindow, parse_quiet
 
 
 class SettingsError(ValueError):
@@ -34,15 +28,6 @@ class Screen:
     theme: str | None = None
     orientation: str = "landscape"
     tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class QuietWindow:
-    """Screens go dark on `days` (0 = Monday) from `start` to `end` minutes after midnight."""
-
-    days: frozenset[int]
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -162,7 +147,22 @@ class Settings:
 
     @property
     def quiet_windows(self) -> tuple[QuietWindow, ...]:
-        return tuple(parse_quiet(q) for q in self.quiet_hours)
+        try:
+            return tuple(parse_quiet(q) for q in self.quiet_hours)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
+    @property
+    def max_photo_bytes(self) -> int:
+        return int(self.max_photo_mb * 1024 * 1024)
+
+    @property
+    def max_text_bytes(self) -> int:
+        return self.max_text_kb * 1024
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)
 
     def screen(self, name: str) -> Screen:
         return self.screens.get(name, Screen())
@@ -175,31 +175,6 @@ class Settings:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-
-
-def parse_quiet(text: str) -> QuietWindow:
-    """`"mon-fri 19:00-07:00"` -> QuietWindow; raises SettingsError with an example."""
-    m = QUIET_RE.match(text)
-    if not m:
-        raise SettingsError(
-            f"quiet_hours entry {text!r} is not understood: write it like "
-            '"mon-fri 19:00-07:00" or "sat,sun 00:00-24:00"'
-        )
-    days: set[int] = set()
-    for part in m["days"].lower().replace(" ", "").split(","):
-        first, _, last = part.partition("-")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise SettingsError(f"quiet_hours {text!r}: days are mon tue wed thu fri sat sun")
-        a, b = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
-        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
-
-    def minutes(hhmm: str) -> int:
-        h, mm = (int(x) for x in hhmm.split(":"))
-        if not (0 <= h <= 24 and 0 <= mm < 60) or (h == 24 and mm):
-            raise SettingsError(f"quiet_hours {text!r}: {hhmm} is not a time of day")
-        return h * 60 + mm
-
-    return QuietWindow(frozenset(days), minutes(m["start"]), minutes(m["end"]))
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.settings import Settings, SettingsError, check_folders, load, parse_quiet
+from kiosk.schedule import parse_quiet
+from kiosk.settings import Settings, SettingsError, check_folders, load
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
@@ -98,3 +99,8 @@ def test_quiet_window_wraps_and_ranges() -> None:
     w = parse_quiet("fri-mon 22:30-06:00")
     assert w.days == frozenset({4, 5, 6, 0})
     assert (w.start, w.end) == (22 * 60 + 30, 360)
+
+
+def test_limits_in_bytes_and_pixels() -> None:
+    s = load(overrides={"max_photo_mb": 0.5, "max_text_kb": 2, "max_megapixels": 1.5}, environ={})
+    assert (s.max_photo_bytes, s.max_text_bytes, s.max_pixels) == (524_288, 2048, 1_500_000)

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -32,7 +31,8 @@ from ..auth import SESSION_COOKIE, Throttled, Unauthenticated
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
 from ..ingest.images import FocalPoint
 from ..library import Conflict, NotFound, Refused
-from .display import SILENT_SECONDS, ScreenQuery, silent_for
+from ..schedule import SILENT_SECONDS, ends_before_start, silent_for, story_date
+from .display import ScreenQuery
 
 # SQLite integers are 64-bit; a larger id is not "unknown", it is not an id at all (422).
 SubmissionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A submission's id.")]
@@ -174,12 +174,11 @@ def one_line(value: str) -> str:
 
 def _iso_date(value: str, key: str) -> str:
     try:
-        parsed: date = (datetime if "T" in value or " " in value else date).fromisoformat(value)
+        return story_date(value)
     except ValueError:
         raise ValueError(
             f"{key} must be a date like 2026-12-01 (a time may follow: 2026-12-01T08:00)"
         ) from None
-    return parsed.isoformat()
 
 
 class SubmissionPatch(BaseModel):
@@ -317,16 +316,9 @@ def _submission(sub: dict[str, Any]) -> Submission:
     return Submission.model_validate(_media(sub) | {"on_screen": on_screen})
 
 
-def _moment(value: str, end: bool = False) -> datetime:
-    parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(parsed, datetime):
-        return parsed
-    return datetime.combine(parsed, time.max if end else time.min)
-
-
 def _check_dates(current: dict[str, Any], changes: dict[str, Any]) -> None:
     start, end = changes.get("start", current.get("start")), changes.get("end", current.get("end"))
-    if start and end and _moment(end, end=True) < _moment(start):
+    if start and end and ends_before_start(start, end):
         raise HTTPException(
             422, f"end ({end}) is before start ({start}): fix the dates so it has days to show"
         )

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from ..assets import PACKAGE, code_version
 from ..auth import SESSION_COOKIE
 from ..deps import AuthDep, LibraryDep, SettingsDep
-from ..playlist import PACKAGE, code_version
 
 templates = Jinja2Templates(directory=PACKAGE / "templates")
 # No inline scripts, no framing of these pages (clickjacking), nothing sent to other sites.
