@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .schedule import QuietWindow, parse_quiet
 
+# Where deploy/raspberry-pi/install.sh writes the server's settings; every `kiosk` command reads
+# it when neither --config nor KIOSK_CONFIG says otherwise.
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
+
 
 class SettingsError(ValueError):
     """A setting is wrong; the message says what to do."""
@@ -257,16 +261,31 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def find_config(config: Path | None, environ: dict[str, str]) -> Path | None:
+    """`--config`, else `KIOSK_CONFIG`, else the installed SYSTEM_CONFIG when it exists."""
+    if config is not None:
+        return Path(config)
+    if environ.get("KIOSK_CONFIG"):
+        return Path(environ["KIOSK_CONFIG"])
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
 def load(
     config: Path | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     base: Settings | None = None,
 ) -> Settings:
-    """Build Settings from a TOML file, the environment and explicit overrides, then validate."""
+    """Build Settings from a TOML file, the environment and explicit overrides, then validate.
+
+    With the real environment (`environ` None) and no `config`, the installed config is found
+    by `find_config`; an explicit `environ` (tests, tools) never reads files it was not given."""
+    real = environ is None
     environ = dict(os.environ) if environ is None else environ
     values: dict[str, Any] = {}
-    if config is None and environ.get("KIOSK_CONFIG"):
+    if real:
+        config = find_config(config, environ)
+    elif config is None and environ.get("KIOSK_CONFIG"):
         config = Path(environ["KIOSK_CONFIG"])
     if config is not None:
         values.update(read_toml(Path(config)))
