@@ -265,3 +265,50 @@ def test_modules_are_served_under_the_code_version(server: LiveServer) -> None:
     assert server.get(src.replace(code_version(), "0123456789abcdef")).status_code == 404
     assert server.get(f"/admin/js/{code_version()}/nothing.js").status_code == 404
     assert server.get(f"/admin/js/{code_version()}/..%2Fadmin.css").status_code == 404
+
+
+def test_order_pin_retire_focal_keys_and_users(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    files = {"ana.md": story("Ana Alvarez"), "bo.md": story("Bo Berg"), "cy.md": story("Cy Chen")}
+    make_tree(content, {**files, "ana.jpg": jpeg(), "bo.jpg": jpeg(), "cy.jpg": jpeg()})
+    ids = {name: server.wait_status(name, "pending")["id"] for name in files}
+    server.library.approve(ids["ana.md"], "ann")
+    server.library.approve(ids["bo.md"], "ann")
+    sign_in(page, server, "ann")
+
+    cy = card(page, "Cy Chen").locator(".focal")
+    cy.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    expect(page.get_by_role("status")).to_contain_text("Focal point of Cy Chen saved")
+    focal = server.wait_status("cy.md", "pending")["focal"]
+    assert focal == pytest.approx([0.55, 0.31], abs=0.001)  # one save for both keys
+
+    page.get_by_role("tab", name=re.compile("^On the screens")).click()
+    rows = page.locator("#panel-approved article h3")
+    expect(rows).to_have_text(["Ana Alvarez", "Bo Berg"])
+    page.get_by_role("button", name="Move Ana Alvarez down").click()
+    expect(page.get_by_role("status")).to_have_text("Moved Ana Alvarez down.")
+    expect(rows).to_have_text(["Bo Berg", "Ana Alvarez"])
+    page.get_by_role("article", name="Ana Alvarez").get_by_label("Pinned", exact=True).check()
+    expect(page.get_by_role("status")).to_have_text("Pinned Ana Alvarez.")
+    expect(rows).to_have_text(["Ana Alvarez", "Bo Berg"])  # pinned stories play first
+    bo = page.get_by_role("article", name="Bo Berg")
+    retire = bo.get_by_role("button", name=re.compile("^(Retire|Really)"))  # asks once more
+    retire.click()
+    expect(retire).to_have_text("Really take it off every screen?")
+    retire.click()
+    expect(page.get_by_role("status")).to_have_text("Retired: Bo Berg is off the screens.")
+    expect(rows).to_have_text(["Ana Alvarez"])
+    server.wait_status("bo.md", "retired")
+
+    page.get_by_role("tab", name="Users").click()
+    page.get_by_label("User name").fill("zed")
+    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("status")).to_have_text("Added zed (moderator).")
+    page.get_by_role("button", name="Remove zed").click()
+    expect(page.get_by_role("status")).to_have_text("Removed zed.")
+    expect(page.locator("#panel-users")).not_to_contain_text("zed")
+    expect(page.get_by_role("button", name="Remove ann")).to_be_disabled()  # the one signed in

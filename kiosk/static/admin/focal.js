@@ -11,8 +11,8 @@ const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], Arrow
 const clamp = (v) => Math.min(1, Math.max(0, v));
 const percent = (v) => Math.round(v * 100);
 
-export function focalPicker(sub) {
-  if (!sub.thumbnail) return h("p", { class: "muted", text: "No photo yet." });
+/** The photo with the marker on it; it takes the keyboard focus for the arrow keys. */
+function photoPad(sub) {
   const img = h("img", {
     src: sub.thumbnail,
     alt: sub.photo_alt || `Photo of ${sub.name}`,
@@ -33,6 +33,12 @@ export function focalPicker(sub) {
     img,
     marker,
   );
+  return { pad, img, marker };
+}
+
+export function focalPicker(sub) {
+  if (!sub.thumbnail) return h("p", { class: "muted", text: "No photo yet." });
+  const { pad, img, marker } = photoPad(sub);
   const point = { x: sub.focal[0], y: sub.focal[1] };
   const place = () => {
     marker.style.left = `${point.x * 100}%`;
