@@ -127,6 +127,10 @@ class Settings:
     session_idle_minutes: int = field(
         default=120, metadata=_help("Admin sessions end after this many idle minutes.")
     )
+    admin_poll_seconds: float = field(
+        default=3.0,
+        metadata=_help("How often an open admin page asks for news, in seconds."),
+    )
     log_level: str = field(default="info", metadata=_help("debug, info, warning or error."))
     screens: dict[str, Screen] = field(
         default_factory=dict,
@@ -310,6 +314,7 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"port = {s.port}: use a number between 1 and 65535")
     positive = ["slide_seconds", "reading_wpm", "poll_seconds", "settle_seconds", "rescan_seconds"]
     positive += ["max_photo_mb", "max_megapixels", "max_text_kb", "session_idle_minutes"]
+    positive += ["admin_poll_seconds"]
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{name} = {getattr(s, name)} must be greater than 0")
