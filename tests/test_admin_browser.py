@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from kiosk.playlist import code_version
+from kiosk.assets import code_version
 from kiosk.settings import Settings
 
 from .conftest import LiveServer, make_settings, wait_for
