@@ -25,6 +25,14 @@ class CommandError(Exception):
     """Ends the command with this message and exit status 2."""
 
 
+def shipped_themes() -> list[str]:
+    """The theme folders inside the installed package, without importing Jinja2 for --help."""
+    import importlib.resources
+
+    folders = importlib.resources.files("kiosk.themes").iterdir()
+    return sorted(f.name for f in folders if f.joinpath("theme.toml").is_file())
+
+
 def setup_logging(level: str = "info") -> None:
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if sys.stderr.isatty() else None
     logging.basicConfig(
@@ -306,11 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("serve", help="run the server (watcher, admin page, display)")
+    p = sub.add_parser(
+        "serve",
+        help="run the server (watcher, admin page, display)",
+        description="Watches the content folder, serves the admin page at /admin and the wall at "
+        "/display until stopped. The first start with no users creates `admin` and prints its "
+        "password once. Settings: --config FILE, KIOSK_* variables, or the flags below.",
+    )
     add_settings_flags(p)
     p.add_argument("--host", help="address to listen on (0.0.0.0 for the whole LAN)")
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
-    p.add_argument("--theme", help="theme for screens without their own")
+    p.add_argument(
+        "--theme",
+        help=f"theme for screens without their own; shipped: {', '.join(shipped_themes())}",
+    )
     p.add_argument("--watch", choices=["native", "polling", "auto"], help="how to notice files")
     p.set_defaults(func=cmd_serve)
 

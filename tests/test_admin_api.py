@@ -382,3 +382,9 @@ def test_admin_page_needs_a_session(users: LiveServer) -> None:
         signed.status_code == 200
         and "frame-ancestors 'none'" in signed.headers["content-security-policy"]
     )
+
+
+def test_the_bare_address_leads_to_the_admin_page(users: LiveServer) -> None:
+    """Typing the Pi's address into a browser lands on sign-in, not on a 404."""
+    page = httpx.get(users.url + "/", follow_redirects=True, timeout=10)
+    assert page.status_code == 200 and str(page.url).endswith("/admin/login")

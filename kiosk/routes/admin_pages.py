@@ -30,6 +30,12 @@ PAGE_HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
+@router.get("/")
+def index() -> Response:
+    """Somebody who types the Pi's address lands on the admin page (screens use /display)."""
+    return RedirectResponse("/admin", status_code=307)
+
+
 @router.get("/admin")
 def admin_page(
     request: Request, auth: AuthDep, settings: SettingsDep, library: LibraryDep
