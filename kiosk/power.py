@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from .errors import KioskError
 from .schedule import is_quiet
 from .settings import Settings
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 CEC_TIMEOUT = 10.0  # a CEC bus with no TV can take seconds to give up on a message
 
 
-class PowerError(RuntimeError):
+class PowerError(KioskError, RuntimeError):
     """Neither HDMI-CEC nor DPMS could switch the display; the message says what to do."""
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import KioskError
 from .schedule import QuietWindow, parse_quiet
 
 
-class SettingsError(ValueError):
+class SettingsError(KioskError, ValueError):
     """A setting is wrong; the message says what to do."""
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image, ImageCms
 
+from ..errors import KioskError
+
 pillow_heif.register_heif_opener()
 Image.init()
 
@@ -88,8 +90,10 @@ class Rendition:
     height: int
 
 
-class PhotoProblem(Exception):
+class PhotoProblem(KioskError):
     """The photo cannot be shown; str(exc) is a sentence a person can act on, naming the file."""
+
+    status = 422
 
 
 def rendition_names(photo_hash: str, max_px: int, thumb_px: int) -> tuple[str, str]:

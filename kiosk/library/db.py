@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import KioskError
+
 # Migration N (counting from 1) brings a file from user_version N-1 to N. Each is a list of
 # statements run one by one in a transaction, never a script split on ";": a trigger body holds
 # semicolons of its own.
@@ -95,16 +97,22 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 
-class NotFound(LookupError):
+class NotFound(KioskError, LookupError):
     """No such submission (or user, token)."""
 
+    status = 404
 
-class Conflict(RuntimeError):
+
+class Conflict(KioskError, RuntimeError):
     """The request is about a revision that is no longer the newest."""
 
+    status = 409
 
-class Refused(ValueError):
+
+class Refused(KioskError, ValueError):
     """The action is not allowed for this content; the message says why."""
+
+    status = 422
 
 
 def utcnow() -> datetime:
