@@ -13,10 +13,10 @@ import logging
 import shutil
 import subprocess
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from .errors import KioskError
-from .schedule import is_quiet
+from .schedule import is_quiet, utcnow
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class PowerError(KioskError, RuntimeError):
 
 def quiet_at(settings: Settings, when: datetime | None = None) -> bool:
     """Should the screens be dark at `when` (default now), by `quiet_hours` in `timezone`?"""
-    moment = when or datetime.now(UTC)
+    moment = when or utcnow()
     return is_quiet(settings.quiet_windows, moment.astimezone(settings.zone))
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from kiosk.library import utcnow
+from kiosk.schedule import utcnow
 
 from .conftest import LiveServer, make_settings, wait_for
 from .factories import make_tree, story

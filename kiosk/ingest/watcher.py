@@ -285,11 +285,9 @@ class Watcher:
     def _moved(self, item: Prepared, vanished: set[str]) -> bool:
         """True when `item` is a vanished source's content under a new name: it takes that
         submission over (with its decision) instead of becoming a new one."""
-        # lead: move into library
-        since = time.strftime(
-            "%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * self.settings.rescan_seconds)
-        )
-        moved = self.library.find_moved(item.revision_hash, vanished, since)
+        # A move seen as a deletion in one pass and the new name in a later one still counts.
+        window = 2 * self.settings.rescan_seconds
+        moved = self.library.find_moved(item.revision_hash, vanished, window)
         if moved is None:
             return False
         self.library.move(moved, item.entry.source, item.entry.fingerprint)
