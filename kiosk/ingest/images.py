@@ -6,12 +6,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image, ImageCms
 
+from ..atomic import write_atomically
 from ..errors import KioskError
 
 pillow_heif.register_heif_opener()
@@ -361,19 +360,12 @@ def _orient(img: Image.Image, orientation: int) -> Image.Image:
 
 
 def _write_jpeg(img: Image.Image, dest: Path, quality: int) -> None:
-    """Write `dest` so readers see the old file or the whole new one, never a part."""
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, suffix=".tmp", delete=False)
-    try:
-        with tmp:
-            # No exif=, icc_profile= or xmp=: the rendition carries pixels only.
-            img.save(tmp, "JPEG", quality=quality)
-            tmp.flush()
-            # Names are content hashes and an existing file is trusted forever, so it must
-            # be on disk before it gets its name (the Pi loses power; ext4 reorders writes).
-            os.fsync(tmp.fileno())
-            os.fchmod(tmp.fileno(), 0o644)  # mkstemp's 0600 would hide it from a web server
-        os.replace(tmp.name, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp.name)
-        raise
+    """Write `dest` so readers see the old file or the whole new one, never a part.
+
+    Names are content hashes and an existing file is trusted forever, so it must be whole and
+    on disk before it gets its name: write_atomically fsyncs before the rename.
+    """
+    encoded = io.BytesIO()
+    # No exif=, icc_profile= or xmp=: the rendition carries pixels only.
+    img.save(encoded, "JPEG", quality=quality)
+    write_atomically(dest, encoded.getvalue())
