@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .auth import MIN_PASSWORD, ROLES, Auth
@@ -105,7 +106,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         limits = Limits.from_settings(settings)
         content_dir = settings.content_dir.resolve()
         scan = Scanner(content_dir, limits.text_bytes).scan()
-        report = []
+        report: list[dict[str, Any]] = []
         total = len(scan.entries)
         for n, entry in enumerate(scan.entries, 1):
             if not args.json and sys.stderr.isatty():

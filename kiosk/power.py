@@ -60,7 +60,8 @@ def _cec(on: bool) -> tuple[bool, str]:
     message = "--image-view-on" if on else "--standby"
     notes = []
     # No adapter found still runs cec-ctl once, on its default device, so its own error is shown.
-    for device in cec_devices() or [None]:
+    devices: list[str | None] = [*cec_devices()] or [None]
+    for device in devices:
         where = ["-d", device] if device else []
         # --playback claims a logical address first; a Pi's adapter has none after boot.
         worked, said = _run(["cec-ctl", *where, "--playback", "--to", "0", message])

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pillow_heif
 from PIL import Image, ImageCms
@@ -286,7 +287,7 @@ def _to_resizable(img: Image.Image) -> Image.Image:
 def _to_8bit(img: Image.Image) -> Image.Image:
     """Scale 16-bit (or float) grey to 0..255; a plain convert("L") clips them to white."""
     if img.mode == "F":
-        _, high = img.getextrema()
+        _, high = cast(tuple[float, float], img.getextrema())  # one band: (low, high)
         # float TIFFs are either 0..1 or hold integer sample values
         factor = 255.0 if high <= 1.0 else (255 / 65535 if high > 255 else 1.0)
     else:
@@ -343,8 +344,10 @@ def _apply_profile(img: Image.Image, icc: bytes) -> Image.Image:
 def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
     """An RGB profile with sRGB's primaries, whatever its name ("sRGB IEC61966-2.1", …)."""
     info = profile.profile
-    colorants = (info.red_colorant, info.green_colorant, info.blue_colorant)
-    if info.xcolor_space != "RGB " or None in colorants:
+    colorants = [
+        c for c in (info.red_colorant, info.green_colorant, info.blue_colorant) if c is not None
+    ]
+    if info.xcolor_space != "RGB " or len(colorants) < 3:
         return False
     return all(
         abs(actual - expected) <= 0.002

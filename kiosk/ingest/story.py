@@ -453,10 +453,10 @@ def _when(value: Any) -> date | None:
     match = _DATE_RE.fullmatch(_as_text(value))
     if not match:
         return None
-    y, mo, d, h, mi, s = (int(g) if g else None for g in match.groups())
+    y, mo, d, h, mi, s = match.groups()  # the regex makes minutes part of any time
     try:
         if h is None:
-            return date(y, mo, d)
-        return datetime(y, mo, d, h, mi, s or 0)
+            return date(int(y), int(mo), int(d))
+        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0))
     except ValueError:
         return None

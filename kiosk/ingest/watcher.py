@@ -19,6 +19,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from ..library import Library
@@ -103,7 +104,7 @@ class Watcher:
         self._missing: set[str] = set()  # sources missing at the previous check
         self._pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2))
         self._thread: threading.Thread | None = None
-        self._observer: Observer | PollingObserver | None = None
+        self._observer: BaseObserver | None = None
         self._pass_done = threading.Condition()
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -137,6 +138,7 @@ class Watcher:
     def _start_observer(self) -> None:
         if self._observer is not None and self._observer.is_alive():
             return
+        observer: BaseObserver
         if self.backend == "polling":
             observer = PollingObserver(timeout=self.settings.poll_seconds)
         else:
@@ -261,7 +263,7 @@ class Watcher:
                 result.waiting += 1
             except StorageFull as exc:
                 log.error("%s: %s", entry.source, exc.strerror)
-                self.storage_error = exc.strerror
+                self.storage_error = exc.strerror or str(exc)
                 result.failed += 1
             except Exception:
                 log.exception("%s: could not be ingested; will retry", entry.source)

@@ -157,6 +157,7 @@ class Submissions(ReadModel, AuditLog):
                 ),
             )
             rid = cur.lastrowid
+            assert rid is not None  # set by every INSERT
             if revived:
                 db.execute(
                     "UPDATE submissions SET retired_at=NULL, retired_reason=NULL,"
