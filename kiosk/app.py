@@ -6,11 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .auth import Auth
+from .errors import KioskError
 from .events import Broadcaster
 from .ingest.watcher import Watcher
 from .library import Library
@@ -21,6 +23,12 @@ from .status_file import StatusFile
 from .theme import check_themes
 
 log = logging.getLogger(__name__)
+
+
+async def kiosk_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any domain error a route lets through, answered as FastAPI answers an HTTPException."""
+    assert isinstance(exc, KioskError)  # registered for KioskError only
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=exc.headers)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -60,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.events = events
     app.state.auth = auth
     app.state.playlists = playlists
+    app.add_exception_handler(KioskError, kiosk_error)
     app.include_router(health.router)
     app.include_router(display.router)
     app.include_router(media.router)

@@ -29,6 +29,7 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from starlette.responses import Response
 
 from .atomic import write_atomically
+from .errors import KioskError
 from .library import Library, Refused
 from .settings import Settings
 
@@ -48,16 +49,26 @@ _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 _REFRESH_SECONDS = 60  # re-sign the cookie at most once a minute, not on every request
 
 
-class Unauthenticated(Exception):
-    """No valid credentials (HTTP 401)."""
+class Unauthenticated(KioskError):
+    """No valid credentials."""
+
+    status = 401
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}  # the scheme scripts use; cookies need no challenge
 
 
-class Forbidden(Exception):
-    """Valid credentials, but not allowed to do this (HTTP 403)."""
+class Forbidden(KioskError):
+    """Valid credentials, but not allowed to do this."""
+
+    status = 403
 
 
-class Throttled(Exception):
-    """Too many failed sign-ins (HTTP 429); try again after `retry_after` seconds."""
+class Throttled(KioskError):
+    """Too many failed sign-ins; try again after `retry_after` seconds."""
+
+    status = 429
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
@@ -65,6 +76,10 @@ class Throttled(Exception):
             "(ask an admin to reset the password with `kiosk user passwd` if it is lost)"
         )
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from urllib.parse import quote, urlsplit
 
 from . import power
 from .atomic import write_atomically
+from .errors import KioskError
 from .schedule import SILENT_SECONDS, SILENT_WORDS
 from .settings import Settings
 
@@ -51,7 +52,7 @@ DAILY_RESTART_MIN_UPTIME = 3600.0  # a browser started in this quiet window need
 CRASH_SECONDS = 30.0  # a browser that dies sooner than this is crash-looping: back off
 
 
-class DisplayError(RuntimeError):
+class DisplayError(KioskError, RuntimeError):
     """The screen cannot be started; the message says what to do."""
 
 

@@ -12,16 +12,18 @@ import tempfile
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .auth import MIN_PASSWORD, ROLES, Auth
+from .errors import KioskError
 from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
 
 STARTER = Path(__file__).resolve().parent / "starter"
 log = logging.getLogger("kiosk")
 
 
-class CommandError(Exception):
+class CommandError(KioskError):
     """Ends the command with this message and exit status 2."""
 
 
@@ -117,7 +119,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         limits = Limits.from_settings(settings)
         content_dir = settings.content_dir.resolve()
         scan = Scanner(content_dir, limits.text_bytes).scan()
-        report = []
+        report: list[dict[str, Any]] = []
         total = len(scan.entries)
         for n, entry in enumerate(scan.entries, 1):
             if not args.json and sys.stderr.isatty():
@@ -163,19 +165,16 @@ def cmd_display(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not args.print:
         setup_logging(settings.log_level)
-    try:
-        return chromium.run(
-            settings,
-            server=args.url,
-            screen=args.screen,
-            chromium=args.chromium,
-            extra=shlex.split(args.chromium_flags),
-            profile=args.profile,
-            wait=args.wait,
-            print_only=args.print,
-        )
-    except chromium.DisplayError as exc:
-        raise CommandError(str(exc)) from None
+    return chromium.run(
+        settings,
+        server=args.url,
+        screen=args.screen,
+        chromium=args.chromium,
+        extra=shlex.split(args.chromium_flags),
+        profile=args.profile,
+        wait=args.wait,
+        print_only=args.print,
+    )
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -192,14 +191,11 @@ def cmd_power(args: argparse.Namespace) -> int:
     from . import power
 
     settings = settings_from(args)
-    try:
-        if args.state == "auto":
-            quiet, how = power.apply_schedule(settings)
-            print(f"{'quiet hours' if quiet else 'showing hours'}: {how}")
-        else:
-            print(power.switch(args.state == "on"))
-    except power.PowerError as exc:
-        raise CommandError(str(exc)) from None
+    if args.state == "auto":
+        quiet, how = power.apply_schedule(settings)
+        print(f"{'quiet hours' if quiet else 'showing hours'}: {how}")
+    else:
+        print(power.switch(args.state == "on"))
     return 0
 
 
@@ -247,8 +243,6 @@ def _need_name(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from .library import NotFound, Refused
-
     auth = _auth(args)
     try:
         if args.action == "list":
@@ -263,16 +257,12 @@ def cmd_user(args: argparse.Namespace) -> int:
         else:
             auth.remove_user(_need_name(args), _actor())
             print(f"removed {args.name}")
-    except (NotFound, Refused) as exc:
-        raise CommandError(str(exc)) from None
     finally:
         auth.library.close()
     return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from .library import NotFound, Refused
-
     auth = _auth(args)
     try:
         if args.action == "list":
@@ -292,8 +282,6 @@ def cmd_token(args: argparse.Namespace) -> int:
         else:
             count = auth.library.revoke_tokens(_need_name(args).strip(), _actor())
             print(f"revoked {count} token(s) called {args.name}")
-    except (NotFound, Refused) as exc:
-        raise CommandError(str(exc)) from None
     finally:
         auth.library.close()
     return 0
@@ -443,9 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, CommandError) as exc:
+    except KioskError as exc:  # the one place a domain error becomes the command's last words
         print(f"kiosk: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

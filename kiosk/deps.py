@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +17,6 @@ from .auth import (
     Auth,
     Forbidden,
     Principal,
-    Unauthenticated,
 )
 from .ingest.watcher import Watcher
 from .library import Library
@@ -79,20 +78,14 @@ async def authorize(
     bearer: HTTPAuthorizationCredentials | None,
     role: str,
 ) -> Principal:
-    """401 without credentials, 403 for the wrong role or a missing CSRF token."""
-    try:
-        # Off the event loop: the database lock may be held by an ingest for a moment.
-        who = await run_in_threadpool(
-            auth.principal, cookie, bearer.credentials if bearer else None
-        )
-        if not who.may(role):
-            raise Forbidden(f"this needs the {role} role; ask an admin")
-        if request.method not in SAFE_METHODS:
-            auth.check_csrf(who, await _sent_csrf(request))
-    except Unauthenticated as exc:
-        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
-    except Forbidden as exc:
-        raise HTTPException(403, str(exc)) from None
+    """Unauthenticated (401) without credentials, Forbidden (403) for the wrong role or a
+    missing CSRF token."""
+    # Off the event loop: the database lock may be held by an ingest for a moment.
+    who = await run_in_threadpool(auth.principal, cookie, bearer.credentials if bearer else None)
+    if not who.may(role):
+        raise Forbidden(f"this needs the {role} role; ask an admin")
+    if request.method not in SAFE_METHODS:
+        auth.check_csrf(who, await _sent_csrf(request))
     response.headers["Cache-Control"] = "no-store"  # moderators' data stays out of caches
     if auth.should_refresh(who) and BACKGROUND_HEADER not in request.headers:
         auth.set_cookie(response, who, secure=request.url.scheme == "https")

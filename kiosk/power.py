@@ -13,9 +13,10 @@ import logging
 import shutil
 import subprocess
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-from .schedule import is_quiet
+from .errors import KioskError
+from .schedule import is_quiet, utcnow
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,13 @@ log = logging.getLogger(__name__)
 CEC_TIMEOUT = 10.0  # a CEC bus with no TV can take seconds to give up on a message
 
 
-class PowerError(RuntimeError):
+class PowerError(KioskError, RuntimeError):
     """Neither HDMI-CEC nor DPMS could switch the display; the message says what to do."""
 
 
 def quiet_at(settings: Settings, when: datetime | None = None) -> bool:
     """Should the screens be dark at `when` (default now), by `quiet_hours` in `timezone`?"""
-    moment = when or datetime.now(UTC)
+    moment = when or utcnow()
     return is_quiet(settings.quiet_windows, moment.astimezone(settings.zone))
 
 
@@ -59,7 +60,8 @@ def _cec(on: bool) -> tuple[bool, str]:
     message = "--image-view-on" if on else "--standby"
     notes = []
     # No adapter found still runs cec-ctl once, on its default device, so its own error is shown.
-    for device in cec_devices() or [None]:
+    devices: list[str | None] = [*cec_devices()] or [None]
+    for device in devices:
         where = ["-d", device] if device else []
         # --playback claims a logical address first; a Pi's adapter has none after boot.
         worked, said = _run(["cec-ctl", *where, "--playback", "--to", "0", message])

@@ -168,6 +168,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso_utc(moment: datetime) -> str:
-    """`2026-12-01T07:00:00Z`: an instant as the JSON API writes it (whole seconds, UTC)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def iso_utc(moment: datetime, timespec: str = "seconds") -> str:
+    """`2026-12-01T07:00:00Z`: an instant in UTC, as the JSON API writes it (whole seconds).
+
+    The library stores `timespec="milliseconds"`: at one precision with a `Z`, instants sort
+    as text, so SQL compares them as strings.
+    """
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")

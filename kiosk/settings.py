@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import KioskError
 from .schedule import QuietWindow, parse_quiet
 
 # Where deploy/raspberry-pi/install.sh writes the server's settings; every `kiosk` command reads
@@ -17,7 +18,7 @@ from .schedule import QuietWindow, parse_quiet
 SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 
 
-class SettingsError(ValueError):
+class SettingsError(KioskError, ValueError):
     """A setting is wrong; the message says what to do."""
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
-from .library import Library
+from .library import Library, RetiredReason
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ def render(submissions: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
 
 def _worth_listing(sub: dict[str, Any]) -> bool:
     # A deleted file is gone from the folder, so there is nobody to tell.
-    return not (sub["status"] == "retired" and sub.get("retired_reason") == "source deleted")
+    return not (
+        sub["status"] == "retired" and sub.get("retired_reason") == RetiredReason.SOURCE_DELETED
+    )
 
 
 def _entry(sub: dict[str, Any]) -> list[str]:

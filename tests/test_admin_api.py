@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from kiosk.library import utcnow
+from kiosk.schedule import utcnow
 
 from .conftest import LiveServer, make_settings, wait_for
 from .factories import make_tree, story
@@ -342,6 +342,7 @@ def test_failed_logins_are_throttled_and_logged(
     for _ in range(3):
         wrong = client.post("/api/admin/login", json={"username": "mod", "password": "guess"})
         assert wrong.status_code == 401
+        assert wrong.json() == {"detail": "wrong user name or password"}
     # Even the right password waits now: the next try is allowed only after a pause.
     slowed = client.post("/api/admin/login", json={"username": "mod", "password": PASSWORD})
     assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1

@@ -121,6 +121,13 @@ def test_command_line(tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr().out
     assert printed.startswith(CHROMIUM) or "chromium" in printed.split()[0]
     assert printed.rstrip().endswith("http://kiosk.local:8000/display?screen=front%20door")
+    missing = tmp_path / "no-such-chromium"
+    assert main(["display", "--chromium", str(missing), "--print"]) == 2
+    said = capsys.readouterr().err
+    assert (
+        said == f"kiosk: Chromium was not found ({missing}): install it with `sudo apt "
+        "install chromium`, or pass --chromium PATH\n"
+    )
 
 
 def test_profile_says_last_exit_was_clean(tmp_path: Path) -> None:

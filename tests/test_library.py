@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -148,6 +149,24 @@ def test_move_onto_the_name_of_a_retired_story(lib: Library) -> None:
     assert lib.submission(moved)["source"] == "a.md"
     assert [s["name"] for s in lib.on_screen()] == ["Bo"]
     assert lib.submission(old)["status"] == "retired"  # history kept
+
+
+def test_a_vanished_source_is_found_by_its_content_for_a_while(tmp_path: Path) -> None:
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    lib = Library(tmp_path / "kiosk.db", clock=lambda: now)
+    gone, here = add(lib, "gone.md", "g"), add(lib, "here.md", "h")
+    assert lib.find_moved("h", {"here.md"}, 60) == here  # vanished in this very pass
+    assert lib.find_moved("h", set(), 60) is None  # still there: not a move
+    lib.source_deleted("gone.md")
+    assert lib.submission(gone)["retired_reason"] == "source deleted"  # as stored until now
+    now += timedelta(seconds=59.9)
+    assert lib.find_moved("g", set(), 60) == gone
+    assert lib.find_moved("x", set(), 60) is None  # other content
+    now += timedelta(seconds=0.2)
+    assert lib.find_moved("g", set(), 60) is None  # deleted too long ago: new again
+    lib.retire(here, "mod")
+    assert lib.submission(here)["retired_reason"] == "retired by a moderator"
+    assert lib.find_moved("h", set(), 60) is None  # taken off by a moderator: never a move
 
 
 @pytest.fixture

@@ -558,6 +558,10 @@ def test_end_before_start(folder: Path) -> None:
     told = only_story(folder, {"bob.md": story("Bob", start="2026-12-24", end="2026-12-01")})
     (problem,) = told.problems
     assert problem.startswith("bob.md: end (2026-12-01) is before start (2026-12-24)")
+    # A bare end date lasts until midnight: a start at that midnight leaves no time at all.
+    told = only_story(folder, {"bob.md": story("Bob", start="2026-12-25 00:00", end="2026-12-24")})
+    (problem,) = told.problems
+    assert problem.startswith("bob.md: end (2026-12-24) is before start (2026-12-25T00:00:00)")
 
 
 def test_a_single_day_is_a_valid_window(folder: Path) -> None:

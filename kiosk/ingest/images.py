@@ -6,18 +6,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pillow_heif
 from PIL import Image, ImageCms
+
+from ..atomic import write_atomically
+from ..errors import KioskError
 
 pillow_heif.register_heif_opener()
 Image.init()
@@ -88,8 +90,10 @@ class Rendition:
     height: int
 
 
-class PhotoProblem(Exception):
+class PhotoProblem(KioskError):
     """The photo cannot be shown; str(exc) is a sentence a person can act on, naming the file."""
+
+    status = 422
 
 
 def rendition_names(photo_hash: str, max_px: int, thumb_px: int) -> tuple[str, str]:
@@ -283,7 +287,7 @@ def _to_resizable(img: Image.Image) -> Image.Image:
 def _to_8bit(img: Image.Image) -> Image.Image:
     """Scale 16-bit (or float) grey to 0..255; a plain convert("L") clips them to white."""
     if img.mode == "F":
-        _, high = img.getextrema()
+        _, high = cast(tuple[float, float], img.getextrema())  # one band: (low, high)
         # float TIFFs are either 0..1 or hold integer sample values
         factor = 255.0 if high <= 1.0 else (255 / 65535 if high > 255 else 1.0)
     else:
@@ -340,8 +344,10 @@ def _apply_profile(img: Image.Image, icc: bytes) -> Image.Image:
 def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
     """An RGB profile with sRGB's primaries, whatever its name ("sRGB IEC61966-2.1", …)."""
     info = profile.profile
-    colorants = (info.red_colorant, info.green_colorant, info.blue_colorant)
-    if info.xcolor_space != "RGB " or None in colorants:
+    colorants = [
+        c for c in (info.red_colorant, info.green_colorant, info.blue_colorant) if c is not None
+    ]
+    if info.xcolor_space != "RGB " or len(colorants) < 3:
         return False
     return all(
         abs(actual - expected) <= 0.002
@@ -357,19 +363,12 @@ def _orient(img: Image.Image, orientation: int) -> Image.Image:
 
 
 def _write_jpeg(img: Image.Image, dest: Path, quality: int) -> None:
-    """Write `dest` so readers see the old file or the whole new one, never a part."""
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, suffix=".tmp", delete=False)
-    try:
-        with tmp:
-            # No exif=, icc_profile= or xmp=: the rendition carries pixels only.
-            img.save(tmp, "JPEG", quality=quality)
-            tmp.flush()
-            # Names are content hashes and an existing file is trusted forever, so it must
-            # be on disk before it gets its name (the Pi loses power; ext4 reorders writes).
-            os.fsync(tmp.fileno())
-            os.fchmod(tmp.fileno(), 0o644)  # mkstemp's 0600 would hide it from a web server
-        os.replace(tmp.name, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp.name)
-        raise
+    """Write `dest` so readers see the old file or the whole new one, never a part.
+
+    Names are content hashes and an existing file is trusted forever, so it must be whole and
+    on disk before it gets its name: write_atomically fsyncs before the rename.
+    """
+    encoded = io.BytesIO()
+    # No exif=, icc_profile= or xmp=: the rendition carries pixels only.
+    img.save(encoded, "JPEG", quality=quality)
+    write_atomically(dest, encoded.getvalue())

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
+from ..schedule import ends_before_start
+
 # A submission is a story text, a photo or both; the suffix tells which a file is.
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
@@ -347,9 +349,9 @@ def _story(entry: Entry, parsed: _Parsed, label: str, fallback: str, raw: bytes)
     name = _as_text(fields.get("name"))
     if not name and not parsed.problems:
         problems.append(f"{label} has no name; add a line `name: Full Name` at the top")
-    start, start_at = _date_field(fields, "start", label, problems)
-    end, end_at = _date_field(fields, "end", label, problems)
-    if start_at and end_at and end_at < start_at:
+    start = _date_field(fields, "start", label, problems)
+    end = _date_field(fields, "end", label, problems)
+    if start and end and ends_before_start(start, end):
         problems.append(
             f"{label}: end ({end}) is before start ({start}); fix the dates so the story "
             "has days to be shown"
@@ -428,24 +430,19 @@ def _as_bool(value: Any) -> bool:
     return _as_text(value).lower() in _YES
 
 
-def _date_field(
-    fields: dict[str, Any], key: str, label: str, problems: list[str]
-) -> tuple[str | None, datetime | None]:
-    """(normalised ISO string, the moment for comparing) — a bare end date lasts the whole day."""
+def _date_field(fields: dict[str, Any], key: str, label: str, problems: list[str]) -> str | None:
+    """The date as stored (ISO, as `schedule.story_date` writes it), or None with a problem."""
     value = fields.get(key)
     if value is None or value == "":
-        return None, None
+        return None
     when = _when(value)
     if when is None:
         problems.append(
             f"{label}: {key}: {_as_text(value)} is not a date; write it as YYYY-MM-DD, "
             "for example 2026-12-01 (a time may follow: 2026-12-01 08:00)"
         )
-        return None, None
-    if isinstance(when, datetime):
-        return when.isoformat(), when
-    moment = datetime.combine(when, time.max if key == "end" else time.min)
-    return when.isoformat(), moment
+        return None
+    return when.isoformat()
 
 
 def _when(value: Any) -> date | None:
@@ -456,10 +453,10 @@ def _when(value: Any) -> date | None:
     match = _DATE_RE.fullmatch(_as_text(value))
     if not match:
         return None
-    y, mo, d, h, mi, s = (int(g) if g else None for g in match.groups())
+    y, mo, d, h, mi, s = match.groups()  # the regex makes minutes part of any time
     try:
         if h is None:
-            return date(y, mo, d)
-        return datetime(y, mo, d, h, mi, s or 0)
+            return date(int(y), int(mo), int(d))
+        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0))
     except ValueError:
         return None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from ..library import Library
@@ -103,7 +104,7 @@ class Watcher:
         self._missing: set[str] = set()  # sources missing at the previous check
         self._pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2))
         self._thread: threading.Thread | None = None
-        self._observer: Observer | PollingObserver | None = None
+        self._observer: BaseObserver | None = None
         self._pass_done = threading.Condition()
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -137,6 +138,7 @@ class Watcher:
     def _start_observer(self) -> None:
         if self._observer is not None and self._observer.is_alive():
             return
+        observer: BaseObserver
         if self.backend == "polling":
             observer = PollingObserver(timeout=self.settings.poll_seconds)
         else:
@@ -261,7 +263,7 @@ class Watcher:
                 result.waiting += 1
             except StorageFull as exc:
                 log.error("%s: %s", entry.source, exc.strerror)
-                self.storage_error = exc.strerror
+                self.storage_error = exc.strerror or str(exc)
                 result.failed += 1
             except Exception:
                 log.exception("%s: could not be ingested; will retry", entry.source)
@@ -285,11 +287,9 @@ class Watcher:
     def _moved(self, item: Prepared, vanished: set[str]) -> bool:
         """True when `item` is a vanished source's content under a new name: it takes that
         submission over (with its decision) instead of becoming a new one."""
-        # lead: move into library
-        since = time.strftime(
-            "%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * self.settings.rescan_seconds)
-        )
-        moved = self.library.find_moved(item.revision_hash, vanished, since)
+        # A move seen as a deletion in one pass and the new name in a later one still counts.
+        window = 2 * self.settings.rescan_seconds
+        moved = self.library.find_moved(item.revision_hash, vanished, window)
         if moved is None:
             return False
         self.library.move(moved, item.entry.source, item.entry.fingerprint)

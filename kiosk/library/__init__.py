@@ -10,10 +10,10 @@ that state anyway and the facade would only repeat some thirty signatures to for
 from __future__ import annotations
 
 from .accounts import Accounts
-from .db import Conflict, NotFound, Refused, utcnow
+from .db import Conflict, NotFound, Refused
 from .read_model import STATUSES
 from .screens import Screens
-from .submissions import STORY_FIELDS, Recorded, Submissions
+from .submissions import STORY_FIELDS, Recorded, RetiredReason, Submissions
 
 __all__ = [
     "STATUSES",
@@ -23,7 +23,7 @@ __all__ = [
     "NotFound",
     "Recorded",
     "Refused",
-    "utcnow",
+    "RetiredReason",
 ]
 
 

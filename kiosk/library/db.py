@@ -9,9 +9,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from ..errors import KioskError
+from ..schedule import iso_utc, utcnow
 
 # Migration N (counting from 1) brings a file from user_version N-1 to N. Each is a list of
 # statements run one by one in a transaction, never a script split on ";": a trigger body holds
@@ -95,25 +98,22 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 
-class NotFound(LookupError):
+class NotFound(KioskError, LookupError):
     """No such submission (or user, token)."""
 
+    status = 404
 
-class Conflict(RuntimeError):
+
+class Conflict(KioskError, RuntimeError):
     """The request is about a revision that is no longer the newest."""
 
+    status = 409
 
-class Refused(ValueError):
+
+class Refused(KioskError, ValueError):
     """The action is not allowed for this content; the message says why."""
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(dt: datetime) -> str:
-    """The library's timestamps: UTC, milliseconds, `Z`; they sort as text."""
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    status = 422
 
 
 class Database:
@@ -163,8 +163,9 @@ class Database:
         with self._lock:
             return self._db.execute(sql, args).fetchone()
 
-    def now(self) -> str:
-        return _iso(self.clock())
+    def now(self, ago: float = 0.0) -> str:
+        """The clock as the library stores instants (UTC, milliseconds, `Z`), `ago` seconds back."""
+        return iso_utc(self.clock() - timedelta(seconds=ago), "milliseconds")
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call `listener` (from any thread) after anything a screen might show has changed."""

@@ -8,11 +8,20 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from .audit import AuditLog
 from .db import Conflict, NotFound, Refused
 from .read_model import ReadModel
+
+
+class RetiredReason(StrEnum):
+    """Why a submission left the screens, as stored and shown (status file, admin page)."""
+
+    SOURCE_DELETED = "source deleted"  # the file is gone; its content may be back under a new name
+    BY_MODERATOR = "retired by a moderator"
+
 
 STORY_FIELDS = (
     "name",
@@ -148,6 +157,7 @@ class Submissions(ReadModel, AuditLog):
                 ),
             )
             rid = cur.lastrowid
+            assert rid is not None  # set by every INSERT
             if revived:
                 db.execute(
                     "UPDATE submissions SET retired_at=NULL, retired_reason=NULL,"
@@ -164,8 +174,12 @@ class Submissions(ReadModel, AuditLog):
         self._changed()
         return result
 
-    def find_moved(self, revision_hash: str, vanished: set[str], since: str) -> int | None:
-        """A submission whose file has just gone and whose newest content matches: a rename."""
+    def find_moved(
+        self, revision_hash: str, vanished: set[str], window_seconds: float
+    ) -> int | None:
+        """A submission whose newest content matches and whose file has just gone: in this
+        pass (`vanished`), or retired for that within the last `window_seconds`. A rename."""
+        since = self.now(ago=window_seconds)
         rows = self._rows(
             "SELECT s.id, s.source, s.retired_at, s.retired_reason FROM submissions s"
             " JOIN revisions r ON r.id = s.latest_revision WHERE r.hash=?",
@@ -174,7 +188,7 @@ class Submissions(ReadModel, AuditLog):
         for row in rows:
             if row["source"] in vanished and row["retired_at"] is None:
                 return row["id"]
-            if row["retired_reason"] == "source deleted" and row["retired_at"] >= since:
+            if row["retired_reason"] == RetiredReason.SOURCE_DELETED and row["retired_at"] >= since:
                 return row["id"]
         return None
 
@@ -206,7 +220,7 @@ class Submissions(ReadModel, AuditLog):
             ).fetchone()
             if row is None:
                 return None
-            self._retire(db, row["id"], "watcher", "source deleted")
+            self._retire(db, row["id"], "watcher", RetiredReason.SOURCE_DELETED)
         self._changed()
         return row["id"]
 
@@ -275,7 +289,7 @@ class Submissions(ReadModel, AuditLog):
         self._changed()
         return self.submission(sid)
 
-    def retire(self, sid: int, actor: str, reason: str = "retired by a moderator") -> dict:
+    def retire(self, sid: int, actor: str, reason: str = RetiredReason.BY_MODERATOR) -> dict:
         with self._tx() as db:
             _submission_row(db, sid)
             db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))

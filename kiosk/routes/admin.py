@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -27,10 +25,10 @@ from pydantic import (
 )
 
 from .. import playlist
-from ..auth import SESSION_COOKIE, Throttled, Unauthenticated
+from ..auth import SESSION_COOKIE
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
 from ..ingest.images import FocalPoint
-from ..library import Conflict, NotFound, Refused
+from ..library import Refused
 from ..schedule import SILENT_SECONDS, ends_before_start, silent_for, story_date
 from .display import ScreenQuery
 
@@ -293,19 +291,6 @@ class UserList(BaseModel):
 
 
 # ---- helpers -----------------------------------------------------------------------------
-@contextmanager
-def _answers() -> Iterator[None]:
-    """The library's refusals become HTTP answers carrying its sentence."""
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except Refused as exc:
-        raise HTTPException(422, str(exc)) from None
-
-
 def _media(rev: dict[str, Any]) -> dict[str, Any]:
     return rev | {k: MEDIA_PREFIX + rev[k] if rev.get(k) else None for k in ("image", "thumbnail")}
 
@@ -319,8 +304,8 @@ def _submission(sub: dict[str, Any]) -> Submission:
 def _check_dates(current: dict[str, Any], changes: dict[str, Any]) -> None:
     start, end = changes.get("start", current.get("start")), changes.get("end", current.get("end"))
     if start and end and ends_before_start(start, end):
-        raise HTTPException(
-            422, f"end ({end}) is before start ({start}): fix the dates so it has days to show"
+        raise Refused(
+            f"end ({end}) is before start ({start}): fix the dates so it has days to show"
         )
 
 
@@ -335,12 +320,7 @@ def _check_dates(current: dict[str, Any], changes: dict[str, Any]) -> None:
 def login(body: LoginIn, request: Request, response: Response, auth: AuthDep) -> LoginOut:
     """Sign in: sets the session cookie and returns the CSRF token for unsafe requests."""
     address = request.client.host if request.client else "unknown"
-    try:
-        who = auth.login(body.username, body.password, address)
-    except Throttled as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
-    except Unauthenticated as exc:
-        raise HTTPException(401, str(exc)) from None
+    who = auth.login(body.username, body.password, address)
     auth.set_cookie(response, who, secure=request.url.scheme == "https")
     return LoginOut(csrf_token=who.csrf_token, user=UserOut(name=who.name, role=who.role))
 
@@ -371,26 +351,21 @@ def approve(
     body: ApproveIn | None = None,
 ) -> Submission:
     """Approve the newest revision (or exactly `revision`): it replaces what was playing."""
-    with _answers():
-        sub = library.approve(
-            sid, who.name, body.revision if body else None, settings.require_consent
-        )
+    sub = library.approve(sid, who.name, body.revision if body else None, settings.require_consent)
     return _submission(sub)
 
 
 @router.post("/submissions/{sid}/reject", responses=_errors(404, 422))
 def reject(sid: SubmissionId, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> Submission:
     """Reject the newest revision with a reason; an approved older one keeps playing."""
-    with _answers():
-        sub = library.reject(sid, who.name, body.reason)
+    sub = library.reject(sid, who.name, body.reason)
     return _submission(sub)
 
 
 @router.post("/submissions/{sid}/retire", responses=_errors(404))
 def retire(sid: SubmissionId, who: ModeratorDep, library: LibraryDep) -> Submission:
     """Take it off every screen."""
-    with _answers():
-        sub = library.retire(sid, who.name)
+    sub = library.retire(sid, who.name)
     return _submission(sub)
 
 
@@ -400,9 +375,8 @@ def patch(
 ) -> Submission:
     """Fix fields (a misspelled name), the focal point, start/end dates, pin or order."""
     changes = body.model_dump(exclude_unset=True)
-    with _answers():
-        _check_dates(library.submission(sid), changes)
-        sub = library.patch(sid, who.name, changes)
+    _check_dates(library.submission(sid), changes)
+    sub = library.patch(sid, who.name, changes)
     return _submission(sub)
 
 
@@ -415,8 +389,7 @@ def preview(
     screen: ScreenQuery = "default",
 ) -> Preview:
     """The newest revision as one slide of `screen`'s playlist, for /display?preview=ID."""
-    with _answers():
-        sub = library.submission(sid)
+    sub = library.submission(sid)
     slide = playlist.slide(sub, settings, media_prefix=MEDIA_PREFIX)
     theme = settings.theme_for(screen)
     shown = json.dumps([slide, theme], sort_keys=True).encode()
@@ -486,8 +459,7 @@ def users(who: AdminDep, library: LibraryDep) -> UserList:
 @router.post("/users", status_code=201, responses=_errors(422))
 def add_user(body: UserIn, who: AdminDep, auth: AuthDep) -> UserOut:
     """Add a moderator or admin."""
-    with _answers():
-        name = auth.add_user(body.username, body.role, body.password, who.name)
+    name = auth.add_user(body.username, body.role, body.password, who.name)
     return UserOut(name=name, role=body.role)
 
 
@@ -495,6 +467,5 @@ def add_user(body: UserIn, who: AdminDep, auth: AuthDep) -> UserOut:
 def remove_user(name: str, who: AdminDep, auth: AuthDep) -> None:
     """Remove a user (not yourself, not the last admin)."""
     if name.strip().lower() == who.name:
-        raise HTTPException(422, "you cannot remove yourself: ask another admin")
-    with _answers():
-        auth.remove_user(name, who.name)
+        raise Refused("you cannot remove yourself: ask another admin")
+    auth.remove_user(name, who.name)
