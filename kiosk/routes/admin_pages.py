@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from ..assets import PACKAGE, code_version
 from ..auth import SESSION_COOKIE
 from ..deps import AuthDep, LibraryDep, SettingsDep
+from ..model import field_table
 
 templates = Jinja2Templates(directory=PACKAGE / "templates")
 # No inline scripts, no framing of these pages (clickjacking), nothing sent to other sites.
@@ -44,6 +45,7 @@ def admin_page(
         "csrf": who.csrf_token,
         "require_consent": settings.require_consent,
         "screens": [{"name": n, "orientation": settings.screen(n).orientation} for n in names],
+        "fields": field_table(),  # admin.js labels, lists and limits story fields from it
     }
     return templates.TemplateResponse(
         request,
