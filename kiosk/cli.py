@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .auth import MIN_PASSWORD, ROLES, Auth
-from .settings import Settings, SettingsError, check_folders, load
+from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
 
 STARTER = Path(__file__).resolve().parent / "starter"
 log = logging.getLogger("kiosk")
@@ -35,7 +36,11 @@ def setup_logging(level: str = "info") -> None:
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="TOML settings file (or KIOSK_CONFIG)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML settings file (default: KIOSK_CONFIG, else {SYSTEM_CONFIG} when it exists)",
+    )
     p.add_argument("--content-dir", type=Path, help="folder staff drop stories into")
     p.add_argument("--data-dir", type=Path, help="the server's own state (database, images)")
 
@@ -194,6 +199,15 @@ def _auth(args: argparse.Namespace) -> Auth:
     from .library import Library
 
     settings = settings_from(args)
+    if not settings.db_path.is_file() and settings.data_dir == Settings().data_dir:
+        # Nothing said where the server keeps its state: never start an empty database here.
+        source = find_config(getattr(args, "config", None), dict(os.environ))
+        raise CommandError(
+            f"no kiosk database at {settings.db_path.resolve()}"
+            + (f" (data_dir from {source})" if source else "")
+            + f": pass the server's settings with --config (on a Pi {SYSTEM_CONFIG}) "
+            "or its --data-dir"
+        )
     return Auth(settings, Library(settings.db_path))
 
 

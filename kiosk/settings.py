@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .schedule import QuietWindow, parse_quiet
 
+# Where deploy/raspberry-pi/install.sh writes the server's settings; every `kiosk` command reads
+# it when neither --config nor KIOSK_CONFIG says otherwise.
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
+
 
 class SettingsError(ValueError):
     """A setting is wrong; the message says what to do."""
@@ -122,6 +126,10 @@ class Settings:
     )
     session_idle_minutes: int = field(
         default=120, metadata=_help("Admin sessions end after this many idle minutes.")
+    )
+    admin_poll_seconds: float = field(
+        default=3.0,
+        metadata=_help("How often an open admin page asks for news, in seconds."),
     )
     log_level: str = field(default="info", metadata=_help("debug, info, warning or error."))
     screens: dict[str, Screen] = field(
@@ -257,16 +265,31 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def find_config(config: Path | None, environ: dict[str, str]) -> Path | None:
+    """`--config`, else `KIOSK_CONFIG`, else the installed SYSTEM_CONFIG when it exists."""
+    if config is not None:
+        return Path(config)
+    if environ.get("KIOSK_CONFIG"):
+        return Path(environ["KIOSK_CONFIG"])
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
 def load(
     config: Path | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     base: Settings | None = None,
 ) -> Settings:
-    """Build Settings from a TOML file, the environment and explicit overrides, then validate."""
+    """Build Settings from a TOML file, the environment and explicit overrides, then validate.
+
+    With the real environment (`environ` None) and no `config`, the installed config is found
+    by `find_config`; an explicit `environ` (tests, tools) never reads files it was not given."""
+    real = environ is None
     environ = dict(os.environ) if environ is None else environ
     values: dict[str, Any] = {}
-    if config is None and environ.get("KIOSK_CONFIG"):
+    if real:
+        config = find_config(config, environ)
+    elif config is None and environ.get("KIOSK_CONFIG"):
         config = Path(environ["KIOSK_CONFIG"])
     if config is not None:
         values.update(read_toml(Path(config)))
@@ -291,6 +314,7 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"port = {s.port}: use a number between 1 and 65535")
     positive = ["slide_seconds", "reading_wpm", "poll_seconds", "settle_seconds", "rescan_seconds"]
     positive += ["max_photo_mb", "max_megapixels", "max_text_kb", "session_idle_minutes"]
+    positive += ["admin_poll_seconds"]
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{name} = {getattr(s, name)} must be greater than 0")

@@ -39,7 +39,7 @@ STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 @dataclass(frozen=True)
 class Limits:
-    """What the pipeline accepts and makes, in the units the code counts (Settings says KB, MB)."""
+    """What the pipeline accepts and makes, in bytes and pixels (Settings says KB, MB)."""
 
     text_bytes: int
     photo_bytes: int
@@ -50,9 +50,9 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         return cls(
-            text_bytes=settings.max_text_kb * 1024,
-            photo_bytes=int(settings.max_photo_mb * 1024 * 1024),
-            photo_pixels=int(settings.max_megapixels * 1_000_000),
+            text_bytes=settings.max_text_bytes,
+            photo_bytes=settings.max_photo_bytes,
+            photo_pixels=settings.max_pixels,
             display_px=settings.display_max_px,
             thumb_px=settings.thumb_px,
         )
