@@ -89,13 +89,15 @@ class Broadcaster:
 
     def _changed(self) -> None:
         """Called by the library from any thread."""
-        loop = self._loop
-        if loop is None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop closed while we were called
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(wake.set)
 
     async def _run(self) -> None:
+        wake = self._wake
+        assert wake is not None, "start() makes the event before it starts this task"
         next_change: datetime | None = None
         while True:
             timeout = self.tick_seconds
@@ -104,8 +106,8 @@ class Broadcaster:
                 until = (next_change - self.clock()).total_seconds() + 0.05
                 timeout = min(timeout, max(until, 0.0))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
+                await asyncio.wait_for(wake.wait(), timeout)
+            wake.clear()
             try:
                 next_change = await self._publish()
             except Exception:  # a failed build must not end live updates for good

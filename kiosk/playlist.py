@@ -11,11 +11,13 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .assets import code_version
 from .library import Library
+from .model import TEXT_FIELDS, FocalPoint, OnScreen, Submission
 from .schedule import in_window, is_quiet, iso_utc, quiet_edges, story_window
 from .settings import Settings
 from .theme import load_theme
@@ -32,27 +34,28 @@ def page_code(settings: Settings, screen: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def duration_ms(rev: dict[str, Any], settings: Settings) -> int:
+def duration_ms(rev: Mapping[str, Any], settings: Settings) -> int:
     """At least `slide_seconds`; longer stories stay long enough to read at `reading_wpm`."""
     words = len(WORD.findall(f"{rev.get('quote') or ''} {rev.get('body') or ''}"))
     reading = words / settings.reading_wpm * 60 + NAME_SECONDS
     return round(max(settings.slide_seconds, reading) * 1000)
 
 
-def slide(rev: dict[str, Any], settings: Settings, media_prefix: str = "/media/") -> dict:
-    """One revision as the player gets it (the admin preview uses its own `media_prefix`)."""
+def slide(
+    rev: OnScreen | Submission, settings: Settings, media_prefix: str = "/media/"
+) -> dict[str, Any]:
+    """One revision as the player gets it (the admin preview uses its own `media_prefix`):
+    its text fields, the story as HTML, the photo and where its subject is."""
+    texts: dict[str, Any] = {f.name: rev.get(f.name) or "" for f in TEXT_FIELDS}
+    image = rev.get("image")
     return {
         "id": rev["id"],
         "revision": rev["revision"],
-        "name": rev.get("name") or "",
-        "role": rev.get("role") or "",
-        "organization": rev.get("organization") or "",
-        "location": rev.get("location") or "",
-        "quote": rev.get("quote") or "",
+        **texts,
         "html": rev.get("html") or "",
-        "image": media_prefix + rev["image"] if rev.get("image") else None,
-        "photo_alt": rev.get("photo_alt") or rev.get("name") or "",
-        "focal": list(rev.get("focal") or [0.5, 0.3]),
+        "image": media_prefix + image if image else None,
+        "photo_alt": texts["photo_alt"] or texts["name"],
+        "focal": list(rev.get("focal") or FocalPoint().pair()),
         "duration_ms": duration_ms(rev, settings),
     }
 
@@ -93,7 +96,7 @@ def profile(settings: Settings, screen: str) -> tuple:
     return (settings.theme_for(screen), settings.screen(screen).tags)
 
 
-def _compose(revisions: list[dict], settings: Settings, screen: str, now: datetime) -> dict:
+def _compose(revisions: list[OnScreen], settings: Settings, screen: str, now: datetime) -> dict:
     now = now.astimezone(UTC)
     zone = settings.zone
     wanted = set(settings.screen(screen).tags)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
 from .library import Library, RetiredReason
+from .model import Status
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,15 +29,15 @@ HEADER = (
 )
 # (status, heading, what the person who dropped the file should know), in the order shown
 SECTIONS = (
-    ("problem", "CANNOT BE SHOWN: fix the file and save it again", ""),
-    ("rejected", "NOT SHOWN: a moderator said no", "change the file and save it to ask again"),
-    ("pending", "WAITING FOR A MODERATOR", ""),
-    ("approved", "ON THE SCREENS", ""),
-    ("retired", "TAKEN OFF THE SCREENS", ""),
+    (Status.PROBLEM, "CANNOT BE SHOWN: fix the file and save it again", ""),
+    (Status.REJECTED, "NOT SHOWN: a moderator said no", "change the file and save it to ask again"),
+    (Status.PENDING, "WAITING FOR A MODERATOR", ""),
+    (Status.APPROVED, "ON THE SCREENS", ""),
+    (Status.RETIRED, "TAKEN OFF THE SCREENS", ""),
 )
 
 
-def render(submissions: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> str:
+def render(submissions: Sequence[Mapping[str, Any]], zone: ZoneInfo, now: datetime) -> str:
     """The file's text: a header, then one line (or a few) per file, grouped by state."""
     lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n"]
     for status, heading, advice in SECTIONS:
@@ -52,25 +54,26 @@ def render(submissions: list[dict[str, Any]], zone: ZoneInfo, now: datetime) -> 
     return "".join(lines)
 
 
-def _worth_listing(sub: dict[str, Any]) -> bool:
+def _worth_listing(sub: Mapping[str, Any]) -> bool:
     # A deleted file is gone from the folder, so there is nobody to tell.
     return not (
-        sub["status"] == "retired" and sub.get("retired_reason") == RetiredReason.SOURCE_DELETED
+        sub["status"] == Status.RETIRED
+        and sub.get("retired_reason") == RetiredReason.SOURCE_DELETED
     )
 
 
-def _entry(sub: dict[str, Any]) -> list[str]:
+def _entry(sub: Mapping[str, Any]) -> list[str]:
     source, name = sub["source"], sub.get("name") or ""
     head = f"  {source}" + (f"  ({name})" if name else "")
     status = sub["status"]
-    if status == "problem":
+    if status == Status.PROBLEM:
         return [head + "\n", *(f"      - {p}\n" for p in sub.get("problems") or ())]
-    if status == "rejected":
+    if status == Status.REJECTED:
         reason = (sub.get("decision") or {}).get("reason") or "no reason given"
         return [f"{head}\n      - {reason}\n"]
-    if status == "pending" and sub.get("on_screen"):
+    if status == Status.PENDING and sub.get("on_screen"):
         return [f"{head}\n      - a changed version; the earlier one stays on the screens\n"]
-    if status == "retired" and sub.get("retired_reason"):
+    if status == Status.RETIRED and sub.get("retired_reason"):
         return [f"{head}\n      - {sub['retired_reason']}\n"]
     return [head + "\n"]
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin
 
 from kiosk.ingest import images
-from kiosk.ingest.images import FocalPoint, PhotoProblem, Rendition, render_photo, rendition_names
+from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition_names
 from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
@@ -83,29 +83,6 @@ def src(tmp_path: Path) -> Path:
 
 def leftovers(media: Path) -> list[str]:
     return sorted(p.name for p in media.iterdir() if not p.name.endswith(".jpg"))
-
-
-# --- FocalPoint -------------------------------------------------------------------------
-
-
-def test_focal_point_defaults_to_upper_middle() -> None:
-    assert FocalPoint().css() == "50.0% 30.0%"
-    assert FocalPoint(0.25, 1).css() == "25.0% 100.0%"
-
-
-@pytest.mark.parametrize("value", [[0.2, 0.8], (0, 1), [1, 0.0]])
-def test_focal_point_parses_two_fractions(value: object) -> None:
-    assert FocalPoint.parse(value) == FocalPoint(float(value[0]), float(value[1]))
-
-
-@pytest.mark.parametrize(
-    "value",
-    [None, "0.5,0.3", [0.5], [0.1, 0.2, 0.3], [1.2, 0.5], [0.5, -0.1], ["0.5", "0.3"],
-     [True, False], [float("nan"), 0.5], {"x": 0.5, "y": 0.3}],
-)  # fmt: skip
-def test_focal_point_rejects_anything_else(value: object) -> None:
-    with pytest.raises(ValueError, match="focal point must be two numbers between 0 and 1"):
-        FocalPoint.parse(value)
 
 
 # --- formats ------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def test_the_form_in_chromium(browser: Any, server: LiveServer, content: Path) -
         page.goto(server.url + "/submit")
         page.get_by_label("Name").fill("Imani Greer")
         page.get_by_label("Role").fill("Emergency dispatcher")
-        page.get_by_label("Organisation").fill("Kettle Creek County")
+        page.get_by_label("Organization").fill("Kettle Creek County")
         page.get_by_label("Quote").fill("The nearest crew is already on my screen.")
         page.get_by_label("Story").fill("Imani has worked the night desk for nine years.")
         page.get_by_label("Photo", exact=False).first.set_input_files(

@@ -56,32 +56,6 @@ _SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 
 
 
 @dataclass(frozen=True)
-class FocalPoint:
-    """Where `object-fit: cover` keeps the photo's subject; fractions of width and height."""
-
-    x: float = 0.5
-    y: float = 0.3  # upper-middle: where the face is in most portraits
-
-    def css(self) -> str:
-        """The value for CSS `object-position`."""
-        return f"{self.x * 100:.1f}% {self.y * 100:.1f}%"
-
-    @classmethod
-    def parse(cls, value: object) -> FocalPoint:
-        """From `[x, y]` as stored in the database or sent by the admin page."""
-        problem = ValueError("focal point must be two numbers between 0 and 1")
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            raise problem
-        # bool is an int, but `[true, false]` is a client bug, not a position
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-            raise problem
-        x, y = (float(v) for v in value)
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):  # also rejects NaN
-            raise problem
-        return cls(x, y)
-
-
-@dataclass(frozen=True)
 class Rendition:
     photo_hash: str  # sha256 hex of the source file's bytes
     image: str  # file name of the display rendition inside media_dir

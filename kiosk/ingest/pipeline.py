@@ -15,9 +15,10 @@ import pwd
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from ..library import Library, Recorded
+from ..model import STORY_FIELDS, StoryFields
 from ..settings import Settings
 from .images import PhotoProblem, Rendition, render_photo
 from .story import Entry, Story, read_story
@@ -75,22 +76,11 @@ class Prepared:
         h.update(b"\0" + (self.rendition.photo_hash if self.rendition else "").encode())
         return h.hexdigest()
 
-    def fields(self) -> dict[str, Any]:
-        s = self.story
-        return {
-            "name": s.name,
-            "role": s.role,
-            "organization": s.organization,
-            "location": s.location,
-            "quote": s.quote,
-            "photo_alt": s.photo_alt,
-            "start": s.start,
-            "end": s.end,
-            "tags": list(s.tags),
-            "consent": s.consent,
-            "needs_story": s.needs_story,
-            "extra": s.extra,
-        }
+    def fields(self) -> StoryFields:
+        """The story's fields as a revision keeps them."""
+        values = {f.name: getattr(self.story, f.name) for f in STORY_FIELDS if f.in_fields}
+        values["tags"] = list(self.story.tags)  # a list, as JSON gives it back
+        return cast(StoryFields, values)
 
 
 def prepare(

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
+from ..model import HEADER_KEYS
 from ..schedule import ends_before_start
 
 # A submission is a story text, a photo or both; the suffix tells which a file is.
@@ -27,21 +28,6 @@ IMAGE_SUFFIXES = frozenset(
 )
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 
-_FIELDS = frozenset(
-    {
-        "name",
-        "role",
-        "organization",
-        "location",
-        "quote",
-        "photo",
-        "photo_alt",
-        "start",
-        "end",
-        "tags",
-        "consent",
-    }
-)
 _ALIASES = {"company": "organization", "organisation": "organization"}
 _YES = frozenset({"yes", "true", "y", "1", "ja", "oui"})
 _OPEN_QUOTES = "\"'“”„«‘‚"
@@ -246,7 +232,7 @@ def _parse(text: str, label: str) -> _Parsed:
     if opening in ("---", "+++"):
         return _parse_fenced(lines, first, opening, label)
     match = _FIELD_RE.fullmatch(lines[first]) if opening else None
-    if match and (_key(match[1]) in _FIELDS or _SIMPLE_KEY_RE.fullmatch(match[1])):
+    if match and (_key(match[1]) in HEADER_KEYS or _SIMPLE_KEY_RE.fullmatch(match[1])):
         return _parse_plain(lines, first)
     return _Parsed({}, "\n".join(lines[first:]))
 
@@ -374,7 +360,7 @@ def _story(entry: Entry, parsed: _Parsed, label: str, fallback: str, raw: bytes)
         tags=_tags(fields.get("tags")),
         consent=_as_bool(fields.get("consent")),
         needs_story=not body,
-        extra={k: _plain(v) for k, v in fields.items() if k not in _FIELDS},
+        extra={k: _plain(v) for k, v in fields.items() if k not in HEADER_KEYS},
         problems=tuple(problems),
         text_bytes=raw,
     )

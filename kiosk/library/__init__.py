@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from .accounts import Accounts
 from .db import Conflict, NotFound, Refused
-from .read_model import STATUSES
 from .screens import Screens
-from .submissions import STORY_FIELDS, Recorded, RetiredReason, Submissions
+from .submissions import Recorded, RetiredReason, Submissions
 
 __all__ = [
-    "STATUSES",
-    "STORY_FIELDS",
     "Conflict",
     "Library",
     "NotFound",

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import cast
 
+from ..model import (
+    Decision,
+    OnScreen,
+    Revision,
+    RevisionStatus,
+    Status,
+    StoryFields,
+    Submission,
+)
 from .db import Database, NotFound
-
-STATUSES = ("pending", "approved", "rejected", "problem", "retired")
 
 _REVISION_COLUMNS = (
     "id",
@@ -50,14 +57,23 @@ _SUBMISSIONS = (
 )
 
 
-def _revision(row: sqlite3.Row, prefix: str = "") -> dict[str, Any] | None:
-    if row[prefix + "id"] is None:
+def _decision(row: sqlite3.Row, prefix: str) -> Decision | None:
+    if not row[prefix + "decided_at"]:
         return None
+    return {
+        "by": row[prefix + "decided_by"],
+        "at": row[prefix + "decided_at"],
+        "reason": row[prefix + "reason"],
+    }
+
+
+def _revision(row: sqlite3.Row, prefix: str = "") -> Revision:
+    fields = cast(StoryFields, json.loads(row[prefix + "fields"]))
     return {
         "revision": row[prefix + "id"],
         "hash": row[prefix + "hash"],
-        "status": row[prefix + "status"],
-        **json.loads(row[prefix + "fields"]),
+        "status": RevisionStatus(row[prefix + "status"]),
+        **fields,
         "body": row[prefix + "body"],
         "html": row[prefix + "html"],
         "problems": json.loads(row[prefix + "problems"]),
@@ -69,30 +85,24 @@ def _revision(row: sqlite3.Row, prefix: str = "") -> dict[str, Any] | None:
         "height": row[prefix + "height"],
         "focal": [row[prefix + "focal_x"], row[prefix + "focal_y"]],
         "created_at": row[prefix + "created_at"],
-        "decision": {
-            "by": row[prefix + "decided_by"],
-            "at": row[prefix + "decided_at"],
-            "reason": row[prefix + "reason"],
-        }
-        if row[prefix + "decided_at"]
-        else None,
+        "decision": _decision(row, prefix),
     }
 
 
-def _submission(row: sqlite3.Row) -> dict[str, Any]:
-    latest = _revision(row, "l_")
+def _submission(row: sqlite3.Row) -> Submission:
+    latest = _revision(row, "l_")  # a submission is recorded with its first revision
     on_screen = None
     if row["current_revision"]:
         same = row["current_revision"] == row["latest_revision"]
         on_screen = latest if same else _revision(row, "c_")
     return {
-        **(latest or {}),
+        **latest,
         # The submission's keys win over the revision's, so these two keep the revision's.
-        "revision_status": latest["status"] if latest else None,
+        "revision_status": latest["status"],
         "submitted_at": row["submitted_at"],
         "id": row["id"],
         "source": row["source"],
-        "status": row["status"],
+        "status": Status(row["status"]),
         "owner": row["owner"],
         "pinned": bool(row["pinned"]),
         "position": row["position"],
@@ -106,13 +116,13 @@ def _submission(row: sqlite3.Row) -> dict[str, Any]:
 
 
 class ReadModel(Database):
-    def submission(self, sid: int) -> dict[str, Any]:
+    def submission(self, sid: int) -> Submission:
         row = self._row(_SUBMISSIONS + " WHERE s.id=?", sid)
         if row is None:
             raise NotFound(f"no submission {sid}")
         return _submission(row)
 
-    def submissions(self, status: str | None = None) -> list[dict[str, Any]]:
+    def submissions(self, status: Status | None = None) -> list[Submission]:
         """Oldest newest-revision first, which is the order a moderator works through a queue."""
         where, args = (" WHERE s.status=?", (status,)) if status else ("", ())
         rows = self._rows(_SUBMISSIONS + where + " ORDER BY submitted_at, s.id", *args)
@@ -120,9 +130,9 @@ class ReadModel(Database):
 
     def counts(self) -> dict[str, int]:
         rows = self._rows("SELECT status, COUNT(*) AS n FROM submissions GROUP BY status")
-        return {s: 0 for s in STATUSES} | {r["status"]: r["n"] for r in rows}
+        return {s.value: 0 for s in Status} | {r["status"]: r["n"] for r in rows}
 
-    def on_screen(self) -> list[dict[str, Any]]:
+    def on_screen(self) -> list[OnScreen]:
         """The approved revision of every live submission, pinned first, then moderators' order."""
         rows = self._rows(
             "SELECT s.id AS sid, s.pinned, s.position, r.* FROM submissions s"

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ..model import EDITABLE, FocalPoint, RevisionStatus, Status, Submission
 from .audit import AuditLog
 from .db import Conflict, NotFound, Refused
 from .read_model import ReadModel
@@ -23,46 +25,31 @@ class RetiredReason(StrEnum):
     BY_MODERATOR = "retired by a moderator"
 
 
-STORY_FIELDS = (
-    "name",
-    "role",
-    "organization",
-    "location",
-    "quote",
-    "photo_alt",
-    "start",
-    "end",
-    "tags",
-    "consent",
-    "needs_story",
-    "extra",
-)
-
-
 @dataclass(frozen=True)
 class Recorded:
     """What `record_revision` did."""
 
     submission_id: int
     revision_id: int
-    status: str
+    status: Status
     created: bool  # False when the content was already known (no new revision)
 
 
-def _refresh(db: sqlite3.Connection, submission_id: int, now: str) -> str:
+def _refresh(db: sqlite3.Connection, submission_id: int, now: str) -> Status:
     """Derive a submission's status from its revisions (one rule, kept in one place)."""
     sub = db.execute("SELECT * FROM submissions WHERE id=?", (submission_id,)).fetchone()
     latest = db.execute(
         "SELECT status FROM revisions WHERE id=?", (sub["latest_revision"],)
     ).fetchone()
     if sub["retired_at"]:
-        status = "retired"
-    elif latest and latest["status"] in ("pending", "problem"):
-        status = latest["status"]
+        status = Status.RETIRED
+    elif latest and latest["status"] in (RevisionStatus.PENDING, RevisionStatus.PROBLEM):
+        status = Status(latest["status"])
     elif sub["current_revision"]:
-        status = "approved"
+        status = Status.APPROVED
     else:
-        status = latest["status"] if latest else "problem"
+        # a newest revision that is neither waiting nor on screen was rejected
+        status = Status(latest["status"]) if latest else Status.PROBLEM
     db.execute(
         "UPDATE submissions SET status=?, updated_at=? WHERE id=?",
         (status, now, submission_id),
@@ -89,7 +76,7 @@ class Submissions(ReadModel, AuditLog):
         self,
         source: str,
         revision_hash: str,
-        fields: dict[str, Any],
+        fields: Mapping[str, Any],
         *,
         body: str = "",
         html: str = "",
@@ -101,7 +88,7 @@ class Submissions(ReadModel, AuditLog):
         owner: str = "",
     ) -> Recorded:
         """Store what a file now holds. Known content (same hash) adds no revision."""
-        status = "problem" if problems else "pending"
+        status = RevisionStatus.PROBLEM if problems else RevisionStatus.PENDING
         with self._tx() as db:
             now = self.now()
             sub = db.execute("SELECT * FROM submissions WHERE source=?", (source,)).fetchone()
@@ -126,13 +113,19 @@ class Submissions(ReadModel, AuditLog):
                     " WHERE id=?",
                     (fingerprint, owner, sid),
                 )
-                return Recorded(sid, latest["id"], sub["status"], created=False)
-            focal = (0.5, 0.3)
+                return Recorded(sid, latest["id"], Status(sub["status"]), created=False)
+            focal = FocalPoint().pair()
             if latest is not None and rendition is not None:
                 if latest["photo_hash"] == rendition.photo_hash:
                     focal = (latest["focal_x"], latest["focal_y"])  # keep a moderator's choice
-            if latest is not None and latest["status"] in ("pending", "problem"):
-                db.execute("UPDATE revisions SET status='superseded' WHERE id=?", (latest["id"],))
+            if latest is not None and latest["status"] in (
+                RevisionStatus.PENDING,
+                RevisionStatus.PROBLEM,
+            ):
+                db.execute(
+                    "UPDATE revisions SET status=? WHERE id=?",
+                    (RevisionStatus.SUPERSEDED, latest["id"]),
+                )
             cur = db.execute(
                 "INSERT INTO revisions (submission_id, hash, status, fields, body, html, problems,"
                 " text_path, photo_path, photo_hash, image, thumbnail, width, height, focal_x,"
@@ -234,7 +227,7 @@ class Submissions(ReadModel, AuditLog):
 
     def approve(
         self, sid: int, actor: str, revision: int | None = None, require_consent: bool = False
-    ) -> dict[str, Any]:
+    ) -> Submission:
         """Approve the newest revision; it replaces whatever was playing."""
         with self._tx() as db:
             sub = _submission_row(db, sid)
@@ -248,7 +241,7 @@ class Submissions(ReadModel, AuditLog):
             rev = db.execute(
                 "SELECT * FROM revisions WHERE id=?", (sub["latest_revision"],)
             ).fetchone()
-            if rev["status"] == "problem":
+            if rev["status"] == RevisionStatus.PROBLEM:
                 raise Refused("this story has a problem and cannot be shown: " + rev["problems"])
             if require_consent and not json.loads(rev["fields"]).get("consent"):
                 raise Refused(
@@ -257,13 +250,12 @@ class Submissions(ReadModel, AuditLog):
             now = self.now()
             if sub["current_revision"] and sub["current_revision"] != rev["id"]:
                 db.execute(
-                    "UPDATE revisions SET status='superseded' WHERE id=?",
-                    (sub["current_revision"],),
+                    "UPDATE revisions SET status=? WHERE id=?",
+                    (RevisionStatus.SUPERSEDED, sub["current_revision"]),
                 )
             db.execute(
-                "UPDATE revisions SET status='approved', decided_by=?, decided_at=?, reason=NULL"
-                " WHERE id=?",
-                (actor, now, rev["id"]),
+                "UPDATE revisions SET status=?, decided_by=?, decided_at=?, reason=NULL WHERE id=?",
+                (RevisionStatus.APPROVED, actor, now, rev["id"]),
             )
             db.execute("UPDATE submissions SET current_revision=? WHERE id=?", (rev["id"], sid))
             self._audit(db, actor, "approve", sid, rev["id"])
@@ -271,7 +263,7 @@ class Submissions(ReadModel, AuditLog):
         self._changed()
         return self.submission(sid)
 
-    def reject(self, sid: int, actor: str, reason: str) -> dict[str, Any]:
+    def reject(self, sid: int, actor: str, reason: str) -> Submission:
         """Reject the newest revision; an approved older one keeps playing."""
         with self._tx() as db:
             sub = _submission_row(db, sid)
@@ -280,16 +272,15 @@ class Submissions(ReadModel, AuditLog):
                 # Rejecting what is on screen takes it off.
                 db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))
             db.execute(
-                "UPDATE revisions SET status='rejected', decided_by=?, decided_at=?, reason=?"
-                " WHERE id=?",
-                (actor, self.now(), reason, rev_id),
+                "UPDATE revisions SET status=?, decided_by=?, decided_at=?, reason=? WHERE id=?",
+                (RevisionStatus.REJECTED, actor, self.now(), reason, rev_id),
             )
             self._audit(db, actor, "reject", sid, rev_id, reason=reason)
             _refresh(db, sid, self.now())
         self._changed()
         return self.submission(sid)
 
-    def retire(self, sid: int, actor: str, reason: str = RetiredReason.BY_MODERATOR) -> dict:
+    def retire(self, sid: int, actor: str, reason: str = RetiredReason.BY_MODERATOR) -> Submission:
         with self._tx() as db:
             _submission_row(db, sid)
             db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))
@@ -297,7 +288,7 @@ class Submissions(ReadModel, AuditLog):
         self._changed()
         return self.submission(sid)
 
-    def patch(self, sid: int, actor: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def patch(self, sid: int, actor: str, changes: Mapping[str, Any]) -> Submission:
         """Fix story fields, focal point, pin or order. Fields apply to the newest revision."""
         with self._tx() as db:
             sub = _submission_row(db, sid)
@@ -305,7 +296,7 @@ class Submissions(ReadModel, AuditLog):
                 "SELECT * FROM revisions WHERE id=?", (sub["latest_revision"],)
             ).fetchone()
             fields = json.loads(rev["fields"])
-            fields.update({k: v for k, v in changes.items() if k in STORY_FIELDS})
+            fields.update({k: v for k, v in changes.items() if k in EDITABLE})
             db.execute("UPDATE revisions SET fields=? WHERE id=?", (json.dumps(fields), rev["id"]))
             if "focal" in changes:
                 x, y = changes["focal"]

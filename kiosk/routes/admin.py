@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -20,15 +21,16 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from .. import playlist
+from .. import model, playlist
 from ..auth import SESSION_COOKIE
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
-from ..ingest.images import FocalPoint
 from ..library import Refused
+from ..model import FIELDS, STORY_FIELDS, TEXT_LIMITS, FocalPoint, Kind, Status, StoryField
 from ..schedule import SILENT_SECONDS, ends_before_start, silent_for, story_date
 from .display import ScreenQuery
 
@@ -39,16 +41,6 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 MEDIA_PREFIX = "/api/admin/media/"
 MEDIA_NAME = re.compile(r"[0-9a-f]{32}-t?\d+\.jpg")  # images.rendition_names
-# Longest text field values, for the API and the /submit form alike.
-TEXT_LIMITS = {
-    "name": 120,
-    "role": 200,
-    "organization": 200,
-    "location": 200,
-    "quote": 300,
-    "photo_alt": 300,
-}
-Status = Literal["pending", "approved", "rejected", "problem", "retired"]  # library.STATUSES
 
 
 # ---- models ------------------------------------------------------------------------------
@@ -91,25 +83,37 @@ class Decision(BaseModel):
     reason: str | None = None
 
 
-class Revision(BaseModel):
+def _description(f: StoryField) -> str | None:
+    if f.kind is Kind.DATE:
+        return f"YYYY-MM-DD[THH:MM]; {f.hint}" if f.hint else "YYYY-MM-DD[THH:MM]"
+    return f.hint or None
+
+
+# Each kind of story field as the API answers it, with the value a revision recorded before the
+# field existed gets. The photo is not among them: a revision has its `photo_path` instead.
+_ANSWERED: dict[Kind, tuple[Any, Any]] = {
+    Kind.TEXT: (str, ""),
+    Kind.BODY: (str, ""),
+    Kind.DATE: (str | None, None),
+    Kind.TAGS: (list[str], []),
+    Kind.BOOL: (bool, False),
+    Kind.FLAG: (bool, False),
+    Kind.EXTRA: (dict[str, Any], {}),
+}
+_answered: dict[str, Any] = {
+    f.name: (_ANSWERED[f.kind][0], Field(_ANSWERED[f.kind][1], description=_description(f)))
+    for f in STORY_FIELDS
+    if f.kind in _ANSWERED
+}
+StoryOut = create_model("StoryOut", **_answered)
+
+
+class Revision(StoryOut):  # type: ignore[misc, valid-type]  # fields from kiosk.model
     """One version of a story, with media as URLs a moderator's browser can load."""
 
     revision: int
     hash: str
     status: str
-    name: str = ""
-    role: str = ""
-    organization: str = ""
-    location: str = ""
-    quote: str = ""
-    photo_alt: str = ""
-    start: str | None = None
-    end: str | None = None
-    tags: list[str] = []
-    consent: bool = False
-    needs_story: bool = False
-    extra: dict[str, Any] = {}
-    body: str = ""
     html: str = ""
     problems: list[str] = []
     text_path: str | None = None
@@ -118,7 +122,7 @@ class Revision(BaseModel):
     thumbnail: str | None = Field(None, description="URL of the small admin thumbnail")
     width: int | None = None
     height: int | None = None
-    focal: tuple[float, float] = (0.5, 0.3)
+    focal: tuple[float, float] = FocalPoint().pair()
     created_at: str
     decision: Decision | None = None
 
@@ -179,42 +183,52 @@ def _iso_date(value: str, key: str) -> str:
         ) from None
 
 
-class SubmissionPatch(BaseModel):
+# What a moderator may send for each kind of editable story field (see StoryField.editable).
+_EDITED: dict[Kind, Any] = {
+    Kind.TEXT: str | None,
+    Kind.DATE: str | None,
+    Kind.TAGS: list[str] | None,
+}
+
+
+def _editable(kind: Kind) -> tuple[str, ...]:
+    return tuple(f.name for f in STORY_FIELDS if f.editable and f.kind is kind)
+
+
+_edited: dict[str, Any] = {
+    f.name: (_EDITED[f.kind], Field(None, description=_description(f)))
+    for f in STORY_FIELDS
+    if f.editable
+}
+StoryPatch = create_model("StoryPatch", __config__=ConfigDict(extra="forbid"), **_edited)
+
+
+class SubmissionPatch(StoryPatch):  # type: ignore[misc, valid-type]  # fields from kiosk.model
     """Only the fields sent change; `null` clears an optional text or date. Text fields, dates
     and tags change the newest revision; `pinned` and `position` the whole submission."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = None
-    role: str | None = None
-    organization: str | None = None
-    location: str | None = None
-    quote: str | None = None
-    photo_alt: str | None = None
-    start: str | None = Field(None, description="YYYY-MM-DD[THH:MM]; shown from then on")
-    end: str | None = Field(None, description="YYYY-MM-DD[THH:MM]; a bare date lasts all day")
-    tags: list[str] | None = None
     focal: list[Any] | None = Field(None, description="[x, y], fractions 0..1 of the photo")
     pinned: StrictBool | None = None
     position: float | None = Field(None, allow_inf_nan=False, description="lower plays first")
 
-    @field_validator(*TEXT_LIMITS)
+    @field_validator(*_editable(Kind.TEXT))
     @classmethod
     def _text(cls, value: str | None, info: ValidationInfo) -> str:
         text = one_line(value or "")
-        if info.field_name == "name" and not text:
-            raise ValueError("the name cannot be empty")
-        limit = TEXT_LIMITS[info.field_name]
+        field = FIELDS[str(info.field_name)]
+        if field.required and not text:
+            raise ValueError(f"the {field.label.lower()} cannot be empty")
+        limit = TEXT_LIMITS[field.name]
         if len(text) > limit:
             raise ValueError(f"keep it under {limit} characters")
         return text
 
-    @field_validator("start", "end")
+    @field_validator(*_editable(Kind.DATE))
     @classmethod
     def _date(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return _iso_date(value.strip(), info.field_name) if value and value.strip() else None
+        return _iso_date(value.strip(), str(info.field_name)) if value and value.strip() else None
 
-    @field_validator("tags")
+    @field_validator(*_editable(Kind.TAGS))
     @classmethod
     def _tags(cls, value: list[str] | None) -> list[str]:
         return list(dict.fromkeys(t for t in (one_line(v).lower() for v in value or ()) if t))
@@ -222,8 +236,7 @@ class SubmissionPatch(BaseModel):
     @field_validator("focal")
     @classmethod
     def _focal(cls, value: list[Any] | None) -> list[float]:
-        point = FocalPoint.parse(value)
-        return [point.x, point.y]
+        return list(FocalPoint.parse(value).pair())
 
     @field_validator("pinned", "position")
     @classmethod
@@ -291,17 +304,19 @@ class UserList(BaseModel):
 
 
 # ---- helpers -----------------------------------------------------------------------------
-def _media(rev: dict[str, Any]) -> dict[str, Any]:
-    return rev | {k: MEDIA_PREFIX + rev[k] if rev.get(k) else None for k in ("image", "thumbnail")}
+def _media(rev: Mapping[str, Any]) -> dict[str, Any]:
+    return {**rev} | {
+        k: MEDIA_PREFIX + rev[k] if rev.get(k) else None for k in ("image", "thumbnail")
+    }
 
 
-def _submission(sub: dict[str, Any]) -> Submission:
+def _submission(sub: model.Submission) -> Submission:
     """A submission as the library reads it, with media as moderator-only URLs."""
-    on_screen = _media(sub["on_screen"]) if sub.get("on_screen") else None
+    on_screen = _media(sub["on_screen"]) if sub["on_screen"] else None
     return Submission.model_validate(_media(sub) | {"on_screen": on_screen})
 
 
-def _check_dates(current: dict[str, Any], changes: dict[str, Any]) -> None:
+def _check_dates(current: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
     start, end = changes.get("start", current.get("start")), changes.get("end", current.get("end"))
     if start and end and ends_before_start(start, end):
         raise Refused(

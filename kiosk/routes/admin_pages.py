@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from ..assets import PACKAGE, code_version
 from ..auth import SESSION_COOKIE
 from ..deps import AuthDep, LibraryDep, SettingsDep
+from ..model import field_table
 
 templates = Jinja2Templates(directory=PACKAGE / "templates")
 MODULES = PACKAGE / "static" / "admin"  # the pages' JavaScript, as native ES modules
@@ -52,6 +53,7 @@ def admin_page(
         "require_consent": settings.require_consent,
         "screens": [{"name": n, "orientation": settings.screen(n).orientation} for n in names],
         "poll_ms": round(settings.admin_poll_seconds * 1000),
+        "fields": field_table(),  # the page labels, lists and limits story fields from it
     }
     return templates.TemplateResponse(
         request,

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Template
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from sse_starlette import EventSourceResponse
 
 from ..deps import LibraryDep, PlaylistsDep, SettingsDep
 from ..events import TICK_SECONDS, BroadcasterDep
+from ..model import TEXT_FIELDS
 from ..playlist import page_code
 from ..schedule import HEARTBEAT_SECONDS, SILENT_SECONDS, silent_for
 from ..settings import Settings
@@ -31,17 +32,16 @@ STATIC = FsPath(__file__).resolve().parent.parent / "static"  # mounted at /stat
 FONTS = sorted(f"/static/fonts/{p.name}" for p in (STATIC / "fonts").glob("*.woff2"))
 
 
-class Slide(BaseModel):
+# Every text field of the story, "" when it has none (photo_alt falls back to the name).
+_texts: dict[str, Any] = {f.name: (str, Field(description=f.label)) for f in TEXT_FIELDS}
+SlideText = create_model("SlideText", **_texts)
+
+
+class Slide(SlideText):  # type: ignore[misc, valid-type]  # fields from kiosk.model
     id: int
     revision: int
-    name: str
-    role: str
-    organization: str
-    location: str
-    quote: str
     html: str = Field(description="The story as HTML, rendered from Markdown with raw HTML off.")
     image: str | None = Field(description="URL of the photo rendition.")
-    photo_alt: str
     focal: list[float] = Field(description="[x, y] fractions: where the face is in the photo.")
     duration_ms: int
 

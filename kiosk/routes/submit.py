@@ -30,7 +30,8 @@ from ..atomic import write_atomically
 from ..auth import Auth
 from ..deps import AuthDep, SettingsDep, WatcherDep
 from ..ingest import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
-from .admin import TEXT_LIMITS, one_line
+from ..model import STORY_FIELDS, TEXT_FIELDS, Kind
+from .admin import one_line
 from .admin_pages import PAGE_HEADERS, templates
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ SUBMIT_WINDOW = 3600.0
 # multipart boundaries and headers. A form over its limits by less still parses, so the page can
 # say which limit it broke instead of failing the request.
 FORM_SLACK = 64 * 1024
+# The form asks for what staff write in a story file: its text fields, the story and the photo.
+FORM_FIELDS = [f for f in STORY_FIELDS if f.kind in (Kind.TEXT, Kind.BODY, Kind.PHOTO)]
 EXTENSIONS = {
     "JPEG": ".jpg",
     "MPO": ".jpg",
@@ -102,6 +105,7 @@ def _page(
         request,
         "submit.html",
         {
+            "fields": FORM_FIELDS,
             "values": values or {},
             "errors": errors or [],
             "token": auth.signer("kiosk-submit").dumps(nonce),
@@ -192,10 +196,9 @@ def _check_text(values: dict[str, str], max_text: int) -> list[str]:
     errors = []
     if not one_line(values.get("name", "")):
         errors.append("Write the person's name.")
-    for key, limit in TEXT_LIMITS.items():
-        if len(one_line(values.get(key, ""))) > limit:
-            label = key.replace("_", " ").replace("photo alt", "photo description")
-            errors.append(f"The {label} is longer than {limit} characters: shorten it.")
+    for f in TEXT_FIELDS:
+        if f.limit is not None and len(one_line(values.get(f.name, ""))) > f.limit:
+            errors.append(f"The {f.label.lower()} is longer than {f.limit} characters: shorten it.")
     if len(story_text(values).encode()) > max_text:
         errors.append(f"The story is longer than {max_text // 1024} KB: shorten it.")
     return errors
@@ -213,10 +216,10 @@ def _photo_extension(data: bytes) -> str | None:
 def story_text(values: dict[str, Any]) -> str:
     """The story file, in the plain `Key: value` header staff know from _TEMPLATE.md."""
     lines = []
-    for key in TEXT_LIMITS:  # name first, as in _TEMPLATE.md
-        value = one_line(str(values.get(key, "")))
+    for f in TEXT_FIELDS:  # name first, as in _TEMPLATE.md
+        value = one_line(str(values.get(f.name, "")))
         if value:
-            lines.append(f"{key.capitalize()}: {value}")
+            lines.append(f"{f.name.capitalize()}: {value}")
     lines.append(f"Consent: {'yes' if values.get('consent') else 'no'}")
     body = str(values.get("story", "")).replace("\r\n", "\n").replace("\r", "\n").strip()
     return "\n".join(lines) + "\n\n" + (body + "\n" if body else "")

@@ -171,7 +171,7 @@
         if (photo) {
           el.src = photo;
           el.alt = slide.photo_alt || slide.name || "";
-          const [x, y] = slide.focal || [0.5, 0.3];
+          const [x, y] = slide.focal; // every slide carries one (kiosk.model.FocalPoint)
           el.style.objectPosition = `${x * 100}% ${y * 100}%`;
         } else {
           el.removeAttribute("src");

@@ -5,19 +5,9 @@ import { focalPicker } from "./focal.js";
 import { decide, editor } from "./forms.js";
 import { config, state } from "./state.js";
 
-const DIFF_FIELDS = [
-  ["name", "Name"],
-  ["role", "Role"],
-  ["organization", "Organization"],
-  ["location", "Location"],
-  ["quote", "Quote"],
-  ["body", "Story"],
-  ["photo_alt", "Photo description"],
-  ["start", "Start"],
-  ["end", "End"],
-  ["tags", "Tags"],
-  ["consent", "Consent"],
-];
+// What a new version is compared on: every story field a person reads (kiosk.model, served in
+// the page's config), leaving out the photo file's name and what the server works out itself.
+const DIFF_FIELDS = config.fields.filter((f) => !["photo", "flag", "extra"].includes(f.kind));
 
 // A preview is the screen's full-size page, scaled to the width of its box.
 const scaler = new ResizeObserver((entries) => {
@@ -130,7 +120,7 @@ function diffRows(old, sub) {
   const thumb = (rev) =>
     rev.thumbnail ? h("img", { src: rev.thumbnail, alt: "", class: "mini" }) : "no photo";
   const rows = old.image !== sub.image ? [diffRow("Photo", thumb(old), thumb(sub))] : [];
-  for (const [key, label] of DIFF_FIELDS) {
+  for (const { name: key, label } of DIFF_FIELDS) {
     const before = fieldText(old[key]);
     const after = fieldText(sub[key]);
     if (before === after) continue;

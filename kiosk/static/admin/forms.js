@@ -4,14 +4,8 @@
 import { h } from "./dom.js";
 import { changeSubmission, config, flash } from "./state.js";
 
-const EDIT_FIELDS = [
-  ["name", "Name"],
-  ["role", "Role"],
-  ["organization", "Organization"],
-  ["location", "Location"],
-  ["quote", "Quote"],
-  ["photo_alt", "Photo description (for screen readers)"],
-];
+// The one-line text fields a moderator may fix, with their labels and limits (kiosk.model).
+const EDIT_FIELDS = config.fields.filter((f) => f.kind === "text" && f.editable);
 
 function trackDirty(form) {
   form.addEventListener("input", () => {
@@ -97,9 +91,15 @@ function dateInput(id, name, label, value) {
 }
 
 function editorFields(sub, id) {
-  const fields = EDIT_FIELDS.map(([key, label]) => [
-    h("label", { for: id(key), text: label }),
-    h("input", { id: id(key), name: key, value: sub[key] || "", autocomplete: "off" }),
+  const fields = EDIT_FIELDS.map(({ name, label, limit }) => [
+    h("label", { for: id(name), text: label }),
+    h("input", {
+      id: id(name),
+      name,
+      value: sub[name] || "",
+      maxlength: limit,
+      autocomplete: "off",
+    }),
   ]);
   const tagsLabel = "Tags (comma-separated; screens with tags show only matching stories)";
   return [
@@ -131,8 +131,8 @@ function editorFields(sub, id) {
 function editedFields(form, sub) {
   const field = (name) => form.elements.namedItem(name);
   const body = {};
-  for (const [key] of EDIT_FIELDS) {
-    if (field(key).value !== (sub[key] || "")) body[key] = field(key).value;
+  for (const { name } of EDIT_FIELDS) {
+    if (field(name).value !== (sub[name] || "")) body[name] = field(name).value;
   }
   for (const key of ["start", "end"]) {
     if (field(key).value !== (sub[key] || "").slice(0, 10)) body[key] = field(key).value || null;
