@@ -70,6 +70,7 @@ def slide(rev: dict[str, Any], settings: Settings, media_prefix: str = "/media/"
         "photo_alt": rev.get("photo_alt") or rev.get("name") or "",
         "focal": list(rev.get("focal") or [0.5, 0.3]),
         "duration_ms": duration_ms(rev, settings),
+        "language": str((rev.get("extra") or {}).get("language") or ""),  # BCP 47, if given
     }
 
 

@@ -282,8 +282,9 @@ def _open(browser: Any, url: str, size: tuple[int, int], clock: bool) -> tuple[A
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
     ctx.add_init_script(PROBE)
     page = ctx.new_page()
-    if clock:
-        page.clock.install()
+    if clock:  # time stands still: slides and pages change only when the test says so
+        page.clock.install(time=1_800_000_000_000)
+        page.clock.pause_at(1_800_000_001_000)
     page.goto(url)
     return ctx, page
 
