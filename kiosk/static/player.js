@@ -410,6 +410,7 @@
     }
 
     slice(from, to) {
+      while (to > from && /\s/.test(this.text[to - 1])) to -= 1; // a page ends on its last word
       const range = document.createRange();
       range.setStart(...this.position(from));
       range.setEnd(...this.position(to));
