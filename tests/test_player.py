@@ -75,7 +75,19 @@ def test_first_slide_shows_name_and_photo(server: LiveServer, content: Path, con
     assert photo.get_attribute("src") == "/media/" + ana["image"]
     assert photo.evaluate("img => img.complete && img.naturalWidth") == 400
     assert photo.evaluate("img => getComputedStyle(img).objectFit") == "cover"
-    assert photo.evaluate("img => img.style.objectPosition") == "50% 30%"
+    # the focal point (default: the upper middle of the photo) lands inside the photo's box,
+    # near the middle, with room above for the head
+    at = photo.evaluate(
+        """img => {
+          const [w, h, bw, bh] = [img.naturalWidth, img.naturalHeight,
+                                  img.clientWidth, img.clientHeight];
+          const scale = Math.max(bw / w, bh / h);
+          const [px, py] = getComputedStyle(img).objectPosition.split(' ').map(parseFloat);
+          const left = (px / 100) * (w * scale - bw), top = (py / 100) * (h * scale - bh);
+          return [(0.5 * w * scale - left) / bw, (0.3 * h * scale - top) / bh];
+        }"""
+    )
+    assert 0.4 <= at[0] <= 0.6 and 0.25 <= at[1] <= 0.5, at
     assert screen.page.evaluate("getComputedStyle(document.body).cursor") == "none"
 
 

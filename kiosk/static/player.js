@@ -16,6 +16,9 @@
   const DECODE_TIMEOUT_MS = 8000;
   const FIT_STEPS = 7; // binary search steps for the text size: 1/128 of the range
   const NAME_MS = 3000; // as NAME_SECONDS in playlist.py: the face and name before reading
+  // Where the focal point goes in the photo's box (headroom above); a theme with a caption on
+  // the photo sets the height higher with `--face-at` (a fraction) on the img.
+  const FACE_AT = [0.5, 0.45];
   const BREAKS = ["sentence", "word", "grapheme"]; // where a page may end, best first
   const BLOCKS = "p, li, blockquote, h1, h2, h3, h4, h5, h6, pre, td, th"; // a break between
 
@@ -176,6 +179,7 @@
       back.pager.textContent = `${index + 1}/${pages.length}`;
     }
     await decoded(back.photo);
+    if (back.photo) frame(back.photo, slide.focal);
     const front = layers[state.front];
     back.el.classList.add("is-active");
     back.el.setAttribute("aria-hidden", "false");
@@ -189,6 +193,29 @@
     kiosk.page = { index, count: pages.length, ms };
     kiosk.transitions += 1;
     if (!preview || pages.length > 1) state.timer = setTimeout(advance, slideMs || ms);
+  }
+
+  // object-position lays the same fraction of the photo and of its box on top of each other,
+  // so a face at 30 % of a tall photo in a wide, low box would sit on the box's top edge, the
+  // head cut off. Instead the focal point goes to FACE_AT of the box, as far as the photo
+  // reaches; read after layout, when the box has its size.
+  function frame(img, focal) {
+    const [fx, fy] = focal || [0.5, 0.3];
+    const [w, h, bw, bh] = [img.naturalWidth, img.naturalHeight, img.clientWidth, img.clientHeight];
+    if (!w || !h || !bw || !bh) {
+      img.style.objectPosition = `${fx * 100}% ${fy * 100}%`;
+      return;
+    }
+    const scale = Math.max(bw / w, bh / h); // object-fit: cover
+    const along = (f, size, box, at) => {
+      const spare = size * scale - box;
+      if (spare < 1) return 50;
+      return Math.min(Math.max((f * size * scale - at * box) / spare, 0), 1) * 100;
+    };
+    const x = along(fx, w, bw, FACE_AT[0]).toFixed(2);
+    const faceAt = parseFloat(getComputedStyle(img).getPropertyValue("--face-at")) || FACE_AT[1];
+    const y = along(fy, h, bh, faceAt).toFixed(2);
+    img.style.objectPosition = `${x}% ${y}%`;
   }
 
   // The incoming layer fades in over the outgoing one: its photo must be ready to paint.
@@ -240,8 +267,6 @@
         if (photo) {
           el.src = photo;
           el.alt = slide.photo_alt || slide.name || "";
-          const [x, y] = slide.focal || [0.5, 0.3];
-          el.style.objectPosition = `${x * 100}% ${y * 100}%`;
         } else {
           el.removeAttribute("src");
         }
