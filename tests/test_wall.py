@@ -20,7 +20,7 @@ from .factories import jpeg, make_tree, story
 
 THEMES = ["default", "portrait", "high-contrast"]
 SIZES = [(1920, 1080), (1080, 1920), (1280, 720), (1366, 768)]
-STEP_MS = 600  # slide_ms while stepping with the clock: the fade is a third of it, in real time
+STEP_MS = 300  # slide_ms while stepping with the clock: the fade is a third of it, in real time
 READING_WPM = 180
 
 EN_TEMPLATE = (
@@ -156,11 +156,7 @@ PROBE = r"""
   const inside = (r, c) =>
     r.left >= c.left - 0.5 && r.right <= c.right + 0.5 &&
     r.top >= c.top - 0.5 && r.bottom <= c.bottom + 0.5;
-  // Every box of the range is in the viewport, in each clipping ancestor, and on top.
-  const shown = (range, el) => {
-    const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0 && r.height > 0);
-    if (!rects.length) return false;
-    const view = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+  const clipsOf = (el) => {
     const clips = [];
     for (let e = el; e; e = e.parentElement) {
       const style = getComputedStyle(e);
@@ -168,23 +164,36 @@ PROBE = r"""
         clips.push(e.getBoundingClientRect());
       }
     }
+    return clips;
+  };
+  // Every box of the range is in the viewport, in each clipping ancestor, and on top.
+  const shown = (range, el, clips) => {
+    const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0 && r.height > 0);
+    if (!rects.length) return false;
+    const view = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
     return rects.every((r) => {
       if (!inside(r, view) || !clips.every((c) => inside(r, c))) return false;
       const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
       return hit !== null && (hit === el || el.contains(hit));
     });
   };
+  let counted = 0; // word-like segments shown by the last visibleText call
   const visibleText = (el) => {
     let text = "";
+    counted = 0;
     if (!el) return text;
     for (const node of textNodes(el)) {
       const parent = node.parentElement;
       const ok = opaque(parent);
+      const clips = clipsOf(parent);
       for (const seg of wordsOf(node.data, langOf(parent))) {
         const range = document.createRange();
         range.setStart(node, seg.index);
         range.setEnd(node, seg.index + seg.segment.length);
-        if (ok && shown(range, parent)) text += seg.segment;
+        if (ok && shown(range, parent, clips)) {
+          text += seg.segment;
+          counted += 1;
+        }
       }
     }
     return text;
@@ -200,7 +209,7 @@ PROBE = r"""
       const body = textNodes(box).map((n) => n.data).join("\n");
       const join = (t) => wordsOf(t, lang).map((s) => s.segment).join("");
       return { name: join(slide.name), role: join(slide.role), quote: join(slide.quote),
-               body: join(body) };
+               body: join(body), words: wordsOf(body, lang).length };
     },
     settled() {
       const active = document.querySelector(".slide.is-active");
@@ -237,12 +246,15 @@ PROBE = r"""
                  first: [line[0].left, line[0].right],
                  last: [line.at(-1).left, line.at(-1).right], words: line.length };
       })();
+      const body = visibleText(story);
+      const bodyWords = counted;
       return {
         slide: window.kiosk.slide,
         page: window.kiosk.page ? [window.kiosk.page.index, window.kiosk.page.count] : [0, 1],
         page_ms: window.kiosk.page ? window.kiosk.page.ms : null,
         shown: { name: visibleText(field("name")), role: visibleText(field("role")),
-                 quote: visibleText(field("quote")), body: visibleText(story) },
+                 quote: visibleText(field("quote")), body },
+        body_words: bodyWords,
         words_on_page: wordsOf(story.textContent, langOf(story)).length,
         body_all: allText(story),
         body_px: Math.min(...sizes),
@@ -357,9 +369,10 @@ def test_every_word_of_every_story_is_shown(
 
 
 # Per animation frame: how visible each layer and its text are.
-SAMPLE = """(count) => new Promise((resolve) => {
+SAMPLE = """(after) => new Promise((resolve) => {
   const frames = [];
   const start = window.kiosk.transitions;
+  let changed = 0;
   const alpha = (el) => {
     let a = 1;
     for (let e = el; e; e = e.parentElement) a *= Number(getComputedStyle(e).opacity);
@@ -375,7 +388,8 @@ SAMPLE = """(count) => new Promise((resolve) => {
         name: layer.querySelector('[data-field="name"]').textContent,
       };
     }));
-    if (window.kiosk.transitions >= start + count && frames.length > 200) resolve(frames);
+    if (!changed && window.kiosk.transitions > start) changed = performance.now();
+    if (changed && performance.now() - changed > after) resolve(frames);
     else requestAnimationFrame(look);
   };
   look();
@@ -391,7 +405,7 @@ def test_crossfade_never_shows_two_stories_at_once(
     )
     try:
         _settle(page, 1)
-        frames = page.evaluate(SAMPLE, 2)
+        frames = page.evaluate(SAMPLE, 450)  # the next slide and its whole 300 ms fade
         both = [f for f in frames if sum(1 for layer in f if layer["text"] > 0.01) > 1]
         assert not both, both[:3]
         # the photos do crossfade: frames where the incoming layer is part way in
