@@ -220,7 +220,9 @@
 
   // The incoming layer fades in over the outgoing one: its photo must be ready to paint.
   function decoded(img) {
-    if (!img || !img.getAttribute("src")) return Promise.resolve();
+    if (!img || !img.getAttribute("src") || (img.complete && img.naturalWidth)) {
+      return Promise.resolve(); // nothing to wait for, or loaded from memory (preloaded)
+    }
     let timeout;
     const late = new Promise((resolve) => {
       timeout = setTimeout(resolve, DECODE_TIMEOUT_MS);
