@@ -266,6 +266,7 @@ def test_reloads_once_when_the_server_code_changes(
     assert screen.navigations == 2  # the new page matches: no reload loop
 
 
+@pytest.mark.timeout(240)  # its wait for 2000 transitions alone may take 150 s
 def test_soak_dom_and_heap_stay_flat(server: LiveServer, content: Path, context: Any) -> None:
     for stem, name in [("ana", "Ana Ruiz"), ("ben", "Ben Okafor")]:
         approved(server, content, stem, name, role="Foreman", quote="We go home on time.")
