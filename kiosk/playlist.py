@@ -57,6 +57,7 @@ def slide(
         "photo_alt": texts["photo_alt"] or texts["name"],
         "focal": list(rev.get("focal") or FocalPoint().pair()),
         "duration_ms": duration_ms(rev, settings),
+        "language": str((rev.get("extra") or {}).get("language") or ""),  # BCP 47, if given
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from io import BytesIO
@@ -18,6 +20,7 @@ from kiosk.library import Library
 from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, make_settings, wait_for
 from .factories import jpeg, make_tree, story
 from .test_display import approved
+from .test_wall import STORIES
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -72,7 +75,19 @@ def test_first_slide_shows_name_and_photo(server: LiveServer, content: Path, con
     assert photo.get_attribute("src") == "/media/" + ana["image"]
     assert photo.evaluate("img => img.complete && img.naturalWidth") == 400
     assert photo.evaluate("img => getComputedStyle(img).objectFit") == "cover"
-    assert photo.evaluate("img => img.style.objectPosition") == "50% 30%"
+    # the focal point (default: the upper middle of the photo) lands inside the photo's box,
+    # near the middle, with room above for the head
+    at = photo.evaluate(
+        """img => {
+          const [w, h, bw, bh] = [img.naturalWidth, img.naturalHeight,
+                                  img.clientWidth, img.clientHeight];
+          const scale = Math.max(bw / w, bh / h);
+          const [px, py] = getComputedStyle(img).objectPosition.split(' ').map(parseFloat);
+          const left = (px / 100) * (w * scale - bw), top = (py / 100) * (h * scale - bh);
+          return [(0.5 * w * scale - left) / bw, (0.3 * h * scale - top) / bh];
+        }"""
+    )
+    assert 0.4 <= at[0] <= 0.6 and 0.25 <= at[1] <= 0.5, at
     assert screen.page.evaluate("getComputedStyle(document.body).cursor") == "none"
 
 
@@ -205,11 +220,16 @@ def test_preview_shows_one_slide_fitted_and_nothing_else(server: LiveServer, con
     )
     screen = Screen(context, server.url + "/display?preview=7")
     screen.shows("Preview Person")  # shown even though the playlist says quiet
-    story_text = screen.page.locator(".slide.is-active .story").text_content()
-    assert story_text.endswith("loading dock. …")  # cut at a sentence
-    box = screen.page.locator(".slide.is-active .text")
+    active = screen.page.locator(".slide.is-active")
+    story_text = active.locator(".story").text_content()
+    # too long for one page: the first page ends after a whole sentence, and more pages follow
+    assert story_text.startswith("Sentence number 0 ") and story_text.endswith("loading dock.")
+    count = screen.page.evaluate("window.kiosk.page.count")
+    assert count > 1 and active.locator(".pages").text_content() == f"1/{count}"
+    box = active.locator(".text")
     assert box.evaluate("el => el.scrollHeight <= el.clientHeight")
-    # Five times the slide's duration: long enough to see it would have rotated.
+    # Five times the slide's duration: long enough to see it would have rotated; a page of a
+    # preview stays for its reading time (at least slide_seconds).
     screen.page.wait_for_timeout(500)
     assert screen.transitions() == 1
     assert not any(
@@ -246,6 +266,7 @@ def test_reloads_once_when_the_server_code_changes(
     assert screen.navigations == 2  # the new page matches: no reload loop
 
 
+@pytest.mark.timeout(240)  # its wait for 2000 transitions alone may take 150 s
 def test_soak_dom_and_heap_stay_flat(server: LiveServer, content: Path, context: Any) -> None:
     for stem, name in [("ana", "Ana Ruiz"), ("ben", "Ben Okafor")]:
         approved(server, content, stem, name, role="Foreman", quote="We go home on time.")
@@ -261,7 +282,9 @@ def test_soak_dom_and_heap_stay_flat(server: LiveServer, content: Path, context:
     screen.wait_transitions(100, timeout=30)  # warm up: caches, JIT, fonts
     nodes_before, heap_before = measure()
     elements = page.evaluate("document.getElementsByTagName('*').length")
-    screen.wait_transitions(2000, timeout=90)
+    # ~35 transitions/s in software-rendered headless Chromium (the text fades on its own
+    # layer since the wall issue): 150 s leaves room for a loaded machine
+    screen.wait_transitions(2000, timeout=150)
     nodes_after, heap_after = measure()
     assert page.evaluate("document.getElementsByTagName('*').length") == elements
     assert nodes_after <= nodes_before + 50, (nodes_before, nodes_after)
@@ -325,17 +348,56 @@ def test_offline_then_browser_restart_then_server_back(tmp_path: Path, browser: 
 
 
 # ---- screenshots --------------------------------------------------------------------------
-THEMES = {"default": "default", "upright": "portrait", "contrast": "high-contrast"}
+# One screen per theme showing the examples (Babette Ruiz pinned first), and one per theme each
+# for an Arabic and a Japanese story (picked by tag). The PNGs in docs/screenshots are written
+# only with KIOSK_UPDATE_SCREENSHOTS=1; the layout is checked either way.
+THEMES = ["default", "portrait", "high-contrast"]
+SCRIPTS = {"": "Babette Ruiz", "rtl": STORIES["ar"]["name"], "cjk": STORIES["ja"]["name"]}
+EXTRA_PORTRAITS = {
+    "rtl": "bg=#d6a24f skin=#b07a52 hair=#1d1512 style=long top=blazer cloth=#2b4c7e shirt=#f4f3ee",
+    "cjk": "bg=#9cc5a1 skin=#e8c4a0 hair=#3a3a3a style=short top=cardigan cloth=#8c5a3c "
+    "shirt=#f4f3ee glasses=round frame=#5a3a2a",
+}
+
+
+def _portrait(spec: str) -> bytes:
+    """A drawn portrait, by the examples' own drawing code (content/_make_photos.py)."""
+    loader = importlib.util.spec_from_file_location(
+        "make_photos", REPO / "content" / "_make_photos.py"
+    )
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    looks = dict(item.split("=") for item in spec.split())
+    img = module.portrait({k: module.rgb(v) if v.startswith("#") else v for k, v in looks.items()})
+    out = BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
 def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The repository's example stories, all approved, with one screen per theme."""
+    """The repository's example stories and an Arabic and a Japanese one, all approved."""
     root = tmp_path_factory.mktemp("examples")
-    settings = make_settings(root, screens={n: {"theme": t} for n, t in THEMES.items()})
+    screens = {
+        f"{k}-{t}" if k else t: {"theme": t, "tags": [k] if k else []}
+        for t in THEMES
+        for k in SCRIPTS
+    }
+    settings = make_settings(root, screens=screens)
     shutil.copytree(REPO / "content", settings.content_dir, dirs_exist_ok=True)
+    for kind, stem in (("rtl", "ar"), ("cjk", "ja")):
+        fields = {k: v for k, v in STORIES[stem].items() if k not in {"name", "body"}}
+        make_tree(
+            settings.content_dir,
+            {
+                f"{kind}-example.md": story(
+                    STORIES[stem]["name"], body=STORIES[stem]["body"], tags=kind, **fields
+                ),
+                f"{kind}-example.jpg": _portrait(EXTRA_PORTRAITS[kind]),
+            },
+        )
     server = LiveServer(settings).start()
-    wait_for(lambda: len(server.library.submissions("pending")) == 6, timeout=30)
+    wait_for(lambda: len(server.library.submissions("pending")) == 8, timeout=30)
     for sub in server.library.submissions("pending"):
         server.library.approve(sub["id"], "mod")
         if sub["name"] == "Babette Ruiz":
@@ -345,18 +407,20 @@ def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
-@pytest.mark.parametrize("screen_name", list(THEMES))
+@pytest.mark.parametrize("kind", list(SCRIPTS), ids=["examples", "rtl", "cjk"])
+@pytest.mark.parametrize("theme", THEMES)
 def test_screenshot_fits_the_screen(
-    example_server: LiveServer, browser: Any, screen_name: str, size: tuple[int, int]
+    example_server: LiveServer, browser: Any, theme: str, kind: str, size: tuple[int, int]
 ) -> None:
     width, height = size
+    screen_name = f"{kind}-{theme}" if kind else theme
     ctx = browser.new_context(viewport={"width": width, "height": height})
     try:
         page = ctx.new_page()
         page.goto(f"{example_server.url}/display?screen={screen_name}&slide_ms=600000")
         page.wait_for_function(
             "window.kiosk.transitions === 1 && getComputedStyle("
-            "document.querySelector('.slide.is-active')).opacity === '1'"
+            "document.querySelector('.slide.is-active .text')).opacity === '1'"
         )
         page.evaluate("document.fonts.ready")
         layout = page.evaluate(
@@ -367,13 +431,16 @@ def test_screenshot_fits_the_screen(
                 return [r.left, r.top, r.right, r.bottom];
               };
               const text = active.querySelector('.text');
+              const story = active.querySelector('.story');
               return {
                 name: box('.name'), role: box('.role'), photo: box('.photo'),
                 overflow: [text.scrollHeight, text.clientHeight,
                            text.scrollWidth, text.clientWidth],
-                body: parseFloat(getComputedStyle(active.querySelector('.story')).fontSize),
-                story: active.querySelector('.story').textContent,
+                body: parseFloat(getComputedStyle(story).fontSize),
+                story: story.textContent,
+                direction: getComputedStyle(story).direction,
                 name_text: active.querySelector('.name').textContent,
+                pages: window.kiosk.page.count,
               };
             }"""
         )
@@ -383,11 +450,15 @@ def test_screenshot_fits_the_screen(
             assert right - left > 0 and bottom - top > 0, part
         scroll_h, client_h, scroll_w, client_w = layout["overflow"]
         assert scroll_h <= client_h and scroll_w <= client_w
-        assert layout["body"] >= 0.035 * height - 0.01
-        assert layout["name_text"] == "Babette Ruiz" and layout["story"]
-        # Half size for the README: small in the repository, still sharp enough to judge.
-        shot = Image.open(BytesIO(page.screenshot())).resize((width // 2, height // 2))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shot.save(SCREENSHOTS / f"{THEMES[screen_name]}-{width}x{height}.png", optimize=True)
+        assert layout["body"] >= 0.035 * min(width, height) - 0.01
+        assert layout["name_text"] == SCRIPTS[kind] and layout["story"]
+        assert layout["pages"] == 1  # the examples are template length: one page each
+        assert layout["direction"] == ("rtl" if kind == "rtl" else "ltr")
+        if os.environ.get("KIOSK_UPDATE_SCREENSHOTS") == "1":
+            # Half size for the README: small in the repository, still sharp enough to judge.
+            shot = Image.open(BytesIO(page.screenshot())).resize((width // 2, height // 2))
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            prefix = f"{kind}-" if kind else ""
+            shot.save(SCREENSHOTS / f"{prefix}{theme}-{width}x{height}.png", optimize=True)
     finally:
         ctx.close()

@@ -75,6 +75,7 @@ def test_slide_shape_and_media_prefix(lib: Library) -> None:
         "photo_alt",
         "focal",
         "duration_ms",
+        "language",
     }
     assert (s["name"], s["role"], s["organization"], s["location"]) == (
         "Ana",

@@ -28,7 +28,7 @@ def test_shipped_themes_resolve_to_parent_then_builtin() -> None:
     # the parent's CSS first, so the child's rules win
     assert portrait.stylesheets == ["/themes/default/style.css", "/themes/portrait/style.css"]
     assert portrait.variables["background"] == "#f5f0e6"  # its own
-    assert portrait.variables["body-min"] == "3.5vh"  # inherited from default
+    assert portrait.variables["body-min"] == "3.5vmin"  # inherited from default
     env = portrait.environment()
     assert 'data-field="name"' in env.get_template("slide.html").render()
     assert env.get_template("display.html").filename.endswith("kiosk/templates/display.html")

@@ -44,6 +44,7 @@ class Slide(SlideText):  # type: ignore[misc, valid-type]  # fields from kiosk.m
     image: str | None = Field(description="URL of the photo rendition.")
     focal: list[float] = Field(description="[x, y] fractions: where the face is in the photo.")
     duration_ms: int
+    language: str = Field(default="", description="The story's `language:` field, or empty.")
 
 
 class Playlist(BaseModel):
@@ -139,6 +140,9 @@ def _page(settings: Settings, screen: str) -> str:
         "heartbeat": f"/api/screens/{screen}/heartbeat",
         "heartbeat_ms": HEARTBEAT_SECONDS * 1000,
         "reload_ms": round(settings.reload_hours * 3600 * 1000),
+        # a long story's pages: each stays for its words at reading_wpm, at least slide_seconds
+        "reading_wpm": settings.reading_wpm,
+        "slide_min_ms": round(settings.slide_seconds * 1000),
     }
     return _template(theme.name, settings.themes_dir).render(
         theme=theme,

@@ -2,8 +2,11 @@
    lets one bad slide blank the screen, and keeps a fixed number of DOM nodes (two slide layers
    that take turns). Plain JavaScript, no build step.
 
+   A story too long for the screen is never cut: it continues on further pages of the same
+   slide, each shown for its own reading time.
+
    Query string: screen=NAME; preview=ID (admin: one slide from the admin API, nothing else);
-   slide_ms=N (every slide lasts N ms: for tests and demos). */
+   slide_ms=N (every slide and page lasts N ms: for tests and demos). */
 (() => {
   "use strict";
 
@@ -11,9 +14,12 @@
   const RECONNECT_MS = [1000, 10000]; // first and largest delay between SSE reconnects
   const DECODE_TIMEOUT_MS = 8000;
   const FIT_STEPS = 7; // binary search steps for the text size: 1/128 of the range
-  const SENTENCE_END = /[.!?…]+["'”’)\]]*(?=\s|$)/g;
-  const WORD_END = /\S(?=\s)/g;
-  const MIN_WORDS = 8; // a story cut shorter than this says nothing: drop it instead
+  const NAME_MS = 3000; // as NAME_SECONDS in playlist.py: the face and name before reading
+  // Where the focal point goes in the photo's box (headroom above); a theme with a caption on
+  // the photo sets the height higher with `--face-at` (a fraction) on the img.
+  const FACE_AT = [0.5, 0.45];
+  const BREAKS = ["sentence", "word", "grapheme"]; // where a page may end, best first
+  const BLOCKS = "p, li, blockquote, h1, h2, h3, h4, h5, h6, pre, td, th"; // a break between
 
   const config = JSON.parse(document.getElementById("kiosk-config").textContent);
   const params = new URLSearchParams(location.search);
@@ -28,6 +34,9 @@
     el,
     fields: Array.from(el.querySelectorAll("[data-field]")),
     box: el.querySelector("[data-fit]"),
+    story: el.querySelector('[data-field="html"]'),
+    pager: el.querySelector("[data-pages]"),
+    photo: el.querySelector('img[data-field="image"]'),
   }));
   const loader = new Image(); // preloads and decodes the next photo; reused, never appended
   const scratch = document.createElement("template"); // inert: parsing loads no images
@@ -37,6 +46,8 @@
     next: null, // arrived; taken at the next slide boundary
     index: -1,
     front: 0, // which layer is visible
+    shown: null, // {slide, photo, fit, pages}: what the front layer shows, for its next page
+    page: 0,
     idle: true, // nothing rotating (loading, empty, quiet): a new playlist applies at once
     timer: 0,
     changeTimer: 0,
@@ -44,7 +55,14 @@
     newCode: null, // the server's page code, when it differs from ours
   };
   // Read by tests and by anyone debugging a screen from the DevTools console.
-  const kiosk = (window.kiosk = { transitions: 0, version: null, slide: null, errors: 0 });
+  // `page` is {index, count, ms}: ms is the page's reading time, whatever slide_ms says.
+  const kiosk = (window.kiosk = {
+    transitions: 0,
+    version: null,
+    slide: null,
+    page: null,
+    errors: 0,
+  });
 
   function report(err) {
     kiosk.errors += 1;
@@ -101,6 +119,11 @@
   async function advance() {
     clearTimeout(state.timer);
     try {
+      // A story's pages play out before anything else changes; a preview cycles its pages.
+      const pages = state.shown ? state.shown.pages.length : 0;
+      if (state.page + 1 < pages || (preview && pages > 1)) {
+        return await turn((state.page + 1) % pages);
+      }
       if ((state.newCode || Date.now() >= state.reloadAt) && (await reload())) return;
       if (state.next) {
         adopt(state.next);
@@ -133,18 +156,77 @@
     const back = layers[1 - state.front];
     const photo = (await preload(slide.image)) ? slide.image : null;
     fill(back, slide, photo);
-    fit(back);
+    const { fit, pages } = paginate(back, slide.language);
+    state.shown = { slide, photo, fit, pages };
+    await swap(back, 0);
+    if (kiosk.transitions === 1 && !preview) heartbeat();
+  }
+
+  // The next page of the story on screen: the same photo, name and quote on the other layer.
+  async function turn(index) {
+    const back = layers[1 - state.front];
+    const { slide, photo, fit, pages } = state.shown;
+    fill(back, slide, photo);
+    back.box.style.setProperty("--fit", fit);
+    await swap(back, index);
+  }
+
+  async function swap(back, index) {
+    const { slide, pages } = state.shown;
+    if (pages.length > 1) {
+      back.story.replaceChildren(pages[index].content.cloneNode(true));
+      back.pager.textContent = `${index + 1}/${pages.length}`;
+    }
+    await decoded(back.photo);
+    if (back.photo) frame(back.photo, slide.focal);
     const front = layers[state.front];
     back.el.classList.add("is-active");
     back.el.setAttribute("aria-hidden", "false");
     front.el.classList.remove("is-active");
     front.el.setAttribute("aria-hidden", "true");
     state.front = 1 - state.front;
+    state.page = index;
     setState("playing");
+    const ms = pages.length > 1 ? pages[index].ms : slide.duration_ms;
     kiosk.slide = slide.id;
+    kiosk.page = { index, count: pages.length, ms };
     kiosk.transitions += 1;
-    if (kiosk.transitions === 1 && !preview) heartbeat();
-    if (!preview) state.timer = setTimeout(advance, slideMs || slide.duration_ms);
+    if (!preview || pages.length > 1) state.timer = setTimeout(advance, slideMs || ms);
+  }
+
+  // object-position lays the same fraction of the photo and of its box on top of each other,
+  // so a face at 30 % of a tall photo in a wide, low box would sit on the box's top edge, the
+  // head cut off. Instead the focal point goes to FACE_AT of the box, as far as the photo
+  // reaches; read after layout, when the box has its size.
+  function frame(img, focal) {
+    const [fx, fy] = focal; // every slide carries one (kiosk.model.FocalPoint)
+    const [w, h, bw, bh] = [img.naturalWidth, img.naturalHeight, img.clientWidth, img.clientHeight];
+    if (!w || !h || !bw || !bh) {
+      img.style.objectPosition = `${fx * 100}% ${fy * 100}%`;
+      return;
+    }
+    const scale = Math.max(bw / w, bh / h); // object-fit: cover
+    const along = (f, size, box, at) => {
+      const spare = size * scale - box;
+      if (spare < 1) return 50;
+      return Math.min(Math.max((f * size * scale - at * box) / spare, 0), 1) * 100;
+    };
+    const x = along(fx, w, bw, FACE_AT[0]).toFixed(2);
+    const faceAt = parseFloat(getComputedStyle(img).getPropertyValue("--face-at")) || FACE_AT[1];
+    const y = along(fy, h, bh, faceAt).toFixed(2);
+    img.style.objectPosition = `${x}% ${y}%`;
+  }
+
+  // The incoming layer fades in over the outgoing one: its photo must be ready to paint.
+  function decoded(img) {
+    if (!img || !img.getAttribute("src") || (img.complete && img.naturalWidth)) {
+      return Promise.resolve(); // nothing to wait for, or loaded from memory (preloaded)
+    }
+    let timeout;
+    const late = new Promise((resolve) => {
+      timeout = setTimeout(resolve, DECODE_TIMEOUT_MS);
+    });
+    return Promise.race([img.decode().catch(() => {}), late]).finally(() => clearTimeout(timeout));
   }
 
   // Resolves true when `url` is decoded, false when it failed or took too long: the slide
@@ -165,14 +247,27 @@
   }
 
   function fill(layer, slide, photo) {
+    // Every field carries the story's language (line breaking, hyphens, quotation marks, fonts)
+    // and its direction: from the language when known, else from the text itself.
+    const lang = slide.language || "";
+    const dir = lang ? direction(lang) : "auto";
+    for (const el of [layer.box, ...layer.fields]) {
+      if (!el) continue;
+      if (lang) el.lang = lang;
+      else el.removeAttribute("lang");
+      if (el !== layer.box || lang) el.dir = dir;
+      else el.removeAttribute("dir");
+    }
+    if (layer.pager) {
+      layer.pager.textContent = "";
+      layer.pager.dir = "ltr";
+    }
     for (const el of layer.fields) {
       const field = el.dataset.field;
       if (field === "image") {
         if (photo) {
           el.src = photo;
           el.alt = slide.photo_alt || slide.name || "";
-          const [x, y] = slide.focal; // every slide carries one (kiosk.model.FocalPoint)
-          el.style.objectPosition = `${x * 100}% ${y * 100}%`;
         } else {
           el.removeAttribute("src");
         }
@@ -196,65 +291,167 @@
     return content;
   }
 
-  // ---- text fitting -----------------------------------------------------------------------
+  function direction(lang) {
+    try {
+      const locale = new Intl.Locale(lang);
+      const info = locale.getTextInfo ? locale.getTextInfo() : locale.textInfo;
+      return (info && info.direction) || "auto";
+    } catch {
+      return "auto"; // not a language tag: let the text decide
+    }
+  }
+
+  // ---- text fitting and pages -------------------------------------------------------------
   const fits = (box) =>
     box.scrollHeight <= box.clientHeight && box.scrollWidth <= box.clientWidth;
 
-  // The theme's CSS keeps every size at or above its floor (body text >= 3.5 vh) whatever
-  // --fit is, so the player only searches the largest --fit that fits. If even the floors are
-  // too big, the story is cut after its last sentence that fits; if not even the first one
-  // does, after a word; as a last resort the story goes and the quote is cut after a word.
-  function fit(layer) {
+  // The theme's CSS keeps every size at or above its floor (body text >= 3.5 % of the screen's
+  // shorter side) whatever --fit is. A story that fits gets the largest --fit at which it does,
+  // on one page. One that does not fit even at the floors is split into pages at --fit 0:
+  // each page as many whole sentences as fit, or words when one sentence is too long.
+  // Returns the --fit value and the pages ([{content, ms}], one entry for a one-page story).
+  function paginate(layer, lang) {
     const box = layer.box;
-    if (!box) return;
+    const single = (fit) => ({ fit, pages: [{ content: null, ms: 0 }] });
+    if (!box) return single("1");
     box.style.setProperty("--fit", "1");
-    if (fits(box)) return;
+    if (fits(box)) return single("1");
     box.style.setProperty("--fit", "0");
-    if (!fits(box)) return shorten(box);
-    let lo = 0;
-    let hi = 1;
-    for (let i = 0; i < FIT_STEPS; i += 1) {
-      const mid = (lo + hi) / 2;
-      box.style.setProperty("--fit", String(mid));
-      if (fits(box)) lo = mid;
+    if (fits(box)) {
+      let lo = 0;
+      let hi = 1;
+      for (let i = 0; i < FIT_STEPS; i += 1) {
+        const mid = (lo + hi) / 2;
+        box.style.setProperty("--fit", String(mid));
+        if (fits(box)) lo = mid;
+        else hi = mid;
+      }
+      box.style.setProperty("--fit", String(lo));
+      return single(String(lo));
+    }
+    const story = layer.story;
+    if (!story || !layer.pager) return single("0");
+    layer.pager.textContent = "9/9"; // measured with the page number in place
+    const source = document.createDocumentFragment();
+    source.append(...story.childNodes);
+    const text = new TextMap(source);
+    if (!text.length) return single("0");
+    story.replaceChildren();
+    if (!fits(box)) return single("0"); // not even the name and quote fit: nothing to split
+    const stops = BREAKS.map((granularity) => text.stops(granularity, lang));
+    const pages = [];
+    for (let from = 0; from < text.length; ) {
+      const page = (to) => text.slice(from, to);
+      const fitting = (to) => {
+        story.replaceChildren(page(to));
+        return fits(box);
+      };
+      let to = -1;
+      for (const candidates of stops) {
+        to = farthest(candidates.filter((at) => at > from), fitting);
+        if (to > 0) break;
+      }
+      if (to < 0) to = stops[2].find((at) => at > from) || text.length; // a glyph per page
+      pages.push({ content: page(to), words: text.words(from, to, lang) });
+      from = text.skipSpace(to);
+    }
+    story.replaceChildren(pages[0].content.cloneNode(true));
+    // Each page stays for its words at reading_wpm; the first also for the name and quote.
+    const quoteWords = countWords(layer.box.querySelector('[data-field="quote"]'), lang);
+    for (const [i, p] of pages.entries()) {
+      const words = p.words + (i === 0 ? quoteWords : 0);
+      const reading = (words / config.reading_wpm) * 60000 + (i === 0 ? NAME_MS : 0);
+      p.ms = Math.ceil(Math.max(config.slide_min_ms, reading));
+    }
+    return { fit: "0", pages };
+  }
+
+  // The last of `candidates` (ascending) for which `ok` holds, by bisection; -1 if none.
+  function farthest(candidates, ok) {
+    let lo = -1;
+    let hi = candidates.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (ok(candidates[mid])) lo = mid;
       else hi = mid;
     }
-    box.style.setProperty("--fit", String(lo));
+    return lo >= 0 ? candidates[lo] : -1;
   }
 
-  function shorten(box) {
-    const story = box.querySelector('[data-field="html"]');
-    const quote = box.querySelector('[data-field="quote"]');
-    if (story) {
-      if (cut(box, story, SENTENCE_END, " …") || cut(box, story, WORD_END, "…", MIN_WORDS)) return;
-      story.replaceChildren();
-    }
-    if (quote && !fits(box)) cut(box, quote, WORD_END, "…");
+  function countWords(el, lang) {
+    if (!el || !el.textContent) return 0;
+    const segments = new Intl.Segmenter(lang || undefined, { granularity: "word" });
+    let n = 0;
+    for (const s of segments.segment(el.textContent)) if (s.isWordLike) n += 1;
+    return n;
   }
 
-  // Drops text from the end of `el`, back to one match of `pattern` at a time (keeping at
-  // least `keep` matches), until `box` fits; false, with `el` shortened to `keep`, if never.
-  function cut(box, el, pattern, ellipsis, keep = 1) {
-    const ends = [];
-    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const match of node.data.matchAll(pattern)) {
-        ends.push([node, match.index + match[0].length]);
+  // The story's text as one string, with a line break between blocks, so Intl.Segmenter
+  // finds sentence, word and grapheme boundaries across paragraphs and inline markup; and
+  // slices of it back as DOM, each inside clones of its paragraphs and lists.
+  class TextMap {
+    constructor(root) {
+      this.root = root;
+      this.nodes = [];
+      this.starts = [];
+      let text = "";
+      let block = null;
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const parent = node.parentNode.closest ? node.parentNode.closest(BLOCKS) : null;
+        if (text && parent !== block) text += "\n";
+        block = parent;
+        this.nodes.push(node);
+        this.starts.push(text.length);
+        text += node.data;
       }
+      this.text = text;
+      this.length = text.length;
     }
-    const range = document.createRange();
-    const mark = document.createTextNode(ellipsis);
-    for (let i = ends.length - 1; i >= keep - 1; i -= 1) {
-      const [node, offset] = ends[i];
-      range.setStart(node, offset);
-      range.setEnd(el, el.childNodes.length);
-      const dropped = range.toString().trim() !== "";
-      range.deleteContents();
-      if (dropped) node.after(mark);
-      if (fits(box)) return true;
-      mark.remove();
+
+    stops(granularity, lang) {
+      const segmenter = new Intl.Segmenter(lang || undefined, { granularity });
+      const out = [];
+      for (const { index } of segmenter.segment(this.text)) if (index > 0) out.push(index);
+      out.push(this.length);
+      return out;
     }
-    return false;
+
+    words(from, to, lang) {
+      const segmenter = new Intl.Segmenter(lang || undefined, { granularity: "word" });
+      let n = 0;
+      for (const s of segmenter.segment(this.text.slice(from, to))) if (s.isWordLike) n += 1;
+      return n;
+    }
+
+    skipSpace(at) {
+      while (at < this.length && /\s/.test(this.text[at])) at += 1;
+      return at;
+    }
+
+    position(at) {
+      let i = this.nodes.length - 1;
+      while (i > 0 && this.starts[i] > at) i -= 1;
+      return [this.nodes[i], Math.min(Math.max(at - this.starts[i], 0), this.nodes[i].length)];
+    }
+
+    slice(from, to) {
+      while (to > from && /\s/.test(this.text[to - 1])) to -= 1; // a page ends on its last word
+      const range = document.createRange();
+      range.setStart(...this.position(from));
+      range.setEnd(...this.position(to));
+      let content = range.cloneContents();
+      let node = range.commonAncestorContainer;
+      if (node.nodeType === Node.TEXT_NODE) node = node.parentNode;
+      for (; node && node !== this.root; node = node.parentNode) {
+        const wrapper = node.cloneNode(false);
+        wrapper.append(content);
+        content = wrapper;
+      }
+      const fragment = document.createDocumentFragment();
+      fragment.append(content);
+      return fragment;
+    }
   }
 
   // ---- staying alive ----------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""Where the face is in a photo, so the wall can frame the head instead of the photo's middle.
+
+Uses the frontal-face Haar cascade that ships inside opencv-python-headless (nothing is
+downloaded). OpenCV is optional: without it `find_focal` returns None and the kiosk keeps the
+default focal point, the upper middle of the photo.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from PIL import Image, ImageOps
+
+try:
+    import cv2
+    import numpy as np
+except ImportError:  # an optional extra: framing falls back to the default focal point
+    cv2 = None
+
+DETECT_PX = 800  # faces are found on a copy this long: fast on a Raspberry Pi, still reliable
+MIN_FACE = 0.06  # of the shorter side: smaller "faces" are texture (a shirt's print, leaves)
+TILTS = (0, 10, -10, 20, -20)  # degrees: a frontal cascade misses a head leaning to one side
+HEADROOM = 0.6  # above the face, in face heights: hair, a hard hat
+CHIN = 0.25  # below the face, in face heights
+SIDES = 0.25  # either side, in face widths
+
+
+def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
+    """The largest face with room for the head around it, as (left, top, right, bottom)
+    fractions of the image as shown (EXIF orientation applied); None if no face or no OpenCV."""
+    if cv2 is None:
+        return None
+    upright = ImageOps.exif_transpose(image)
+    gray = upright.convert("L")
+    gray.thumbnail((DETECT_PX, DETECT_PX))
+    width, height = gray.size
+    for tilt in TILTS:
+        face = _largest_face(gray, tilt)
+        if face is not None:
+            break
+    else:
+        return None
+    left, top, right, bottom = face
+    w, h = right - left, bottom - top
+    box = (left - SIDES * w, top - HEADROOM * h, right + SIDES * w, bottom + CHIN * h)
+    return (
+        _clamp(box[0] / width),
+        _clamp(box[1] / height),
+        _clamp(box[2] / width),
+        _clamp(box[3] / height),
+    )
+
+
+def focal_point(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """The centre of the face itself (not of its headroom): what the player's `focal` means."""
+    left, top, right, bottom = box
+    face_h = (bottom - top) / (1 + HEADROOM + CHIN)
+    return ((left + right) / 2, top + (HEADROOM + 0.5) * face_h)
+
+
+def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, float] | None:
+    """The largest face in `gray` turned by `tilt` degrees, in `gray`'s own coordinates."""
+    pixels = np.asarray(gray)
+    width, height = gray.size
+    centre = (width / 2, height / 2)
+    if tilt:
+        turn = cv2.getRotationMatrix2D(centre, tilt, 1.0)
+        pixels = cv2.warpAffine(pixels, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    smallest = max(24, int(MIN_FACE * min(width, height)))
+    found = _cascade().detectMultiScale(
+        cv2.equalizeHist(pixels), scaleFactor=1.1, minNeighbors=5, minSize=(smallest, smallest)
+    )
+    if len(found) == 0:
+        return None
+    x, y, w, h = (float(v) for v in max(found, key=lambda f: f[2] * f[3]))
+    if not tilt:
+        return x, y, x + w, y + h
+    # Back to the unturned image: turn the face's centre back, keep its size.
+    back = cv2.getRotationMatrix2D(centre, -tilt, 1.0)
+    cx, cy = back @ np.array([x + w / 2, y + h / 2, 1.0])
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+@lru_cache(maxsize=1)
+def _cascade() -> Any:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if cascade.empty():
+        raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
+    return cascade
+
+
+def _clamp(value: float) -> float:
+    return min(max(float(value), 0.0), 1.0)
