@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -23,8 +24,9 @@ from .theme import check_themes
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the whole server around `settings`; the watcher runs in the app's lifespan."""
+def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> FastAPI:
+    """Build the whole server around `settings`; the watcher runs in the app's lifespan.
+    `hasher` hashes passwords (argon2's defaults unless given)."""
     check_folders(settings)
     for stale in settings.media_dir.glob("*.tmp"):
         stale.unlink(missing_ok=True)  # left by a render that was killed; never a rendition
@@ -33,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
     watcher = Watcher(settings, library)
     playlists = Playlists(library, settings)
     events = Broadcaster(settings, library, playlists)
-    auth = Auth(settings, library)
+    auth = Auth(settings, library, hasher=hasher)
     status_file = StatusFile(settings, library)
 
     @asynccontextmanager

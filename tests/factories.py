@@ -1,11 +1,16 @@
-"""Make content folders and images for tests: real files, made in the test."""
+"""Make content folders, images and stand-in tools for tests: real files, made in the test."""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
+
+from .support import LiveServer
 
 
 def photo(
@@ -48,6 +53,29 @@ def png(width: int = 800, height: int = 1000, **kw: object) -> bytes:
     return photo(width, height, "PNG", **kw)
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size: a decompression bomb, minus the bytes."""
+    data = bytearray(png(8, 8))
+    struct.pack_into(">II", data, 16, width, height)  # IHDR: signature, length, type, then w, h
+    struct.pack_into(">I", data, 29, zlib.crc32(data[12:29]))
+    return bytes(data)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    data = bytearray(jpeg(64, 48))
+    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+def sixteen_bit_grey(fmt: str, value: int) -> bytes:
+    img = Image.new("I;16", (300, 200))
+    img.putdata([value] * (300 * 200))
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
 def story(name: str, body: str = "Keeps the line running.", **fields: str) -> str:
     """A story file with a YAML header."""
     head = "\n".join(f"{k}: {v}" for k, v in {"name": name, **fields}.items())
@@ -64,3 +92,39 @@ def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+# ---- stories through a running server -----------------------------------------------------
+def drop(
+    server: LiveServer, content: Path, stem: str, name: str, color: int = 0, **fields: str
+) -> dict[str, Any]:
+    """A story and its photo dropped on the share, waited for until it is pending."""
+    body = fields.pop("body", f"{name} keeps the line running.")
+    photo = jpeg(color=(40 + color * 37 % 200, 120, 80 + color * 53 % 170))
+    make_tree(content, {f"{stem}.md": story(name, body, **fields), f"{stem}.jpg": photo})
+    return server.wait_status(f"{stem}.md", "pending")
+
+
+def approved(server: LiveServer, content: Path, stem: str, name: str, **fields: str) -> dict:
+    """Drop a story with a photo, wait for the watcher, approve it: the moderator's path."""
+    make_tree(content, {f"{stem}.md": story(name, **fields), f"{stem}.jpg": jpeg(400, 500)})
+    sub = server.wait_status(f"{stem}.md", "pending")
+    return server.library.approve(sub["id"], "mod")
+
+
+# ---- stand-ins for system tools -----------------------------------------------------------
+def fake_tool(bin_dir: Path, name: str, log: Path, output: str = "", status: int = 0) -> None:
+    """A stand-in for `name`: appends its arguments to `log`, prints `output`, exits `status`."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / name
+    script.write_text(
+        f'#!/bin/sh\necho "{name} $*" >> "{log}"\n'
+        + (f"printf '%s\\n' '{output}'\n" if output else "")
+        + f"exit {status}\n"
+    )
+    script.chmod(0o755)
+
+
+def calls(log: Path) -> list[str]:
+    """The command lines the fake tools logged, in order."""
+    return log.read_text().splitlines() if log.exists() else []

@@ -15,12 +15,18 @@ from PIL import Image
 from kiosk import playlist
 from kiosk.library import Library
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, make_settings, wait_for
-from .factories import jpeg, make_tree, story
-from .test_display import approved
+from .factories import approved, jpeg, make_tree, story
+from .support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LONG_TESTS,
+    SCREENSHOTS,
+    UPDATE_SCREENSHOTS,
+    LiveServer,
+    make_settings,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-SCREENSHOTS = REPO / "docs" / "screenshots"
 FAST = "slide_ms=300"
 
 ACTIVE_NAME = "document.querySelector('.slide.is-active .name')?.textContent"
@@ -261,7 +267,7 @@ def test_soak_dom_and_heap_stay_flat(server: LiveServer, content: Path, context:
     screen.wait_transitions(100, timeout=30)  # warm up: caches, JIT, fonts
     nodes_before, heap_before = measure()
     elements = page.evaluate("document.getElementsByTagName('*').length")
-    screen.wait_transitions(2000, timeout=90)
+    screen.wait_transitions(2000 if LONG_TESTS else 200, timeout=90)  # bench/display.py: 2,000
     nodes_after, heap_after = measure()
     assert page.evaluate("document.getElementsByTagName('*').length") == elements
     assert nodes_after <= nodes_before + 50, (nodes_before, nodes_after)
@@ -335,7 +341,7 @@ def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     settings = make_settings(root, screens={n: {"theme": t} for n, t in THEMES.items()})
     shutil.copytree(REPO / "content", settings.content_dir, dirs_exist_ok=True)
     server = LiveServer(settings).start()
-    wait_for(lambda: len(server.library.submissions("pending")) == 6, timeout=30)
+    server.wait_until(lambda: len(server.library.submissions("pending")) == 6, timeout=30)
     for sub in server.library.submissions("pending"):
         server.library.approve(sub["id"], "mod")
         if sub["name"] == "Babette Ruiz":
@@ -385,9 +391,10 @@ def test_screenshot_fits_the_screen(
         assert scroll_h <= client_h and scroll_w <= client_w
         assert layout["body"] >= 0.035 * height - 0.01
         assert layout["name_text"] == "Babette Ruiz" and layout["story"]
-        # Half size for the README: small in the repository, still sharp enough to judge.
-        shot = Image.open(BytesIO(page.screenshot())).resize((width // 2, height // 2))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shot.save(SCREENSHOTS / f"{THEMES[screen_name]}-{width}x{height}.png", optimize=True)
+        if UPDATE_SCREENSHOTS:
+            # Half size for the README: small in the repository, still sharp enough to judge.
+            shot = Image.open(BytesIO(page.screenshot())).resize((width // 2, height // 2))
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shot.save(SCREENSHOTS / f"{THEMES[screen_name]}-{width}x{height}.png", optimize=True)
     finally:
         ctx.close()
