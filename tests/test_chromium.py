@@ -1,7 +1,7 @@
 """`kiosk display`: its Chromium command line, run for real (headless) against a real server.
 
-Chromium gets `--headless=new` and the sandbox-free test flags from conftest on top of the kiosk
-flags, and a DevTools port so Playwright can look at what the screen shows.
+Chromium gets `--headless=new` and the sandbox-free test flags (support.CHROMIUM_ARGS) on top of
+the kiosk flags, and a DevTools port so Playwright can look at what the screen shows.
 """
 
 from __future__ import annotations
