@@ -4,7 +4,7 @@ Budgets (DESIGN.md): approve -> `playlist` event at a connected screen p95 <= 20
 approval reaches all of 200 screens in <= 1 s; the player shows its first slide <= 1.5 s after
 navigation; JS heap and DOM node count flat over 2,000 transitions (heap growth < 5 MB).
 
-    .venv/bin/python bench/display.py [--clients 1,50,200] [--rounds 20] [--transitions 2000]
+    .venv/bin/python -m bench.display [--clients 1,50,200] [--rounds 20] [--transitions 2000]
                                       [--loads 5] [--quick]
 
 The server runs in this process (a real uvicorn on loopback); the SSE screens run in a child
@@ -24,10 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, make_settings  # noqa: E402
-from tests.factories import jpeg, make_tree, story  # noqa: E402
+from tests.factories import jpeg, make_tree, story
+from tests.support import CHROMIUM, CHROMIUM_ARGS, LiveServer, make_settings
 
 EVENT_BUDGET_MS = 200  # p95, approve -> event at a screen
 ALL_200_BUDGET_MS = 1000  # the slowest of 200 screens, per approval

@@ -3,7 +3,7 @@ running server, timed until the submission is pending. Native and polling watche
 
 Budget (DESIGN.md): p95 <= 1 s with the native watcher; <= poll_seconds + 1 s when polling.
 
-    .venv/bin/python bench/drop_latency.py [--files 50] [--json PATH]
+    .venv/bin/python -m bench.drop_latency [--files 50] [--json PATH]
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.ingest import phone_picture  # noqa: E402
-from kiosk.settings import Settings  # noqa: E402
-from tests.conftest import LiveServer, make_settings  # noqa: E402
+from bench.ingest import phone_picture
+from kiosk.settings import Settings
+from tests.support import LiveServer, make_settings
 
 POLL_SECONDS = 1.0
 

@@ -4,7 +4,7 @@ Budget (DESIGN.md): a 12 MP phone JPEG -> display rendition + thumbnail takes at
 libvips `thumbnail` and is at least 2 x faster than plain Pillow open -> exif_transpose ->
 thumbnail. The HEIC and PNG rows are for information.
 
-    .venv/bin/python bench/ingest.py [--runs 7] [--drop-files 50] [--json results.json]
+    .venv/bin/python -m bench.ingest [--runs 7] [--drop-files 50] [--json results.json]
 
 It also runs bench/drop_latency.py (drop -> pending, native and polling watcher).
 """
@@ -25,11 +25,9 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from kiosk.ingest.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo  # noqa: E402
-from kiosk.ingest.pipeline import Limits  # noqa: E402
-from kiosk.settings import Settings  # noqa: E402
+from kiosk.ingest.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo
+from kiosk.ingest.pipeline import Limits
+from kiosk.settings import Settings
 
 try:
     import pyvips

@@ -1,6 +1,6 @@
 """Run every benchmark and write bench/results.md (tables) and bench/results.json.
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python -m bench.run [--quick]
 
 Each table compares against a baseline measured in the same run (these machines are shared and
 noisy), and each budget row from DESIGN.md says whether it is met. --quick uses smaller counts
@@ -16,10 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from bench import display, drop_latency, ingest, server
 
-from bench import display, drop_latency, ingest, server  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Benchmark results",
         "",
-        f"Produced by `bench/run.py{' --quick' if q else ''}` on {time.strftime('%Y-%m-%d')}: "
+        f"Produced by `python -m bench.run{' --quick' if q else ''}` "
+        f"on {time.strftime('%Y-%m-%d')}: "
         f"Python {platform.python_version()}, {env.get('cpus')} CPUs ({platform.machine()}), "
         f"Pillow {env.get('pillow')}, libvips {env.get('libvips') or 'n/a'}.",
         "",

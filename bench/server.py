@@ -6,7 +6,7 @@
 - throughput: /api/playlist (200 and 304) and /media against a minimal FastAPI app that serves a
   static JSON of the same size (the framework's ceiling on this machine).
 
-    .venv/bin/python bench/server.py [--stories 1000] [--screens 50] [--json PATH]
+    .venv/bin/python -m bench.server [--stories 1000] [--screens 50] [--json PATH]
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from kiosk.library import Library
+from tests.factories import jpeg, story
+from tests.support import free_port
 
-from kiosk.library import Library  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.factories import jpeg, story  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,8 +32,9 @@ async def kiosk_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=exc.headers)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the whole server around `settings`; the watcher runs in the app's lifespan."""
+def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> FastAPI:
+    """Build the whole server around `settings`; the watcher runs in the app's lifespan.
+    `hasher` hashes passwords (argon2's defaults unless given)."""
     check_folders(settings)
     for stale in settings.media_dir.glob("*.tmp"):
         stale.unlink(missing_ok=True)  # left by a render that was killed; never a rendition
@@ -41,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     watcher = Watcher(settings, library)
     playlists = Playlists(library, settings)
     events = Broadcaster(settings, library, playlists)
-    auth = Auth(settings, library)
+    auth = Auth(settings, library, hasher=hasher)
     status_file = StatusFile(settings, library)
 
     @asynccontextmanager

@@ -181,13 +181,18 @@ class Auth:
     """Users, sessions and tokens of one server; lives on `app.state.auth`."""
 
     def __init__(
-        self, settings: Settings, library: Library, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        library: Library,
+        clock: Callable[[], float] = time.time,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self.library = library
         self.clock = clock
         self.idle_seconds = settings.session_idle_minutes * 60
         self.login_url = f"http://{settings.host}:{settings.port}/admin/login"
-        self.hasher = PasswordHasher()
+        # argon2's own defaults (RFC 9106, low memory): slow on purpose. Tests pass cheaper costs.
+        self.hasher = hasher or PasswordHasher()
         self.throttle = LoginThrottle(clock)
         self._secret = load_secret(settings.data_dir)
         self._sessions = URLSafeSerializer(self._secret, salt="kiosk-session")

@@ -16,7 +16,7 @@ try:
     import cv2
     import numpy as np
 except ImportError:  # an optional extra: framing falls back to the default focal point
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]
 
 DETECT_PX = 800  # faces are found on a copy this long: fast on a Raspberry Pi, still reliable
 MIN_FACE = 0.06  # of the shorter side: smaller "faces" are texture (a shirt's print, leaves)
@@ -84,7 +84,8 @@ def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, 
 
 @lru_cache(maxsize=1)
 def _cascade() -> Any:
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2's stubs miss cv2.data
+    cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
     if cascade.empty():
         raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
     return cascade

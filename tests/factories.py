@@ -1,11 +1,16 @@
-"""Make content folders and images for tests: real files, made in the test."""
+"""Make content folders, images and stand-in tools for tests: real files, made in the test."""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
+
+from .support import LiveServer
 
 
 def photo(
@@ -48,6 +53,29 @@ def png(width: int = 800, height: int = 1000, **kw: object) -> bytes:
     return photo(width, height, "PNG", **kw)
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size: a decompression bomb, minus the bytes."""
+    data = bytearray(png(8, 8))
+    struct.pack_into(">II", data, 16, width, height)  # IHDR: signature, length, type, then w, h
+    struct.pack_into(">I", data, 29, zlib.crc32(data[12:29]))
+    return bytes(data)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    data = bytearray(jpeg(64, 48))
+    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+def sixteen_bit_grey(fmt: str, value: int) -> bytes:
+    img = Image.new("I;16", (300, 200))
+    img.putdata([value] * (300 * 200))
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
 def story(name: str, body: str = "Keeps the line running.", **fields: str) -> str:
     """A story file with a YAML header."""
     head = "\n".join(f"{k}: {v}" for k, v in {"name": name, **fields}.items())
@@ -64,3 +92,149 @@ def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return root
+
+
+# ---- stories through a running server -----------------------------------------------------
+def drop(
+    server: LiveServer, content: Path, stem: str, name: str, color: int = 0, **fields: str
+) -> dict[str, Any]:
+    """A story and its photo dropped on the share, waited for until it is pending."""
+    body = fields.pop("body", f"{name} keeps the line running.")
+    photo = jpeg(color=(40 + color * 37 % 200, 120, 80 + color * 53 % 170))
+    make_tree(content, {f"{stem}.md": story(name, body, **fields), f"{stem}.jpg": photo})
+    return server.wait_status(f"{stem}.md", "pending")
+
+
+def approved(server: LiveServer, content: Path, stem: str, name: str, **fields: str) -> dict:
+    """Drop a story with a photo, wait for the watcher, approve it: the moderator's path."""
+    make_tree(content, {f"{stem}.md": story(name, **fields), f"{stem}.jpg": jpeg(400, 500)})
+    sub = server.wait_status(f"{stem}.md", "pending")
+    return server.library.approve(sub["id"], "mod")
+
+
+# ---- stand-ins for system tools -----------------------------------------------------------
+def fake_tool(bin_dir: Path, name: str, log: Path, output: str = "", status: int = 0) -> None:
+    """A stand-in for `name`: appends its arguments to `log`, prints `output`, exits `status`."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / name
+    script.write_text(
+        f'#!/bin/sh\necho "{name} $*" >> "{log}"\n'
+        + (f"printf '%s\\n' '{output}'\n" if output else "")
+        + f"exit {status}\n"
+    )
+    script.chmod(0o755)
+
+
+def calls(log: Path) -> list[str]:
+    """The command lines the fake tools logged, in order."""
+    return log.read_text().splitlines() if log.exists() else []
+
+
+# Stories in several scripts and lengths, as staff write them (tests/test_wall.py, test_player.py):
+# template length (the examples are 100-130 words), twice that, and no spaces at all (Japanese).
+EN_TEMPLATE = (
+    "Marta runs the receiving desk at a cold-storage warehouse that serves forty grocery stores "
+    "across the valley. Every morning she used to start with a stack of paper delivery notes, a "
+    "calculator and a phone that would not stop ringing, because drivers wanted to know which "
+    "door to back into. Last spring the warehouse moved its bookings online, so each truck now "
+    "gets a door and a time slot before it leaves the farm, and the yard no longer fills with "
+    "idling engines. Marta spends her mornings walking the dock instead, checking temperatures "
+    "and talking with drivers she has known for years. On Fridays she brings cinnamon rolls "
+    "from her sister's bakery, and the night crew saves her the first coffee."
+)
+EN_MORE = (
+    "The warehouse opened in 1987 with four loading doors and a single forklift that everybody "
+    "called Betty. Today it has twenty-six doors, a fleet of electric pallet trucks and a "
+    "freezer hall the size of a football pitch, kept at minus twenty-five degrees all year "
+    "round. Marta started there as a summer temp, sweeping the dock and labelling crates of "
+    "lettuce by hand with a marker pen. She learned the job from a supervisor who could tell a "
+    "late truck by the sound of its brakes, and she still keeps his old clipboard on the wall "
+    "above her desk. When new staff arrive, she walks them through the freezer first, so they "
+    "know what the cold feels like before anyone asks them to hurry."
+)
+STORIES: dict[str, dict[str, str]] = {
+    "en-short": {
+        "name": "Ana Ruiz",
+        "role": "Swing-shift foreman",
+        "quote": "We go home on time now 🍑",
+        "body": "Ana keeps the bottling line running through the night.",
+    },
+    "en-template": {
+        "name": "Marta Kowalczyk",
+        "role": "Receiving lead",
+        "quote": "Every truck has a door before it leaves the farm.",
+        "body": EN_TEMPLATE,
+    },
+    "en-double": {
+        "name": "Marta Nowak",
+        "role": "Warehouse manager",
+        "quote": "I still keep his old clipboard above my desk.",
+        "body": EN_TEMPLATE + "\n\n" + EN_MORE,
+    },
+    "ja": {
+        "name": "荒川 健二",
+        "role": "経理担当",
+        "quote": "農家さんには、収穫した週に支払います。",
+        "language": "ja",
+        "body": (
+            "健二さんは、桃やプラム、アーモンドを共同で出荷する百四十の家族農家の帳簿を"
+            "つけています。収穫期には計量伝票が何百枚も届き、畑の土がついたままのものも"
+            "あります。以前は十月になるまで、伝票と請求書を一枚ずつ手で照合していました。"
+            "今年の夏からは、伝票は計量所でスキャンされ、夜のうちに自動で照合されます。"
+            "健二さんが確認するのは、数字が合わない数枚だけになりました。支払いは毎週"
+            "行われるようになり、ある農家さんは、その年いちばんのネクタリンを一箱、お礼に"
+            "持ってきてくれました。"
+        ),
+    },
+    "ar": {
+        "name": "سلمى الحداد",
+        "role": "مشرفة المستودع",
+        "quote": "كل شاحنة لها مكان، وكل سائق يعرف دوره.",
+        "language": "ar",
+        "body": (
+            "تبدأ سلمى يومها في الخامسة صباحًا، عندما تصل أولى شاحنات الخضار إلى المستودع. "
+            "كانت تسجل كل شحنة بيدها في دفتر كبير، وكان السائقون ينتظرون في الساحة ساعة أو "
+            "أكثر. هذا العام صارت الشحنات تسجل عند البوابة، وتعرض الشاشات ما سيصل بعد ذلك. "
+            "انخفض وقت الانتظار من خمسين دقيقة إلى عشرين، ولم تعد الخضار تذبل تحت الشمس. "
+            "تقول سلمى إن أجمل ما تغير هو أنها تعود إلى بيتها قبل أن ينام أطفالها."
+        ),
+    },
+    "he": {  # no language field: the direction comes from the text itself
+        "name": "נועה לוי",
+        "role": "מנהלת משמרת",
+        "quote": "המכונות עובדות, ואנחנו הולכים הביתה בזמן.",
+        "body": (
+            "נועה מנהלת את משמרת הלילה במאפייה הגדולה בעיר. בעבר כל תקלה במכונה עצרה את הקו "
+            "לשעה שלמה. היום החיישנים מתריעים לפני שמשהו נשבר, והטכנאי מגיע בזמן. הלחם יוצא "
+            "לחנויות לפני השעה חמש בבוקר. נועה אומרת שהדבר הטוב ביותר הוא השקט בקשר."
+        ),
+    },
+    "hi": {
+        "name": "प्रिया वेंकटरमन",
+        "role": "गुणवत्ता प्रबंधक",
+        "quote": "हर पैकेट पर हमारा नाम है।",
+        "language": "hi",
+        "body": (
+            "प्रिया एक मसाला कारखाने में गुणवत्ता की जाँच करती हैं। पहले हर नमूना हाथ से "
+            "तौला जाता था और नतीजे शाम तक आते थे। अब तराजू सीधे कंप्यूटर से जुड़े हैं और "
+            "गड़बड़ी तुरंत दिखती है। पिछले महीने एक भी शिकायत नहीं आई। प्रिया कहती हैं कि "
+            "अब वे अपनी बेटी के साथ रात का खाना खा पाती हैं।"
+        ),
+    },
+    "de": {
+        "name": "Friederike Oberschulte-Brinkmann",
+        "role": "Schichtleiterin Qualitätssicherung",
+        "quote": "Jede Palette hat ihren Platz.",
+        "language": "de",
+        "body": (
+            "Friederike leitet die Nachtschicht im Kühlhausverteilzentrum der "
+            "Lebensmittelgroßhandelsgesellschaft. Früher führte jede "
+            "Temperaturüberwachungsstörung zu einer stundenlangen Warenbestandsnachkontrolle. "
+            "Heute melden Funksensoren jede Abweichung sofort an die "
+            "Instandhaltungsbereitschaftsdienstzentrale. Die "
+            "Kühlkettenunterbrechungswahrscheinlichkeit sank um zwei Drittel. Friederike sagt, "
+            "das Schönste sei die Donaudampfschifffahrtsgesellschaftskapitänsmütze auf ihrem "
+            "Schreibtisch."
+        ),
+    },
+}

@@ -14,9 +14,8 @@ from fastapi import FastAPI
 
 from kiosk.schedule import utcnow
 
-from .conftest import LiveServer, make_settings, wait_for
-from .factories import make_tree, story
-from .moderation import PASSWORD, add_users, anonymous, cheap_hashes, drop, signed_in  # noqa: F401
+from .factories import drop, make_tree, story
+from .support import PASSWORD, LiveServer, add_users, anonymous, make_settings, signed_in
 
 ADMIN_ROUTES = [
     ("POST", "/api/admin/logout"),
@@ -229,7 +228,7 @@ def test_queue_decisions_and_audit(users: LiveServer, content: Path) -> None:
 def test_approving_a_superseded_revision_is_409(users: LiveServer, content: Path) -> None:
     sub = drop(users, content, "ana", "Ana Mria")
     make_tree(content, {"ana.md": story("Ana Maria")})  # fixed on the share meanwhile
-    wait_for(lambda: users.library.submission(sub["id"])["name"] == "Ana Maria")
+    users.wait_until(lambda: users.library.submission(sub["id"])["name"] == "Ana Maria")
     client = signed_in(users)
     url = f"/api/admin/submissions/{sub['id']}/approve"
     stale = client.post(url, json={"revision": sub["revision"]})

@@ -6,7 +6,6 @@ guide); otherwise to a temp folder, so a test run leaves the repository as it wa
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -19,9 +18,8 @@ from playwright.sync_api import Page, expect
 from kiosk.assets import code_version
 from kiosk.settings import Settings
 
-from .conftest import LiveServer, make_settings, wait_for
 from .factories import jpeg, make_tree, story
-from .moderation import PASSWORD, add_users, cheap_hashes  # noqa: F401 - autouse fixture
+from .support import PASSWORD, LiveServer, add_users, make_settings
 
 REPO = Path(__file__).resolve().parent.parent
 # A preview has faded in: its player showed the slide and the crossfade is over.
@@ -48,13 +46,6 @@ def page(browser: Any, server: LiveServer) -> Iterator[Page]:
     yield page
     context.close()
     assert errors == [], "the admin page threw JavaScript errors"
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    if os.environ.get("KIOSK_UPDATE_SCREENSHOTS"):
-        return REPO / "docs" / "screenshots"
-    return tmp_path
 
 
 def sign_in(page: Page, server: LiveServer, name: str = "mod") -> None:
@@ -118,7 +109,7 @@ def test_moderator_approves_rejects_and_sets_the_focal_point(
     box = photo.bounding_box()
     photo.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
     expect(page.get_by_role("status")).to_contain_text("Focal point of Cy Chen saved")
-    focal = wait_for(lambda: server.wait_status("cy.md", "pending")["focal"])
+    focal = server.wait_until(lambda: server.wait_status("cy.md", "pending")["focal"])
     assert focal == pytest.approx([0.25, 0.75], abs=0.02)
     marker = card(page, "Cy Chen").locator(".focal .marker")
     expect(marker).to_have_css("left", re.compile(r"^\d+(\.\d+)?px$"))

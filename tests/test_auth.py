@@ -6,17 +6,19 @@ import io
 import sqlite3
 import stat
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 
+import argon2
 import pytest
 from starlette.responses import Response
 
+from kiosk import cli
 from kiosk.auth import Auth, LoginThrottle, Throttled, Unauthenticated, digest, load_secret
 from kiosk.cli import main
 from kiosk.library import Library, NotFound, Refused
 
-from .conftest import LiveServer, make_settings
-from .moderation import PASSWORD, cheap_hashes  # noqa: F401 - autouse fixture
+from .support import CHEAP_HASHER, PASSWORD, LiveServer, make_settings
 
 
 class Clock:
@@ -37,7 +39,7 @@ def clock() -> Clock:
 @pytest.fixture
 def auth(tmp_path: Path, clock: Clock) -> Auth:
     settings = make_settings(tmp_path, session_idle_minutes=30)
-    return Auth(settings, Library(settings.db_path), clock=clock)
+    return Auth(settings, Library(settings.db_path), clock=clock, hasher=CHEAP_HASHER)
 
 
 def cookie_of(auth: Auth, who) -> str:
@@ -55,6 +57,15 @@ def test_passwords_are_argon2_hashes(auth: Auth) -> None:
     assert auth.verify("ann", "wrong password") is None
     assert auth.verify("nobody", PASSWORD) is None
     assert auth.verify("no way!", PASSWORD) is None  # not even a valid name
+
+
+def test_the_server_hashes_with_argon2s_recommended_costs(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    auth = Auth(settings, Library(settings.db_path))  # the production hasher: slow on purpose
+    auth.add_user("ann", "admin", PASSWORD, "test")
+    stored = auth.library.user("ann")["password_hash"]
+    assert argon2.extract_parameters(stored) == argon2.profiles.RFC_9106_LOW_MEMORY
+    assert auth.verify("ann", PASSWORD)["name"] == "ann"
 
 
 @pytest.mark.parametrize(
@@ -190,6 +201,8 @@ def test_first_start_creates_admin_and_prints_the_password_once(
 
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    # The commands build their own Auth; the costs are checked above, not in every CLI call.
+    monkeypatch.setattr(cli, "Auth", partial(Auth, hasher=CHEAP_HASHER))
     dirs = ["--content-dir", str(tmp_path), "--data-dir", str(tmp_path / "data")]
     return main([*args, *dirs])
 

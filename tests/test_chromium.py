@@ -1,7 +1,7 @@
 """`kiosk display`: its Chromium command line, run for real (headless) against a real server.
 
-Chromium gets `--headless=new` and the sandbox-free test flags from conftest on top of the kiosk
-flags, and a DevTools port so Playwright can look at what the screen shows.
+Chromium gets `--headless=new` and the sandbox-free test flags (support.CHROMIUM_ARGS) on top of
+the kiosk flags, and a DevTools port so Playwright can look at what the screen shows.
 """
 
 from __future__ import annotations
@@ -25,10 +25,16 @@ import pytest
 from kiosk import chromium
 from kiosk.settings import Settings
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, make_settings, wait_for
-from .factories import jpeg, make_tree, story
-from .test_deploy import dry_run
-from .test_power import calls, fake_tool
+from .factories import calls, fake_tool, jpeg, make_tree, story
+from .support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    dry_run,
+    free_port,
+    make_settings,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SESSION = REPO / "deploy" / "raspberry-pi" / "kiosk-session"

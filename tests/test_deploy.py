@@ -21,6 +21,8 @@ import pytest
 
 from kiosk.settings import load
 
+from .support import dry_run
+
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy" / "raspberry-pi"
 INSTALL = DEPLOY / "install.sh"
@@ -28,17 +30,6 @@ LITE = [
     "--user", "pi", "--lite", "--screen-name", "lobby", "--portrait",
     "--timezone", "Europe/Berlin", "--quiet-hours", "mon-fri 19:00-07:00; sat-sun 00:00-24:00",
 ]  # fmt: skip
-
-
-def dry_run(destdir: Path, *args: str) -> str:
-    """Run install.sh --dry-run into `destdir`; its output (it must succeed)."""
-    env = {k: v for k, v in os.environ.items() if k != "SUDO_USER"} | {"DESTDIR": str(destdir)}
-    done = subprocess.run(
-        ["bash", str(INSTALL), "--dry-run", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def commands(output: str) -> list[str]:

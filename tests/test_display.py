@@ -12,15 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import LiveServer, wait_for
-from .factories import jpeg, make_tree, story
-
-
-def approved(server: LiveServer, content: Path, stem: str, name: str, **fields: str) -> dict:
-    """Drop a story with a photo, wait for the watcher, approve it: the moderator's path."""
-    make_tree(content, {f"{stem}.md": story(name, **fields), f"{stem}.jpg": jpeg(400, 500)})
-    sub = server.wait_status(f"{stem}.md", "pending")
-    return server.library.approve(sub["id"], "mod")
+from .factories import approved, jpeg, make_tree, story
+from .support import LiveServer, wait_for
 
 
 class Events:

@@ -9,8 +9,7 @@ import pytest
 from kiosk import doctor
 from kiosk.cli import main
 
-from .conftest import LiveServer, free_port, make_settings
-from .test_deploy import dry_run
+from .support import LiveServer, dry_run, free_port, make_settings
 
 
 def config_file(tmp_path: Path, content: Path, data: Path, port: int, **extra: str) -> Path:

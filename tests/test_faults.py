@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .conftest import LiveServer, free_port, make_settings, wait_for
 from .factories import jpeg, make_tree, story
+from .support import LiveServer, free_port, make_settings, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,6 @@ credentials, against a real server holding real stories."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +11,10 @@ import pytest
 
 from kiosk.auth import Auth
 
-from .conftest import LiveServer
 from .factories import jpeg, make_tree, story
+from .support import LONG_TESTS, LiveServer
 
-EXAMPLES = "200" if os.environ.get("KIOSK_LONG_TESTS") == "1" else "25"
+EXAMPLES = "200" if LONG_TESTS else "25"
 
 
 @pytest.mark.timeout(1200)  # the KIOSK_LONG_TESTS variant runs for minutes

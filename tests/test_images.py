@@ -8,7 +8,6 @@ import io
 import os
 import struct
 import threading
-import zlib
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition
 from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
-from .factories import jpeg, photo, png
+from .factories import jpeg, jpeg_claiming, photo, png, png_claiming, sixteen_bit_grey
 
 BACKGROUND = (200, 120, 80)  # factories.photo's default colour
 BLUE = (0, 0, 255)  # its top-left marker
@@ -303,14 +302,6 @@ def test_broken_icc_profile_is_ignored(src: Path, media: Path) -> None:
     assert "icc_profile" not in display.info
 
 
-def sixteen_bit_grey(fmt: str, value: int) -> bytes:
-    img = Image.new("I;16", (300, 200))
-    img.putdata([value] * (300 * 200))
-    buf = io.BytesIO()
-    img.save(buf, fmt)
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
 def test_16_bit_grey_keeps_its_brightness(src: Path, media: Path, fmt: str) -> None:
     path = write(src, f"scan.{fmt.lower()}", sixteen_bit_grey(fmt, 40000))  # 61 % grey
@@ -535,21 +526,6 @@ def test_byte_limit_message_in_whole_megabytes() -> None:
     assert (
         str(problem) == "babette.jpg is 62 MB; photos must be under 50 MB — export a smaller JPEG"
     )
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge size: a decompression bomb, minus the bytes."""
-    data = bytearray(png(8, 8))
-    struct.pack_into(">II", data, 16, width, height)  # IHDR: signature, length, type, then w, h
-    struct.pack_into(">I", data, 29, zlib.crc32(data[12:29]))
-    return bytes(data)
-
-
-def jpeg_claiming(width: int, height: int) -> bytes:
-    data = bytearray(jpeg(64, 48))
-    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
-    struct.pack_into(">HH", data, sof + 5, height, width)
-    return bytes(data)
 
 
 # Real 20000×20000 files would need 400 MB of memory to make; a patched header is what matters,

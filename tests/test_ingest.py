@@ -9,9 +9,8 @@ import os
 import pytest
 from PIL import Image
 
-from .conftest import LiveServer, make_settings
-from .factories import jpeg, make_tree, photo, story
-from .test_images import png_claiming, sixteen_bit_grey
+from .factories import jpeg, make_tree, photo, png_claiming, sixteen_bit_grey, story
+from .support import LiveServer, make_settings
 
 
 def animated_gif() -> bytes:

@@ -18,11 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, wait_for
 from .factories import jpeg, story
+from .support import LONG_TESTS, free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
-LONG = os.environ.get("KIOSK_LONG_TESTS") == "1"
 SCREENS = 200
 
 
@@ -126,7 +125,7 @@ def test_200_screens_while_a_moderator_approves(tmp_path: Path) -> None:
 
         fan_out = [decide("POST", f"{sid}/approve") for sid in ids]
         rss_start = rss_mb(proc.pid)
-        churn_until = time.monotonic() + (300 if LONG else 20)
+        churn_until = time.monotonic() + (300 if LONG_TESTS else 20)
         n = 0
         while time.monotonic() < churn_until:
             # Pin and unpin in turn: each changes what every screen shows first.

@@ -31,9 +31,8 @@ from kiosk.model import (
 from kiosk.routes import admin, display
 from kiosk.settings import Settings
 
-from .conftest import LiveServer
 from .factories import jpeg, make_tree, story
-from .moderation import add_users, cheap_hashes, signed_in  # noqa: F401
+from .support import LiveServer, add_users, signed_in
 
 
 class _Form(HTMLParser):

@@ -17,23 +17,9 @@ import pytest
 from kiosk import power
 from kiosk.settings import load
 
+from .factories import calls, fake_tool
+
 NACK = "\tTx, Not Acknowledged (4), Max Retries"
-
-
-def fake_tool(bin_dir: Path, name: str, log: Path, output: str = "", status: int = 0) -> None:
-    """A stand-in for `name`: appends its arguments to `log`, prints `output`, exits `status`."""
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    script = bin_dir / name
-    script.write_text(
-        f'#!/bin/sh\necho "{name} $*" >> "{log}"\n'
-        + (f"printf '%s\\n' '{output}'\n" if output else "")
-        + f"exit {status}\n"
-    )
-    script.chmod(0o755)
-
-
-def calls(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
 
 
 @pytest.fixture

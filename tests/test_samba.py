@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import LiveServer, free_port, make_settings, wait_for
 from .factories import jpeg, story
-from .test_deploy import dry_run
+from .support import LiveServer, dry_run, free_port, make_settings, wait_for
 
 PASSWORD = "Stories-2-Share"
 STATUS = "_status.txt"

@@ -14,10 +14,8 @@ import pytest
 
 from kiosk.ingest.scan import is_ignored
 
-from .conftest import LiveServer, make_settings, wait_for
 from .factories import jpeg, make_tree, story
-
-LONG = os.environ.get("KIOSK_LONG_TESTS") == "1"
+from .support import LONG_TESTS, LiveServer, make_settings, wait_for
 
 
 def unicode_names(rng: random.Random, n: int) -> list[str]:
@@ -50,13 +48,13 @@ def test_ten_thousand_hostile_files_at_once(tmp_path: Path) -> None:
         live.library.approve(live.wait_status("keep.md", "pending")["id"], "mod")
 
         # Names the kiosk ignores by design (a leading "." or "_") are not stories.
-        names = [n for n in unicode_names(rng, 2000 if LONG else 300) if not is_ignored(n)]
+        names = [n for n in unicode_names(rng, 2000 if LONG_TESTS else 300) if not is_ignored(n)]
         stories = len(names)
         files: dict[str, str | bytes] = {}
         photo = jpeg(200, 250)
         for i, stem in enumerate(names):
             files[f"{stem}.md"] = story(f"Person {i}")
-            files[f"{stem}.jpg"] = photo if LONG or i % 3 == 0 else os.urandom(300)
+            files[f"{stem}.jpg"] = photo if LONG_TESTS or i % 3 == 0 else os.urandom(300)
         deep = "/".join(f"level{d}" for d in range(60))
         files[f"{deep}/deep.md"] = story("Deep Down")
         files[f"{deep}/deep.jpg"] = photo
@@ -73,10 +71,10 @@ def test_ten_thousand_hostile_files_at_once(tmp_path: Path) -> None:
 
         expected = stories + 2  # + deep + huge
         total = lambda: len(live.library.submissions())  # noqa: E731
-        wait_for(lambda: total() == expected + 1, timeout=600 if LONG else 240, interval=0.5)
+        wait_for(lambda: total() == expected + 1, timeout=600 if LONG_TESTS else 240, interval=0.5)
         live.watcher.wait_for_pass(timeout=120)
         counts = live.library.counts()
-        broken = 0 if LONG else sum(1 for i in range(stories) if i % 3)
+        broken = 0 if LONG_TESTS else sum(1 for i in range(stories) if i % 3)
         assert counts["problem"] == broken + 1  # the random-byte photos and the huge text
         assert counts["pending"] == stories - broken + 1  # + deep
         assert counts["approved"] == 1

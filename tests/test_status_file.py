@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 from kiosk.library import Library
 from kiosk.status_file import NAME, StatusFile, render
 
-from .conftest import LiveServer, make_settings, wait_for
-from .factories import make_tree, story
-from .moderation import cheap_hashes, drop  # noqa: F401 - autouse fixture
+from .factories import drop, make_tree, story
+from .support import LiveServer, make_settings, wait_for
 
 
 def status_text(content: Path) -> str:

@@ -11,9 +11,8 @@ import pytest
 
 from kiosk.routes import submit
 
-from .conftest import LiveServer, make_settings
 from .factories import jpeg, png
-from .moderation import cheap_hashes  # noqa: F401 - autouse fixture
+from .support import LiveServer, make_settings
 
 
 def open_form(server: LiveServer) -> tuple[httpx.Client, str]:
@@ -32,7 +31,8 @@ def send(
 
 
 def stories(content: Path) -> list[str]:
-    return sorted(p.name for p in content.iterdir() if not p.name.startswith("_"))
+    # not `_status.txt`, nor the temp file it is written through (`._status.txt.*.tmp`)
+    return sorted(p.name for p in content.iterdir() if not p.name.startswith(("_", ".")))
 
 
 def test_form_is_labelled_and_protected(server: LiveServer) -> None:

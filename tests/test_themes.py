@@ -9,7 +9,7 @@ import pytest
 from kiosk.app import create_app
 from kiosk.theme import ThemeError, installed, load_theme
 
-from .conftest import LiveServer, make_settings
+from .support import LiveServer, make_settings
 
 
 def write_theme(root: Path, name: str, toml: str, **files: str) -> Path:

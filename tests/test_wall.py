@@ -15,120 +15,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import LiveServer, make_settings, wait_for
-from .factories import jpeg, make_tree, story
+from .factories import STORIES, jpeg, make_tree, story
+from .support import LiveServer, make_settings, wait_for
 
 THEMES = ["default", "portrait", "high-contrast"]
 SIZES = [(1920, 1080), (1080, 1920), (1280, 720), (1366, 768)]
 STEP_MS = 300  # slide_ms while stepping with the clock: the fade is a third of it, in real time
 READING_WPM = 180
 
-EN_TEMPLATE = (
-    "Marta runs the receiving desk at a cold-storage warehouse that serves forty grocery stores "
-    "across the valley. Every morning she used to start with a stack of paper delivery notes, a "
-    "calculator and a phone that would not stop ringing, because drivers wanted to know which "
-    "door to back into. Last spring the warehouse moved its bookings online, so each truck now "
-    "gets a door and a time slot before it leaves the farm, and the yard no longer fills with "
-    "idling engines. Marta spends her mornings walking the dock instead, checking temperatures "
-    "and talking with drivers she has known for years. On Fridays she brings cinnamon rolls "
-    "from her sister's bakery, and the night crew saves her the first coffee."
-)
-EN_MORE = (
-    "The warehouse opened in 1987 with four loading doors and a single forklift that everybody "
-    "called Betty. Today it has twenty-six doors, a fleet of electric pallet trucks and a "
-    "freezer hall the size of a football pitch, kept at minus twenty-five degrees all year "
-    "round. Marta started there as a summer temp, sweeping the dock and labelling crates of "
-    "lettuce by hand with a marker pen. She learned the job from a supervisor who could tell a "
-    "late truck by the sound of its brakes, and she still keeps his old clipboard on the wall "
-    "above her desk. When new staff arrive, she walks them through the freezer first, so they "
-    "know what the cold feels like before anyone asks them to hurry."
-)
-STORIES: dict[str, dict[str, str]] = {
-    "en-short": {
-        "name": "Ana Ruiz",
-        "role": "Swing-shift foreman",
-        "quote": "We go home on time now 🍑",
-        "body": "Ana keeps the bottling line running through the night.",
-    },
-    "en-template": {
-        "name": "Marta Kowalczyk",
-        "role": "Receiving lead",
-        "quote": "Every truck has a door before it leaves the farm.",
-        "body": EN_TEMPLATE,
-    },
-    "en-double": {
-        "name": "Marta Nowak",
-        "role": "Warehouse manager",
-        "quote": "I still keep his old clipboard above my desk.",
-        "body": EN_TEMPLATE + "\n\n" + EN_MORE,
-    },
-    "ja": {
-        "name": "荒川 健二",
-        "role": "経理担当",
-        "quote": "農家さんには、収穫した週に支払います。",
-        "language": "ja",
-        "body": (
-            "健二さんは、桃やプラム、アーモンドを共同で出荷する百四十の家族農家の帳簿を"
-            "つけています。収穫期には計量伝票が何百枚も届き、畑の土がついたままのものも"
-            "あります。以前は十月になるまで、伝票と請求書を一枚ずつ手で照合していました。"
-            "今年の夏からは、伝票は計量所でスキャンされ、夜のうちに自動で照合されます。"
-            "健二さんが確認するのは、数字が合わない数枚だけになりました。支払いは毎週"
-            "行われるようになり、ある農家さんは、その年いちばんのネクタリンを一箱、お礼に"
-            "持ってきてくれました。"
-        ),
-    },
-    "ar": {
-        "name": "سلمى الحداد",
-        "role": "مشرفة المستودع",
-        "quote": "كل شاحنة لها مكان، وكل سائق يعرف دوره.",
-        "language": "ar",
-        "body": (
-            "تبدأ سلمى يومها في الخامسة صباحًا، عندما تصل أولى شاحنات الخضار إلى المستودع. "
-            "كانت تسجل كل شحنة بيدها في دفتر كبير، وكان السائقون ينتظرون في الساحة ساعة أو "
-            "أكثر. هذا العام صارت الشحنات تسجل عند البوابة، وتعرض الشاشات ما سيصل بعد ذلك. "
-            "انخفض وقت الانتظار من خمسين دقيقة إلى عشرين، ولم تعد الخضار تذبل تحت الشمس. "
-            "تقول سلمى إن أجمل ما تغير هو أنها تعود إلى بيتها قبل أن ينام أطفالها."
-        ),
-    },
-    "he": {  # no language field: the direction comes from the text itself
-        "name": "נועה לוי",
-        "role": "מנהלת משמרת",
-        "quote": "המכונות עובדות, ואנחנו הולכים הביתה בזמן.",
-        "body": (
-            "נועה מנהלת את משמרת הלילה במאפייה הגדולה בעיר. בעבר כל תקלה במכונה עצרה את הקו "
-            "לשעה שלמה. היום החיישנים מתריעים לפני שמשהו נשבר, והטכנאי מגיע בזמן. הלחם יוצא "
-            "לחנויות לפני השעה חמש בבוקר. נועה אומרת שהדבר הטוב ביותר הוא השקט בקשר."
-        ),
-    },
-    "hi": {
-        "name": "प्रिया वेंकटरमन",
-        "role": "गुणवत्ता प्रबंधक",
-        "quote": "हर पैकेट पर हमारा नाम है।",
-        "language": "hi",
-        "body": (
-            "प्रिया एक मसाला कारखाने में गुणवत्ता की जाँच करती हैं। पहले हर नमूना हाथ से "
-            "तौला जाता था और नतीजे शाम तक आते थे। अब तराजू सीधे कंप्यूटर से जुड़े हैं और "
-            "गड़बड़ी तुरंत दिखती है। पिछले महीने एक भी शिकायत नहीं आई। प्रिया कहती हैं कि "
-            "अब वे अपनी बेटी के साथ रात का खाना खा पाती हैं।"
-        ),
-    },
-    "de": {
-        "name": "Friederike Oberschulte-Brinkmann",
-        "role": "Schichtleiterin Qualitätssicherung",
-        "quote": "Jede Palette hat ihren Platz.",
-        "language": "de",
-        "body": (
-            "Friederike leitet die Nachtschicht im Kühlhausverteilzentrum der "
-            "Lebensmittelgroßhandelsgesellschaft. Früher führte jede "
-            "Temperaturüberwachungsstörung zu einer stundenlangen Warenbestandsnachkontrolle. "
-            "Heute melden Funksensoren jede Abweichung sofort an die "
-            "Instandhaltungsbereitschaftsdienstzentrale. Die "
-            "Kühlkettenunterbrechungswahrscheinlichkeit sank um zwei Drittel. Friederike sagt, "
-            "das Schönste sei die Donaudampfschifffahrtsgesellschaftskapitänsmütze auf ihrem "
-            "Schreibtisch."
-        ),
-    },
-}
 RTL = {"ar", "he"}
 TWO_PAGES_AT_MOST = {"en-double", "ja"}  # everything else is template length: one page
 

@@ -12,8 +12,8 @@ import pytest
 from kiosk.ingest import watcher as watcher_mod
 from kiosk.settings import load
 
-from .conftest import LiveServer, make_settings, wait_for
 from .factories import jpeg, make_tree, story
+from .support import LiveServer, make_settings
 
 
 def revisions(server: LiveServer) -> int:
@@ -133,7 +133,7 @@ def test_restart_reconciles_without_reprocessing(tmp_path: Path) -> None:
     live = LiveServer(settings).start()
     try:
         live.wait_status("b.md", "pending")
-        wait_for(lambda: live.library.submissions()[0]["name"] == "Ana Maria")
+        live.wait_until(lambda: live.library.submissions()[0]["name"] == "Ana Maria")
         live.watcher.wait_for_pass()
         assert revisions(live) == 3  # a v1, a v2, b
         # a.jpg did not change, so its renditions were not written again

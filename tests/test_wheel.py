@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, wait_for
+from .support import free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_THEMES = sorted(p.parent.name for p in (REPO / "themes").glob("*/theme.toml"))

@@ -1,0 +1,226 @@
+"""What tests and benchmarks share: a real server on loopback, settings around temp folders,
+waits with deadlines, the Chromium to drive, signed-in clients, and the run's switches.
+
+The builders of files and content live in `factories.py`; pytest fixtures in `conftest.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+
+from kiosk.app import create_app
+from kiosk.library import Library
+from kiosk.settings import Settings, load
+
+REPO = Path(__file__).resolve().parent.parent
+INSTALL = REPO / "deploy" / "raspberry-pi" / "install.sh"
+
+# KIOSK_LONG_TESTS=1 runs the load, scale, fuzz and soak tests at full size (minutes each).
+LONG_TESTS = os.environ.get("KIOSK_LONG_TESTS") == "1"
+# KIOSK_UPDATE_SCREENSHOTS=1 rewrites the screenshots in docs/; otherwise a run leaves the
+# repository as it was.
+UPDATE_SCREENSHOTS = os.environ.get("KIOSK_UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Real argon2 with test-sized costs: the production defaults spend ~0.3 s per hash on purpose,
+# and every server start hashes once (the first admin). test_auth keeps one test on the defaults.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "correct horse battery"
+
+
+class Changes:
+    """Counts a library's changes, so a wait can sleep until the next one instead of polling."""
+
+    def __init__(self, library: Library) -> None:
+        self._count = 0
+        self._moved = threading.Condition()
+        library.on_change(self._changed)
+
+    def _changed(self) -> None:
+        with self._moved:
+            self._count += 1
+            self._moved.notify_all()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def wait_past(self, seen: int, timeout: float) -> None:
+        """Return once there was a change after the `seen`th, or after `timeout` seconds."""
+        with self._moved:
+            self._moved.wait_for(lambda: self._count != seen, timeout)
+
+
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    *,
+    changes: Changes | None = None,
+) -> Any:
+    """Until `predicate` returns something truthy; fail clearly at the deadline.
+
+    With `changes`, the predicate runs again only after the library changed (the signal the
+    screens and `_status.txt` act on too); without, every `interval` seconds, for conditions
+    that nothing signals (a socket, a file, another process).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        # Read the count before the predicate: a change during it then ends the next wait at once.
+        seen = changes.count if changes else 0
+        last = predicate()
+        if last:
+            return last
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+        if changes:
+            changes.wait_past(seen, left)
+        else:
+            time.sleep(min(interval, left))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings around `tmp_path/content` and `tmp_path/data`, with test-sized timings."""
+    content = tmp_path / "content"
+    content.mkdir(exist_ok=True)
+    values: dict[str, Any] = {
+        "content_dir": content,
+        "data_dir": tmp_path / "data",
+        "settle_seconds": 0.1,
+        "poll_seconds": 0.3,
+        "rescan_seconds": 30,
+        "watch": "native",
+        "port": free_port(),
+    }
+    values.update(overrides)
+    return load(overrides=values, environ={})
+
+
+class LiveServer:
+    """A real uvicorn serving `create_app(settings)` on a loopback port, in a thread.
+
+    Passwords hash with `hasher` (cheap by default; None for the production defaults).
+    """
+
+    def __init__(self, settings: Settings, hasher: PasswordHasher | None = CHEAP_HASHER) -> None:
+        self.settings = settings
+        self.hasher = hasher
+        self.url = f"http://127.0.0.1:{settings.port}"
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+        self.app: FastAPI | None = None
+        self.changes: Changes | None = None
+
+    def start(self) -> LiveServer:
+        self.app = create_app(self.settings, hasher=self.hasher)
+        self.changes = Changes(self.library)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        wait_for(lambda: self.server.started, timeout=15)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
+            self.server = None
+
+    @property
+    def library(self) -> Library:
+        return self.app.state.library
+
+    @property
+    def watcher(self) -> Any:
+        return self.app.state.watcher
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10, **kw)
+
+    def submissions(self, status: str | None = None) -> list[dict[str, Any]]:
+        return self.library.submissions(status)
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
+        """`wait_for` for the library's state: wakes on each change instead of polling."""
+        return wait_for(predicate, timeout, changes=self.changes)
+
+    def wait_status(self, source: str, status: str, timeout: float = 10) -> dict[str, Any]:
+        """Wait until the submission for `source` has `status`, as a moderator would see it."""
+
+        def find() -> dict[str, Any] | None:
+            for s in self.library.submissions():
+                if s["source"] == source and s["status"] == status:
+                    return s
+            return None
+
+        return self.wait_until(find, timeout)
+
+
+# ---- moderators ---------------------------------------------------------------------------
+def add_users(server: LiveServer) -> None:
+    """`mod` (moderator) and `ann` (admin), both with PASSWORD."""
+    auth = server.app.state.auth
+    auth.add_user("mod", "moderator", PASSWORD, "test")
+    auth.add_user("ann", "admin", PASSWORD, "test")
+
+
+def anonymous(server: LiveServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=10)
+
+
+def signed_in(server: LiveServer, name: str = "mod") -> httpx.Client:
+    """A client with the session cookie, sending the CSRF token on every request."""
+    client = anonymous(server)
+    answer = client.post("/api/admin/login", json={"username": name, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+    return client
+
+
+# ---- deployment ---------------------------------------------------------------------------
+def dry_run(destdir: Path, *args: str) -> str:
+    """Run install.sh --dry-run into `destdir`; its output (it must succeed)."""
+    env = {k: v for k, v in os.environ.items() if k != "SUDO_USER"} | {"DESTDIR": str(destdir)}
+    done = subprocess.run(
+        ["bash", str(INSTALL), "--dry-run", *args],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
