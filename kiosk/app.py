@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .auth import Auth
 from .events import Broadcaster
+from .guards import NoSniff
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -53,7 +54,16 @@ def create_app(settings: Settings) -> FastAPI:
             watcher.stop()
             library.close()
 
-    app = FastAPI(title="Hallway Kiosk", version=__version__, lifespan=lifespan)
+    # /openapi.json stays (the schema is part of the contract); the /docs and /redoc pages load
+    # scripts from a CDN without integrity checks, so they are not served.
+    app = FastAPI(
+        title="Hallway Kiosk",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(NoSniff)
     app.state.settings = settings
     app.state.library = library
     app.state.watcher = watcher

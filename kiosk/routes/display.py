@@ -27,6 +27,16 @@ ScreenQuery = Annotated[
     str, Query(pattern=SCREEN_NAME, description="The screen's name, as in [screens.NAME].")
 ]
 NO_CACHE = {"Cache-Control": "no-cache"}
+# The player's own scripts and media only; the admin page frames it for previews, nobody else may.
+# Inline styles are allowed for the theme's variables block, which holds validated values only.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    ),
+    "Referrer-Policy": "same-origin",
+    **NO_CACHE,
+}
 STATIC = FsPath(__file__).resolve().parent.parent / "static"  # mounted at /static by the app
 FONTS = sorted(f"/static/fonts/{p.name}" for p in (STATIC / "fonts").glob("*.woff2"))
 
@@ -69,7 +79,7 @@ class Heartbeat(BaseModel):
 @router.get("/display", response_class=HTMLResponse)
 def display(settings: SettingsDep, screen: ScreenQuery = "default") -> HTMLResponse:
     """The player page for one screen (`&preview=ID` and `&slide_ms=N` are read by player.js)."""
-    return HTMLResponse(_page(settings, screen), headers=NO_CACHE)
+    return HTMLResponse(_page(settings, screen), headers=PAGE_HEADERS)
 
 
 @router.get("/api/playlist", response_model=Playlist, responses={304: {"description": "Unchanged"}})
