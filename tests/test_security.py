@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .conftest import LiveServer
+from .moderation import add_users, cheap_hashes, drop, signed_in  # noqa: F401
 
 
 def test_pages_refuse_framing_and_sniffing(server: LiveServer) -> None:
@@ -19,3 +22,17 @@ def test_api_docs_that_load_cdn_scripts_are_off(server: LiveServer) -> None:
     assert server.get("/docs").status_code == 404
     assert server.get("/redoc").status_code == 404
     assert server.get("/openapi.json").json()["info"]["title"] == "Hallway Kiosk"
+
+
+def test_moderator_media_are_never_cached(server: LiveServer, content: Path) -> None:
+    """Thumbnails of pending stories stay off disk caches; public renditions may stay a year."""
+    add_users(server)
+    sid = drop(server, content, "ana", "Ana")["id"]
+    client = signed_in(server)
+    (sub,) = client.get("/api/admin/submissions").json()["submissions"]
+    for url in (sub["thumbnail"], sub["image"]):
+        cache = client.get(url).headers["cache-control"]
+        assert "no-store" in cache and "immutable" not in cache and "max-age=3" not in cache
+    assert client.post(f"/api/admin/submissions/{sid}/approve").status_code == 200
+    (slide,) = server.get("/api/playlist").json()["slides"]
+    assert "immutable" in server.get(slide["image"]).headers["cache-control"]

@@ -437,7 +437,8 @@ def media(name: str, who: ModeratorDep, settings: SettingsDep) -> FileResponse:
     return FileResponse(
         path,
         media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        # Pending and rejected photos must not outlive the moderator's session in a disk cache.
+        headers={"Cache-Control": "private, no-store"},
     )
 
 
