@@ -349,7 +349,10 @@ def check_folders(s: Settings, create_data: bool = True, config: Path | None = N
         )
     if create_data:
         try:
-            (data / "media").mkdir(parents=True, exist_ok=True)
+            # Private: the database holds sessions and password hashes. An existing folder keeps
+            # its mode, which the installer chose.
+            data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (data / "media").mkdir(exist_ok=True)
         except OSError as exc:
             raise SettingsError(
                 f"data_dir {s.data_dir} cannot be created ({exc.strerror}): "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
-from .conftest import LiveServer
+from .conftest import LiveServer, make_settings
 from .moderation import add_users, cheap_hashes, drop, signed_in  # noqa: F401
 
 
@@ -36,3 +38,19 @@ def test_moderator_media_are_never_cached(server: LiveServer, content: Path) -> 
     assert client.post(f"/api/admin/submissions/{sid}/approve").status_code == 200
     (slide,) = server.get("/api/playlist").json()["slides"]
     assert "immutable" in server.get(slide["image"]).headers["cache-control"]
+
+
+def test_a_new_data_folder_is_private(tmp_path: Path) -> None:
+    """Other accounts on the machine must not read the database (sessions, password hashes)."""
+    umask = os.umask(0o022)  # the usual default, which makes files world-readable
+    live = LiveServer(make_settings(tmp_path, data_dir=tmp_path / "state" / "data")).start()
+    try:
+        data = live.settings.data_dir
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        db_files = [p for p in data.iterdir() if p.name.startswith("kiosk.db")]
+        assert {p.name for p in db_files} >= {"kiosk.db", "kiosk.db-wal"}
+        for path in db_files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    finally:
+        live.stop()
+        os.umask(umask)
