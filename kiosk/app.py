@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .auth import Auth
 from .events import Broadcaster
-from .guards import NoSniff
+from .guards import AllowedHosts, NoSniff, own_names
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(NoSniff)
+    app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])
     app.state.settings = settings
     app.state.library = library
     app.state.watcher = watcher

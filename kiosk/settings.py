@@ -48,6 +48,14 @@ class Settings:
         metadata=_help("Address to listen on. Use 0.0.0.0 so other PCs reach the admin page."),
     )
     port: int = field(default=8000, metadata=_help("TCP port to listen on."))
+    allowed_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            'Extra host names the server answers to, e.g. ["kiosk.example.org"]. Always '
+            "answered: IP addresses, localhost and this machine's names (NAME, NAME.local). "
+            '"*" answers any name (turns off the DNS-rebinding guard).'
+        ),
+    )
     theme: str = field(
         default="default",
         metadata=_help("Theme for screens without their own: default, portrait, high-contrast."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -54,3 +55,30 @@ def test_a_new_data_folder_is_private(tmp_path: Path) -> None:
     finally:
         live.stop()
         os.umask(umask)
+
+
+def test_only_this_machines_names_are_answered(tmp_path: Path) -> None:
+    """DNS rebinding: a page on evil.example whose name now points here sends Host: evil.example."""
+    live = LiveServer(make_settings(tmp_path, allowed_hosts=["kiosk.example.org"])).start()
+    try:
+        me = socket.gethostname()
+        for host in (
+            "localhost",
+            "127.0.0.1:8000",
+            "[::1]:80",
+            f"{me}.local",
+            me.upper(),
+            "192.168.1.20",
+            "kiosk.example.org:8000",
+        ):
+            assert live.get("/healthz", headers={"Host": host}).status_code == 200, host
+        for host in ("evil.example", "evil.example:8000", "localhost.evil.example", ""):
+            answer = live.get("/submit", headers={"Host": host})
+            assert answer.status_code == 400, host
+    finally:
+        live.stop()
+    live = LiveServer(make_settings(tmp_path, allowed_hosts="*")).start()
+    try:
+        assert live.get("/healthz", headers={"Host": "anything.example"}).status_code == 200
+    finally:
+        live.stop()
