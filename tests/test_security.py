@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from datetime import timedelta
 from pathlib import Path
+
+import httpx
+
+from kiosk.library import utcnow
+from kiosk.library.screens import UNKNOWN_SCREENS
 
 from .conftest import LiveServer, make_settings
 from .moderation import add_users, cheap_hashes, drop, signed_in  # noqa: F401
@@ -80,5 +86,36 @@ def test_only_this_machines_names_are_answered(tmp_path: Path) -> None:
     live = LiveServer(make_settings(tmp_path, allowed_hosts="*")).start()
     try:
         assert live.get("/healthz", headers={"Host": "anything.example"}).status_code == 200
+    finally:
+        live.stop()
+
+
+def test_invented_screen_names_are_capped_and_never_healthy(tmp_path: Path) -> None:
+    live = LiveServer(make_settings(tmp_path, screens={"lobby": {"theme": "portrait"}})).start()
+    try:
+        add_users(live)
+        beats = httpx.Client(base_url=live.url, timeout=10)
+        answers = [
+            beats.post(f"/api/screens/fake-{i}/heartbeat", json={}).status_code for i in range(80)
+        ]
+        assert answers.count(204) == UNKNOWN_SCREENS and set(answers[UNKNOWN_SCREENS:]) == {429}
+        assert len(live.library.screens()) == UNKNOWN_SCREENS
+        # configured screens, and `default` (a screen without a name), are always heard
+        for name in ("lobby", "default"):
+            assert beats.post(f"/api/screens/{name}/heartbeat", json={}).status_code == 204
+        client = signed_in(live)
+        listed = {s["name"]: s for s in client.get("/api/admin/screens").json()["screens"]}
+        assert listed["lobby"]["accepted"] and listed["default"]["accepted"]
+        assert not listed["fake-0"]["accepted"]
+        # a moderator accepts a screen that was set up without a [screens.NAME] table
+        assert client.post("/api/admin/screens/fake-7/accept").status_code == 204
+        assert client.post("/api/admin/screens/nobody/accept").status_code == 404
+        listed = {s["name"]: s for s in client.get("/api/admin/screens").json()["screens"]}
+        assert listed["fake-7"]["accepted"]
+        # unknown names expire: an hour later there is room again, and only they went
+        live.library.clock = lambda: utcnow() + timedelta(hours=1)
+        assert beats.post("/api/screens/newcomer/heartbeat", json={}).status_code == 204
+        names = {s["name"] for s in live.library.screens()}
+        assert names == {"lobby", "default", "fake-7", "newcomer"}
     finally:
         live.stop()

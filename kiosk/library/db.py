@@ -93,6 +93,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
             address TEXT
         )""",
     ),
+    # Screens a [screens.NAME] table or a moderator vouches for; others are capped and expire.
+    ("ALTER TABLE screens ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0",),
 ]
 
 

@@ -266,6 +266,9 @@ class Screen(BaseModel):
     showing: str | None = Field(None, description="the name on the slide it last showed")
     version: str | None = None
     address: str | None = None
+    accepted: bool = Field(
+        description="named in [screens.NAME] or accepted by a moderator; others may be invented"
+    )
 
 
 class ScreenList(BaseModel):
@@ -475,6 +478,16 @@ def screens(who: ModeratorDep, library: LibraryDep) -> ScreenList:
             }
         )
     return ScreenList.model_validate({"screens": out})
+
+
+@router.post("/screens/{name}/accept", status_code=204, responses=_errors(404))
+def accept_screen(name: str, who: ModeratorDep, library: LibraryDep) -> Response:
+    """Vouch for a screen set up without a [screens.NAME] table: it is kept and trusted."""
+    try:
+        library.accept_screen(name)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(status_code=204)
 
 
 # ---- users (admins only) -------------------------------------------------------------------

@@ -101,17 +101,26 @@ async def events(broadcaster: BroadcasterDep, screen: ScreenQuery = "default") -
     return EventSourceResponse(broadcaster.stream(screen), ping=TICK_SECONDS, headers=NO_CACHE)
 
 
-@router.post("/api/screens/{name}/heartbeat", status_code=204)
+@router.post(
+    "/api/screens/{name}/heartbeat", status_code=204, responses={429: {"description": "Refused"}}
+)
 def heartbeat(
     name: Annotated[str, Path(pattern=SCREEN_NAME)],
     beat: Heartbeat,
     request: Request,
     library: LibraryDep,
+    settings: SettingsDep,
 ) -> Response:
     """A screen is alive and shows `slide` of playlist `version`."""
     slide = None if beat.slide is None else str(beat.slide)[:64]
     address = request.client.host if request.client else ""
-    library.heartbeat(name, slide, beat.version, address)
+    configured = name == "default" or name in settings.screens
+    if not library.heartbeat(name, slide, beat.version, address, accepted=configured):
+        raise HTTPException(
+            429,
+            f"too many screens nobody has accepted; name this one in [screens.{name}] "
+            "or accept it on the Screens tab",
+        )
     return Response(status_code=204)
 
 
