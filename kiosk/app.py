@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .auth import Auth
 from .events import Broadcaster
-from .guards import AllowedHosts, NoSniff, own_names
+from .guards import STREAMS_PER_CLIENT, STREAMS_TOTAL, AllowedHosts, NoSniff, StreamLimit, own_names
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -62,6 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+    )
+    app.add_middleware(
+        StreamLimit, path="/api/events", per_client=STREAMS_PER_CLIENT, total=STREAMS_TOTAL
     )
     app.add_middleware(NoSniff)
     app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])

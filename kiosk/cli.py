@@ -72,6 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=False,
         timeout_graceful_shutdown=3,
+        # Beyond this many open connections uvicorn answers 503 at once instead of queueing
+        # them; far below LimitNOFILE in kiosk.service, far above what a site of screens needs.
+        limit_concurrency=2048,
+        timeout_keep_alive=5,  # an idle connection is closed soon, so idle sockets cannot pile up
     )
     return 0
 

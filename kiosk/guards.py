@@ -1,19 +1,27 @@
 """What any client, or a web page in a colleague's browser, can make the server do.
 
-ASGI middleware around the whole app: headers every response carries, and (set up in create_app)
-the host names the server answers to.
+ASGI middleware around the whole app, set up in create_app: headers every response carries, the
+host names the server answers to, and how many event streams a client may hold open.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+from collections import Counter
 from collections.abc import Iterable
 
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger(__name__)
+
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+# A screen holds one stream, two while it reconnects. Several screens may share an address (a
+# proxy, a NAT), so one address gets room for tens of them; a site has tens, not thousands.
+STREAMS_PER_CLIENT = 64
+STREAMS_TOTAL = 512
 
 
 class NoSniff:
@@ -81,3 +89,50 @@ class AllowedHosts:
         except ValueError:
             return host in self.names
         return True
+
+
+class StreamLimit:
+    """Caps the event streams (`path`) one client address, and everybody, may hold open.
+
+    Each stream holds a connection and a file descriptor for as long as the client likes; one
+    client opening thousands left none for /healthz or the screens. Beyond the caps a stream
+    request is answered at once: 429 for the one address, 503 when the server is full.
+    """
+
+    def __init__(self, app: ASGIApp, path: str, per_client: int, total: int) -> None:
+        self.app = app
+        self.path = path
+        self.per_client = per_client
+        self.total = total
+        self.open: Counter[str] = Counter()
+        self._told: set[str] = set()  # addresses whose refusal is in the log already
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else ""
+        refusal = self._refusal(client)
+        if refusal:
+            await PlainTextResponse(refusal[1], status_code=refusal[0])(scope, receive, send)
+            return
+        self.open[client] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open[client] -= 1
+            if self.open[client] <= 0:
+                del self.open[client]
+                self._told.discard(client)
+
+    def _refusal(self, client: str) -> tuple[int, str] | None:
+        if self.open[client] >= self.per_client:
+            answer = 429, f"{client} already holds {self.per_client} event streams"
+        elif self.open.total() >= self.total:
+            answer = 503, f"the server already holds {self.total} event streams"
+        else:
+            return None
+        if client not in self._told:  # once per flood, not once per refused connection
+            self._told.add(client)
+            log.warning("refused an event stream: %s", answer[1])
+        return answer

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from kiosk.guards import STREAMS_PER_CLIENT
 from kiosk.library import utcnow
 from kiosk.library.screens import UNKNOWN_SCREENS
 
-from .conftest import LiveServer, make_settings
+from .conftest import LiveServer, make_settings, wait_for
 from .moderation import add_users, cheap_hashes, drop, signed_in  # noqa: F401
 
 
@@ -119,3 +120,30 @@ def test_invented_screen_names_are_capped_and_never_healthy(tmp_path: Path) -> N
         assert names == {"lobby", "default", "fake-7", "newcomer"}
     finally:
         live.stop()
+
+
+def _open_stream(port: int) -> tuple[socket.socket, str]:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    return s, s.recv(64).split(b" ", 2)[1].decode()
+
+
+def test_one_client_cannot_hold_every_connection(server: LiveServer, caplog) -> None:
+    """2,024 event streams from one address made /healthz time out; now one address gets a few."""
+    held: list[socket.socket] = []
+    try:
+        statuses = []
+        for _ in range(STREAMS_PER_CLIENT + 40):
+            s, status = _open_stream(server.settings.port)
+            held.append(s)
+            statuses.append(status)
+        assert statuses.count("200") == STREAMS_PER_CLIENT
+        assert set(statuses[STREAMS_PER_CLIENT:]) == {"429"}
+        assert server.get("/healthz").status_code == 200
+        refusals = [r for r in caplog.records if "event streams" in r.getMessage()]
+        assert len(refusals) == 1  # said once, not once per connection
+    finally:
+        for s in held:
+            s.close()
+    # closed streams give their places back
+    wait_for(lambda: _open_stream(server.settings.port)[1] == "200")
