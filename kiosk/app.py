@@ -15,6 +15,7 @@ from . import __version__
 from .auth import Auth
 from .errors import KioskError
 from .events import Broadcaster
+from .guards import STREAMS_PER_CLIENT, STREAMS_TOTAL, AllowedHosts, NoSniff, StreamLimit, own_names
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -63,7 +64,20 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
             watcher.stop()
             library.close()
 
-    app = FastAPI(title="Hallway Kiosk", version=__version__, lifespan=lifespan)
+    # /openapi.json stays (the schema is part of the contract); the /docs and /redoc pages load
+    # scripts from a CDN without integrity checks, so they are not served.
+    app = FastAPI(
+        title="Hallway Kiosk",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(
+        StreamLimit, path="/api/events", per_client=STREAMS_PER_CLIENT, total=STREAMS_TOTAL
+    )
+    app.add_middleware(NoSniff)
+    app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])
     app.state.settings = settings
     app.state.library = library
     app.state.watcher = watcher

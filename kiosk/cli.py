@@ -76,7 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     setup_logging(settings.log_level)
-    check_folders(settings)
+    check_folders(settings, config=find_config(args.config, dict(os.environ)))
     log.info("Hallway Kiosk %s on http://%s:%s/display", __version__, settings.host, settings.port)
     uvicorn.run(
         partial(create_app, settings),
@@ -86,6 +86,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=False,
         timeout_graceful_shutdown=3,
+        # Beyond this many open connections uvicorn answers 503 at once instead of queueing
+        # them; far below LimitNOFILE in kiosk.service, far above what a site of screens needs.
+        limit_concurrency=2048,
+        timeout_keep_alive=5,  # an idle connection is closed soon, so idle sockets cannot pile up
     )
     return 0
 
@@ -94,15 +98,26 @@ def cmd_init(args: argparse.Namespace) -> int:
     target: Path = args.dir
     target.mkdir(parents=True, exist_ok=True)
     for src in sorted(STARTER.iterdir()):
+        if src.name == "kiosk.toml":
+            continue
         dest = target / src.name
         if dest.exists():
             print(f"kept    {dest} (already there)")
             continue
         shutil.copyfile(src, dest)
         print(f"created {dest}")
+    # The settings go beside the content folder, never in it: staff can write to the content
+    # folder, and the settings choose the templates and addresses the server uses.
+    config = target.resolve().parent / "kiosk.toml"
+    if config.exists():
+        print(f"kept    {config} (already there)")
+    else:
+        text = (STARTER / "kiosk.toml").read_text(encoding="utf-8")
+        name = json.dumps(target.resolve().name)  # a TOML string, quotes and all
+        config.write_text(text.replace("{content_dir}", name), encoding="utf-8")
+        print(f"created {config}")
     print(
-        f"\nNext: drop a story and a photo into {target}, then run\n"
-        f"  kiosk serve --config {target / 'kiosk.toml'}"
+        f"\nNext: drop a story and a photo into {target}, then run\n  kiosk serve --config {config}"
     )
     return 0
 
@@ -320,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
-        "init", help="make a content folder with _TEMPLATE.md, _README.txt and kiosk.toml"
+        "init", help="make a content folder with _TEMPLATE.md, _README.txt; kiosk.toml beside it"
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="the folder to create or fill")
     p.set_defaults(func=cmd_init)

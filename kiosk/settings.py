@@ -53,13 +53,24 @@ class Settings:
         metadata=_help("Address to listen on. Use 0.0.0.0 so other PCs reach the admin page."),
     )
     port: int = field(default=8000, metadata=_help("TCP port to listen on."))
+    allowed_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            'Extra host names the server answers to, e.g. ["kiosk.example.org"]. Always '
+            "answered: IP addresses, localhost and this machine's names (NAME, NAME.local). "
+            '"*" answers any name (turns off the DNS-rebinding guard).'
+        ),
+    )
     theme: str = field(
         default="default",
         metadata=_help("Theme for screens without their own: default, portrait, high-contrast."),
     )
     themes_dir: Path | None = field(
         default=None,
-        metadata=_help("An extra folder of themes, searched before the built-in ones."),
+        metadata=_help(
+            "An extra folder of themes, searched before the built-in ones. "
+            "Must not be inside content_dir."
+        ),
     )
     slide_seconds: float = field(
         default=12.0, metadata=_help("Minimum time a slide stays on screen, in seconds.")
@@ -340,13 +351,28 @@ def validate(s: Settings) -> Settings:
     return s
 
 
-def check_folders(s: Settings, create_data: bool = True) -> None:
-    """The folders must exist (content) or be creatable (data), and must not nest."""
+def check_folders(s: Settings, create_data: bool = True, config: Path | None = None) -> None:
+    """The folders must exist (content) or be creatable (data), and must not nest.
+
+    Whoever can write to the content folder (all staff, on the share) must not be able to change
+    the settings (`config`) or the templates (`themes_dir`) the server runs.
+    """
     content = s.content_dir.resolve()
     if not content.is_dir():
         raise SettingsError(
             f"content_dir {s.content_dir} does not exist: create it "
             f"(`kiosk init {s.content_dir}`) or set KIOSK_CONTENT_DIR"
+        )
+    if config is not None and Path(config).resolve().is_relative_to(content):
+        raise SettingsError(
+            f"config file {config} is inside content_dir {s.content_dir}, where anyone who "
+            "drops stories could change it: move it out (e.g. to /etc/kiosk/kiosk.toml or the "
+            "folder above) and fix the relative paths in it"
+        )
+    if s.themes_dir is not None and s.themes_dir.resolve().is_relative_to(content):
+        raise SettingsError(
+            f"themes_dir {s.themes_dir} is inside content_dir {s.content_dir}, where anyone who "
+            "drops stories could change the templates: move it out (e.g. to /etc/kiosk/themes)"
         )
     data = s.data_dir.resolve()
     if data == content or data.is_relative_to(content):
@@ -356,7 +382,10 @@ def check_folders(s: Settings, create_data: bool = True) -> None:
         )
     if create_data:
         try:
-            (data / "media").mkdir(parents=True, exist_ok=True)
+            # Private: the database holds sessions and password hashes. An existing folder keeps
+            # its mode, which the installer chose.
+            data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (data / "media").mkdir(exist_ok=True)
         except OSError as exc:
             raise SettingsError(
                 f"data_dir {s.data_dir} cannot be created ({exc.strerror}): "

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .settings import Settings, SettingsError
 
@@ -54,9 +55,13 @@ class Theme:
         ]
 
     def environment(self) -> Environment:
-        """One loader over the ordered folder list: a theme overrides any template it holds."""
+        """One loader over the ordered folder list: a theme overrides any template it holds.
+
+        Sandboxed: a site theme is a folder somebody edits, and a template must not be a way
+        to run Python on the server (`cycler.__init__.__globals__.os`).
+        """
         folders = [str(folder) for _, folder in self.chain] + [str(BUILTIN_TEMPLATES)]
-        return Environment(
+        return ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(folders),
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,

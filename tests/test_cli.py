@@ -76,8 +76,10 @@ def test_init_makes_a_content_folder_that_checks_clean(tmp_path: Path) -> None:
     target = tmp_path / "stories"
     result = kiosk("init", str(target))
     assert result.returncode == 0
-    assert {p.name for p in target.iterdir()} >= {"_TEMPLATE.md", "_README.txt", "kiosk.toml"}
-    assert "kiosk serve --config" in result.stdout
+    assert {p.name for p in target.iterdir()} == {"_TEMPLATE.md", "_README.txt"}
+    # Settings choose where templates come from: staff who write stories must not edit them.
+    assert (tmp_path / "kiosk.toml").is_file()
+    assert f"kiosk serve --config {tmp_path / 'kiosk.toml'}" in result.stdout
     # The starter files are the kiosk's own: nothing to moderate, nothing ignored.
     report = json.loads(kiosk("check", str(target), "--json").stdout)
     assert report == []
@@ -113,3 +115,20 @@ def test_commands_find_the_installed_config(
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
     assert main(["user", "add", "ann", "--password-stdin"]) == 0
     assert (tmp_path / "lib" / "kiosk.db").is_file() and not (tmp_path / "data").exists()
+
+
+def test_serve_refuses_a_config_inside_the_content_folder(tmp_path: Path) -> None:
+    content = tmp_path / "stories"
+    content.mkdir()
+    (content / "kiosk.toml").write_text('content_dir = "."\ndata_dir = "../data"\n')
+    result = kiosk("serve", "--config", str(content / "kiosk.toml"))
+    assert result.returncode == 2
+    assert "is inside content_dir" in result.stderr and "move it" in result.stderr
+
+
+def test_init_config_names_the_content_folder(tmp_path: Path) -> None:
+    kiosk("init", str(tmp_path / "Our Stories"))
+    make_tree(tmp_path / "Our Stories", {"ana.md": story("Ana"), "ana.jpg": jpeg()})
+    result = kiosk("check", "--config", str(tmp_path / "kiosk.toml"), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [r["source"] for r in json.loads(result.stdout)] == ["ana.md"]

@@ -49,14 +49,18 @@ class Screen:
             self.navigations += 1
 
     def shows(self, name: str, timeout: float = 15) -> None:
-        self.page.wait_for_function(f"{ACTIVE_NAME} === {json.dumps(name)}", timeout=timeout * 1000)
+        self.page.wait_for_function(
+            f"() => {ACTIVE_NAME} === {json.dumps(name)}", timeout=timeout * 1000
+        )
 
     def transitions(self) -> int:
         return self.page.evaluate("window.kiosk.transitions")
 
     def wait_transitions(self, more: int, timeout: float = 15) -> None:
         target = self.transitions() + more
-        self.page.wait_for_function(f"window.kiosk.transitions >= {target}", timeout=timeout * 1000)
+        self.page.wait_for_function(
+            f"() => window.kiosk.transitions >= {target}", timeout=timeout * 1000
+        )
 
     def stayed(self) -> bool:
         return self.navigations == 1 and self.page.evaluate("window.sameDocument === true")
@@ -115,7 +119,7 @@ def test_approval_appears_and_retirement_leaves_without_reload(
     screen.shows("Ben Okafor")
     server.library.retire(ben["id"], "mod")
     version = server.get("/api/playlist").json()["version"]
-    screen.page.wait_for_function(f"window.kiosk.version === {json.dumps(version)}")
+    screen.page.wait_for_function(f"() => window.kiosk.version === {json.dumps(version)}")
     screen.wait_transitions(3)
     screen.shows("Ana Ruiz")
     seen = screen.page.evaluate(
@@ -167,7 +171,7 @@ def test_empty_state_shows_the_share(tmp_path: Path, context: Any) -> None:
     server = LiveServer(make_settings(tmp_path, share_path=r"\\kiosk\stories")).start()
     try:
         screen = Screen(context, server.url + "/display")
-        screen.page.wait_for_function("document.documentElement.dataset.state === 'empty'")
+        screen.page.wait_for_function("() => document.documentElement.dataset.state === 'empty'")
         empty = screen.page.locator(".empty")
         assert empty.is_visible()
         assert "No stories yet — drop one into the share" in empty.text_content()
@@ -186,7 +190,7 @@ def test_quiet_hours_are_dark(tmp_path: Path, context: Any) -> None:
     try:
         approved(server, settings.content_dir, "ana", "Ana Ruiz")
         screen = Screen(context, server.url + "/display")
-        screen.page.wait_for_function("document.documentElement.dataset.state === 'quiet'")
+        screen.page.wait_for_function("() => document.documentElement.dataset.state === 'quiet'")
         assert screen.page.evaluate("getComputedStyle(document.body).backgroundColor") == (
             "rgb(0, 0, 0)"
         )
@@ -423,7 +427,7 @@ def test_screenshot_fits_the_screen(
         page = ctx.new_page()
         page.goto(f"{example_server.url}/display?screen={screen_name}&slide_ms=600000")
         page.wait_for_function(
-            "window.kiosk.transitions === 1 && getComputedStyle("
+            "() => window.kiosk.transitions === 1 && getComputedStyle("
             "document.querySelector('.slide.is-active .text')).opacity === '1'"
         )
         page.evaluate("document.fonts.ready")

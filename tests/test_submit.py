@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,16 @@ def open_form(server: LiveServer) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=server.url, timeout=10)
     page = client.get("/submit")
     assert page.status_code == 200
-    return client, re.search(r'name="token" value="([^"]+)"', page.text)[1]
+    return client, re.search(r'action="/submit\?token=([^"]+)"', page.text)[1]
 
 
 def send(
     client: httpx.Client, token: str, photo: bytes | None = None, **fields: Any
 ) -> httpx.Response:
-    data = {"token": token, "name": "Babette Ruiz", **fields}
+    data = {"name": "Babette Ruiz", **fields}
     files = {"photo": ("IMG_0042.JPG", jpeg() if photo is None else photo, "image/jpeg")}
-    return client.post("/submit", data=data, files=files if photo != b"" else None)
+    files = files if photo != b"" else None
+    return client.post("/submit", params={"token": token}, data=data, files=files)
 
 
 def stories(content: Path) -> list[str]:
@@ -178,3 +180,33 @@ def test_the_form_in_chromium(browser: Any, server: LiveServer, content: Path) -
         assert sub["role"] == "Emergency dispatcher" and sub["consent"] is True
     finally:
         page.close()
+
+
+def _chunked(sent: list[int], total_mb: int) -> Iterator[bytes]:
+    """A multipart body of `total_mb` MB without a Content-Length, counting what was taken."""
+    yield b'--b\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\n'
+    for _ in range(total_mb):
+        sent.append(1)
+        yield b"\0" * (1 << 20)
+    yield b"\r\n--b--\r\n"
+
+
+def test_big_uploads_are_refused_as_they_arrive(tmp_path: Path) -> None:
+    """A chunked upload of any size was spooled to disk before the size or the token counted."""
+    live = LiveServer(make_settings(tmp_path, max_photo_mb=1)).start()
+    try:
+        client, token = open_form(live)
+        headers = {"Content-Type": "multipart/form-data; boundary=b"}
+        for params, status in (({"token": "forged"}, 403), ({"token": token}, 413)):
+            sent: list[int] = []
+            try:
+                answer = client.post(
+                    "/submit", params=params, content=_chunked(sent, 200), headers=headers
+                )
+                assert answer.status_code == status
+            except httpx.TransportError:
+                pass  # the server answered and closed while the body was still being sent
+            assert len(sent) < 20, f"the server read {len(sent)} MB before refusing"
+        assert stories(live.settings.content_dir) == []
+    finally:
+        live.stop()

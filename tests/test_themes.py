@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jinja2.sandbox import SecurityError
 
 from kiosk.app import create_app
+from kiosk.settings import SettingsError
 from kiosk.theme import ThemeError, installed, load_theme
 
 from .support import LiveServer, make_settings
@@ -105,3 +107,25 @@ def test_text_contrast(theme: str, minimum: float) -> None:
     v = load_theme(theme).variables
     for colour in ("text", "story", "muted", "accent"):
         assert contrast(v[colour], v["background"]) >= minimum, colour
+
+
+def test_theme_templates_run_sandboxed(tmp_path: Path) -> None:
+    """A theme is a folder somebody can write to; its template must not reach Python."""
+    themes = tmp_path / "themes"
+    write_theme(
+        themes,
+        "nosy",
+        'extends = "default"',
+        slide_html="{{ cycler.__init__.__globals__.os.getcwd() }}",
+    )
+    env = load_theme("nosy", themes).environment()
+    with pytest.raises(SecurityError):
+        env.get_template("slide.html").render()
+
+
+def test_themes_inside_the_content_folder_are_refused(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    themes = settings.content_dir / "themes"
+    write_theme(themes, "acme", 'extends = "default"')
+    with pytest.raises(SettingsError, match="themes_dir .* is inside content_dir.*move it"):
+        create_app(make_settings(tmp_path, themes_dir=themes))

@@ -197,7 +197,7 @@ def _open(browser: Any, url: str, size: tuple[int, int], clock: bool) -> tuple[A
 
 def _settle(page: Any, transitions: int) -> None:
     page.wait_for_function(
-        f"window.kiosk.transitions >= {transitions} && window.wallProbe.settled()",
+        f"() => window.kiosk.transitions >= {transitions} && window.wallProbe.settled()",
         polling=20,
         timeout=15000,
     )

@@ -165,3 +165,51 @@ def test_auto_polls_on_network_mounts(tmp_path: Path, monkeypatch, fstype, backe
 
 def test_filesystem_type_reads_mount_table() -> None:
     assert watcher_mod.filesystem_type(Path("/proc")) == "proc"
+
+
+def _deep_tree(content: Path) -> None:
+    path = os.fsencode(content)
+    for _ in range(600):  # SMB clients can make this; a recursive walk cannot read it
+        path += b"/d"
+        os.mkdir(path)
+    with open(path + b"/deep.md", "w") as fh:
+        fh.write(story("Deep Down"))
+
+
+def _latin1_name(content: Path) -> None:
+    with open(os.fsencode(content) + b"/caf\xe9.md", "w") as fh:  # not valid UTF-8
+        fh.write(story("Cafe"))
+
+
+HOSTILE = {
+    "yaml-nul-photo": {"h.md": '---\nname: H\nphoto: "\\0"\n---\nx\n'},
+    "yaml-surrogate-photo": {"h.md": '---\nname: H\nphoto: "\\ud800"\n---\nx\n'},
+    "yaml-surrogate-name": {"h.md": '---\nname: "\\udcff"\n---\nx\n'},
+    "toml-nul-photo": {"h.md": '+++\nname = "H"\nphoto = "\\u0000"\n+++\nx\n'},
+    "toml-long-number": {"h.md": '+++\nname = "H"\nphoto = ' + "1" * 5000 + "\n+++\nx\n"},
+    "deep-folders": _deep_tree,
+    "latin1-name": _latin1_name,
+}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_entry_never_stops_the_others(server: LiveServer, content: Path, hostile) -> None:
+    make_tree(content, {"old.md": story("Old"), "old.jpg": jpeg()})
+    server.library.approve(server.wait_status("old.md", "pending")["id"], "mod")
+    if callable(hostile):
+        hostile(content)
+    else:
+        make_tree(content, hostile)
+    (content / "old.md").unlink()
+    (content / "old.jpg").unlink()
+    make_tree(content, {"new.md": story("New"), "new.jpg": jpeg()})
+    server.wait_status("new.md", "pending")
+    server.wait_status("old.md", "retired")
+    assert server.get("/healthz").json()["watcher"] == "running"
+    if hostile is _latin1_name:
+        assert "rename" in server.wait_status("caf\\xe9.md", "problem")["problems"][0]
+    elif hostile is _deep_tree:
+        assert "folders deep" in server.wait_status("d" + "/d" * 32, "problem")["problems"][0]
+    else:
+        problem = server.wait_status("h.md", "problem")
+        assert problem["problems"] and "\\" not in problem["name"]

@@ -74,6 +74,8 @@ class _Dir:
     texts: list[_File] = field(default_factory=list)
     images: list[_File] = field(default_factory=list)
     folder_form: bool = False
+    parent: _Dir | None = None
+    below: bool = False  # a story or a problem was found in a folder inside this one
 
 
 @dataclass
@@ -114,6 +116,15 @@ def _kind(name: str) -> str | None:
     return None
 
 
+def _decodable(name: str) -> bool:
+    """False for a name whose bytes are not UTF-8 (os hands those over as lone surrogates)."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -125,8 +136,27 @@ def _escape_message(rel: str, what: str) -> str:
     )
 
 
+MAX_DEPTH = 32  # folders below the content folder; nobody files stories deeper than this
+
+
+def _name_problem(rel: str) -> str:
+    return (
+        f"{rel}: the name has characters that are not valid text (it was probably made on an "
+        "old computer or copied from a disk); rename it using ordinary letters"
+    )
+
+
+def _shown(rel: str) -> str:
+    """`rel` as text that can be stored and shown: undecodable bytes become `\\xe9`."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
 class _Walk:
-    """One pass over the folder tree: stats and names only, nothing is opened."""
+    """One pass over the folder tree: stats and names only, nothing is opened.
+
+    The walk keeps its own stack instead of recursing, so a folder tree made hundreds of levels
+    deep over the share cannot exhaust Python's recursion limit; it stops at MAX_DEPTH.
+    """
 
     def __init__(self, root: str) -> None:
         self.root = root
@@ -135,71 +165,112 @@ class _Walk:
         self.ignored: list[tuple[str, str]] = []
         self.visited = {root}  # resolved folders, so links inside the folder cannot loop
 
-    def walk(self, path: str, rel: str, real: str) -> bool:
-        """Collect `path` and everything below it; True when any of it may be a story."""
-        try:
-            with os.scandir(path) as it:
-                children = sorted(it, key=lambda c: c.name)
-        except OSError:
-            return False
-        here = _Dir(rel)
-        below = False
-        for child in children:
-            if is_ignored(child.name):
+    def walk(self) -> None:
+        """Collect everything below the root, each folder after the folders inside it."""
+        # A folder to list is (path, resolved path, depth, its _Dir); a bare _Dir is one whose
+        # subfolders have all been listed, so whether it is a folder-form story is known.
+        todo: list[tuple[str, str, int, _Dir] | _Dir] = [(self.root, self.root, 0, _Dir(""))]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, _Dir):
+                self._finish(item)
                 continue
-            child_rel = f"{rel}/{child.name}" if rel else child.name
-            try:
-                below |= self._child(child, child_rel, real, here)
-            except OSError:  # vanished or unreadable mid-scan: the next scan sees it again
-                continue
+            path, real, depth, here = item
+            todo.append(here)
+            todo.extend(reversed(self._list(path, real, depth, here)))  # popped in name order
+
+    def _finish(self, here: _Dir) -> None:
         # The folder form ("babette-ruiz/" with a text and a photo of any names) only applies to
         # a folder with one text file, at most one image and no stories below it: anything more
         # is a folder of stories. A lone text counts, so adding the photo later keeps the source.
         here.folder_form = (
-            bool(rel) and len(here.texts) == 1 and len(here.images) <= 1 and not below
+            bool(here.rel) and len(here.texts) == 1 and len(here.images) <= 1 and not here.below
         )
         if here.texts or here.images:
             self.dirs.append(here)
-        return bool(here.texts or here.images or below)
+        if here.parent is not None and (here.texts or here.images or here.below):
+            here.parent.below = True
 
-    def _child(self, child: os.DirEntry[str], rel: str, parent_real: str, here: _Dir) -> bool:
+    def _list(
+        self, path: str, real: str, depth: int, here: _Dir
+    ) -> list[tuple[str, str, int, _Dir]]:
+        """Record the files in `here`; the subfolders still to list."""
+        try:
+            with os.scandir(path) as it:
+                children = sorted(it, key=lambda c: c.name)
+        except OSError:
+            return []
+        subdirs = []
+        for child in children:
+            if is_ignored(child.name):
+                continue
+            rel = f"{here.rel}/{child.name}" if here.rel else child.name
+            if not _decodable(child.name):
+                self._problem(here, rel, _name_problem(_shown(rel)))
+                continue
+            try:
+                sub_real = self._child(child, rel, real, here)
+            except OSError:  # vanished or unreadable mid-scan: the next scan sees it again
+                continue
+            if sub_real is None:
+                continue
+            if depth >= MAX_DEPTH:
+                self._problem(
+                    here,
+                    rel,
+                    f"{rel} is more than {MAX_DEPTH} folders deep; "
+                    "move the stories in it nearer the top of the stories folder",
+                )
+                continue
+            subdirs.append((child.path, sub_real, depth + 1, _Dir(rel, parent=here)))
+        return subdirs
+
+    def _problem(self, here: _Dir, rel: str, problem: str) -> None:
+        """`rel` cannot be read as a story: it becomes a problem its owner can fix."""
+        fingerprint = hashlib.blake2b(_shown(rel).encode(), digest_size=16).hexdigest()
+        self.escaped.append(Entry(_shown(rel), None, None, fingerprint, (problem,)))
+        here.below = True
+
+    def _child(self, child: os.DirEntry[str], rel: str, parent_real: str, here: _Dir) -> str | None:
+        """Record a file in `here`; for a folder not seen yet, its resolved path to walk."""
         kind = _kind(child.name)
         if child.is_symlink():
             real = os.path.realpath(child.path)
             if not _inside(real, self.root):
-                return self._escaped(child, rel, real, kind, here)
+                self._escaped(child, rel, real, kind, here)
+                return None
         else:
             real = os.path.join(parent_real, child.name)
         if child.is_dir():
             if real in self.visited:
-                return False
+                return None
             self.visited.add(real)
-            return self.walk(child.path, rel, real)
+            return real
         if not child.is_file():  # dangling links, sockets, pipes
-            return False
+            return None
         if kind is None:
             self.ignored.append((rel, NOT_A_STORY))
-            return False
+            return None
         st = child.stat()
         found = _File(Path(child.path), rel, real, st.st_size, st.st_mtime_ns)
         (here.texts if kind == "text" else here.images).append(found)
-        return False
+        return None
 
     def _escaped(
         self, child: os.DirEntry[str], rel: str, real: str, kind: str | None, here: _Dir
-    ) -> bool:
+    ) -> None:
         st = child.stat(follow_symlinks=False)
         link = _File(Path(child.path), rel, real, st.st_size, st.st_mtime_ns)
         if os.path.isdir(real):
             problem = _escape_message(rel, "folder")
             self.escaped.append(Entry(rel, None, None, _fingerprint([link]), (problem,)))
-            return True
+            here.below = True
+            return
         if kind is None:
             self.ignored.append((rel, NOT_A_STORY))
-            return False
+            return
         link.escape = _escape_message(rel, "file")
         (here.texts if kind == "text" else here.images).append(link)
-        return False
 
 
 class Scanner:
@@ -218,7 +289,7 @@ class Scanner:
     def scan(self) -> Scan:
         root = str(self.content_dir)
         walk = _Walk(root)
-        walk.walk(root, "", root)
+        walk.walk()
         photo_fields: dict[str, tuple[int, int, str]] = {}
         claimed: set[str] = set()
         paired = []
@@ -287,7 +358,13 @@ class Scanner:
         """The file `photo:` names, relative to the story's folder or else to the content folder."""
         root = str(self.content_dir)
         wanted = value.strip().replace("\\", "/")  # people on Windows type backslashes
-        near = os.path.realpath(os.path.join(os.path.dirname(text.path), wanted))
+        try:
+            near = os.path.realpath(os.path.join(os.path.dirname(text.path), wanted))
+        except ValueError:  # a NUL or a lone surrogate: no file can have that name
+            return None, (
+                f"{text.rel}: photo: {_shown(value)} is not a file name; "
+                "write the photo's file name, like photo: babette.jpg"
+            )
         if not _inside(near, root):
             return None, (
                 f"{text.rel}: photo: {value} points outside the stories folder; "

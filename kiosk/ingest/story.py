@@ -37,6 +37,7 @@ _CLOSE_QUOTES = "\"'”“»’‘"
 _FIELD_RE = re.compile(r"([A-Za-z][A-Za-z0-9 _-]{0,39}?)[ \t]*:(?!//)[ \t]*(.*)")
 _SIMPLE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_UNSTORABLE_RE = re.compile("[\0\ud800-\udfff]")
 _TOML_AT_RE = re.compile(r"(.*) \(at line (\d+), column \d+\)")
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
@@ -276,7 +277,19 @@ def _parse_fenced(lines: list[str], first: int, fence: str, label: str) -> _Pars
     data, problem = load(block, first + 2, label)
     if problem:
         return _Parsed({}, body, [problem])
-    return _Parsed({_key(k): v for k, v in data.items()}, body)
+    return _Parsed({_key(k): _storable(v) for k, v in data.items()}, body)
+
+
+def _storable(value: Any) -> Any:
+    """`value` with NULs and lone surrogates (YAML "\\0", "\\ud800") made U+FFFD: no file has
+    such a name and SQLite cannot store them, so they must not reach either."""
+    if isinstance(value, str):
+        return _UNSTORABLE_RE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def _too_deep(label: str) -> str:
@@ -326,6 +339,11 @@ def _load_toml(block: str, first_line: int, label: str) -> tuple[dict[Any, Any],
         return {}, (
             f"{label}: the header between the +++ lines has a mistake ({message}); "
             'TOML needs quotes around text, like name = "Babette Ruiz"'
+        )
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        return {}, (
+            f"{label}: the header has a number too long to read; "
+            'put quotes around it, like photo = "2026.jpg"'
         )
 
 

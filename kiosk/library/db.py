@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -95,6 +96,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
             address TEXT
         )""",
     ),
+    # Screens a [screens.NAME] table or a moderator vouches for; others are capped and expire.
+    ("ALTER TABLE screens ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0",),
 ]
 
 
@@ -126,6 +129,8 @@ class Database:
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # moves on every change a screen might show; caches key on it
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -277,6 +277,9 @@ class Screen(BaseModel):
     showing: str | None = Field(None, description="the name on the slide it last showed")
     version: str | None = None
     address: str | None = None
+    accepted: bool = Field(
+        description="named in [screens.NAME] or accepted by a moderator; others may be invented"
+    )
 
 
 class ScreenList(BaseModel):
@@ -425,7 +428,8 @@ def media(name: str, who: ModeratorDep, settings: SettingsDep) -> FileResponse:
     return FileResponse(
         path,
         media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        # Pending and rejected photos must not outlive the moderator's session in a disk cache.
+        headers={"Cache-Control": "private, no-store"},
     )
 
 
@@ -462,6 +466,13 @@ def screens(who: ModeratorDep, library: LibraryDep) -> ScreenList:
             }
         )
     return ScreenList.model_validate({"screens": out})
+
+
+@router.post("/screens/{name}/accept", status_code=204, responses=_errors(404))
+def accept_screen(name: str, who: ModeratorDep, library: LibraryDep) -> Response:
+    """Vouch for a screen set up without a [screens.NAME] table: it is kept and trusted."""
+    library.accept_screen(name)
+    return Response(status_code=204)
 
 
 # ---- users (admins only) -------------------------------------------------------------------

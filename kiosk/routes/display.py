@@ -28,6 +28,16 @@ ScreenQuery = Annotated[
     str, Query(pattern=SCREEN_NAME, description="The screen's name, as in [screens.NAME].")
 ]
 NO_CACHE = {"Cache-Control": "no-cache"}
+# The player's own scripts and media only; the admin page frames it for previews, nobody else may.
+# Inline styles are allowed for the theme's variables block, which holds validated values only.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    ),
+    "Referrer-Policy": "same-origin",
+    **NO_CACHE,
+}
 STATIC = FsPath(__file__).resolve().parent.parent / "static"  # mounted at /static by the app
 FONTS = sorted(f"/static/fonts/{p.name}" for p in (STATIC / "fonts").glob("*.woff2"))
 
@@ -70,7 +80,7 @@ class Heartbeat(BaseModel):
 @router.get("/display", response_class=HTMLResponse)
 def display(settings: SettingsDep, screen: ScreenQuery = "default") -> HTMLResponse:
     """The player page for one screen (`&preview=ID` and `&slide_ms=N` are read by player.js)."""
-    return HTMLResponse(_page(settings, screen), headers=NO_CACHE)
+    return HTMLResponse(_page(settings, screen), headers=PAGE_HEADERS)
 
 
 @router.get("/api/playlist", response_model=Playlist, responses={304: {"description": "Unchanged"}})
@@ -92,17 +102,26 @@ async def events(broadcaster: BroadcasterDep, screen: ScreenQuery = "default") -
     return EventSourceResponse(broadcaster.stream(screen), ping=TICK_SECONDS, headers=NO_CACHE)
 
 
-@router.post("/api/screens/{name}/heartbeat", status_code=204)
+@router.post(
+    "/api/screens/{name}/heartbeat", status_code=204, responses={429: {"description": "Refused"}}
+)
 def heartbeat(
     name: Annotated[str, Path(pattern=SCREEN_NAME)],
     beat: Heartbeat,
     request: Request,
     library: LibraryDep,
+    settings: SettingsDep,
 ) -> Response:
     """A screen is alive and shows `slide` of playlist `version`."""
     slide = None if beat.slide is None else str(beat.slide)[:64]
     address = request.client.host if request.client else ""
-    library.heartbeat(name, slide, beat.version, address)
+    configured = name == "default" or name in settings.screens
+    if not library.heartbeat(name, slide, beat.version, address, accepted=configured):
+        raise HTTPException(
+            429,
+            f"too many screens nobody has accepted; name this one in [screens.{name}] "
+            "or accept it on the Screens tab",
+        )
     return Response(status_code=204)
 
 

@@ -24,6 +24,7 @@ from itsdangerous import BadData
 from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from ..assets import code_version
 from ..atomic import write_atomically
@@ -148,16 +149,24 @@ async def submit(
         log.warning("/submit from %s refused: more than %d tries an hour", address, SUBMIT_LIMIT)
         errors = [f"Too many stories sent from this computer: try again in {wait // 60 + 1} min."]
         return _page(request, auth, 429, errors=errors)
+    # The token is in the form's address, so a forged or stale post is refused before its body
+    # is read: nobody can make the server spool an upload it was never going to accept.
+    if not _csrf_ok(auth, request.query_params.get("token", ""), request.cookies.get(COOKIE, "")):
+        errors = ["This form has expired: reload the page, then send the story again."]
+        return _unread(_page(request, auth, 403, errors=errors))
     max_photo, max_text = settings.max_photo_bytes, settings.max_text_bytes
     too_big = f"The photo is larger than {settings.max_photo_mb:g} MB: send a smaller one."
-    if int(request.headers.get("content-length") or 0) > max_photo + max_text + FORM_SLACK:
-        return _page(request, auth, 413, errors=[too_big])
-    # Parts a little over the text limit still parse, so the limit is explained, not a 400.
-    form = await request.form(max_files=1, max_fields=20, max_part_size=max_text + FORM_SLACK)
+    limit = max_photo + max_text + FORM_SLACK
+    if int(request.headers.get("content-length") or 0) > limit:
+        return _unread(_page(request, auth, 413, errors=[too_big]))
+    try:
+        # Parts a little over the text limit still parse, so the limit is explained, not a 400.
+        form = await _counted(request, limit).form(
+            max_files=1, max_fields=20, max_part_size=max_text + FORM_SLACK
+        )
+    except _TooLarge:  # a chunked upload (no Content-Length) that kept coming
+        return _unread(_page(request, auth, 413, errors=[too_big]))
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    if not _csrf_ok(auth, values.get("token", ""), request.cookies.get(COOKIE, "")):
-        errors = ["This form has expired. Your text is still below: send it again."]
-        return _page(request, auth, 403, values, errors)
     errors = _check_text(values, max_text)
     photo = form.get("photo")
     data = b""
@@ -182,6 +191,32 @@ async def submit(
     log.info("/submit from %s: saved %s", address, name)
     watcher.poke()
     return RedirectResponse(f"/submit/thanks?file={name}", status_code=303)
+
+
+def _unread(response: Response) -> Response:
+    """Close the connection after `response`: the rest of the upload is not wanted, and the
+    server would otherwise read it to the end to reuse the connection."""
+    response.headers["Connection"] = "close"
+    return response
+
+
+class _TooLarge(Exception):
+    """The request body passed its limit while it was arriving."""
+
+
+def _counted(request: Request, limit: int) -> Request:
+    """`request` whose body stops with _TooLarge after `limit` bytes, counted as they arrive."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _TooLarge
+        return message
+
+    return Request(request.scope, receive)
 
 
 def _csrf_ok(auth: Auth, token: str, cookie: str) -> bool:
