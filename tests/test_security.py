@@ -14,8 +14,8 @@ from kiosk.guards import STREAMS_PER_CLIENT
 from kiosk.library import utcnow
 from kiosk.library.screens import UNKNOWN_SCREENS
 
-from .conftest import LiveServer, make_settings, wait_for
-from .moderation import add_users, cheap_hashes, drop, signed_in  # noqa: F401
+from .factories import drop
+from .support import LiveServer, add_users, make_settings, signed_in, wait_for
 
 
 def test_pages_refuse_framing_and_sniffing(server: LiveServer) -> None:
