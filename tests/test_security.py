@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 
 from kiosk.guards import STREAMS_PER_CLIENT
-from kiosk.library import utcnow
 from kiosk.library.screens import UNKNOWN_SCREENS
+from kiosk.schedule import utcnow
 
 from .factories import drop
 from .support import LiveServer, add_users, make_settings, signed_in, wait_for
