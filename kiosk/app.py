@@ -15,7 +15,7 @@ from . import __version__
 from .auth import Auth
 from .errors import KioskError
 from .events import Broadcaster
-from .guards import STREAMS_PER_CLIENT, STREAMS_TOTAL, AllowedHosts, NoSniff, StreamLimit, own_names
+from .guards import AllowedHosts, NoSniff, StreamLimit, own_names
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -74,7 +74,10 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
         redoc_url=None,
     )
     app.add_middleware(
-        StreamLimit, path="/api/events", per_client=STREAMS_PER_CLIENT, total=STREAMS_TOTAL
+        StreamLimit,
+        path="/api/events",
+        per_client=settings.screens_per_address,
+        total=settings.max_screens,
     )
     app.add_middleware(NoSniff)
     app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])

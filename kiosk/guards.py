@@ -18,10 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
-# A screen holds one stream, two while it reconnects. Several screens may share an address (a
-# proxy, a NAT), so one address gets room for tens of them; a site has tens, not thousands.
-STREAMS_PER_CLIENT = 64
-STREAMS_TOTAL = 512
 
 
 class NoSniff:

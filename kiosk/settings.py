@@ -61,6 +61,20 @@ class Settings:
             '"*" answers any name (turns off the DNS-rebinding guard).'
         ),
     )
+    max_screens: int = field(
+        default=512,
+        metadata=_help(
+            "Live screen connections (/api/events) the server holds at once; more get 503. "
+            "A screen holds one, two while it reconnects."
+        ),
+    )
+    screens_per_address: int = field(
+        default=64,
+        metadata=_help(
+            "Live screen connections from one network address; more get 429. Several screens "
+            "may share an address behind a proxy or NAT, so tens, not thousands."
+        ),
+    )
     theme: str = field(
         default="default",
         metadata=_help("Theme for screens without their own: default, portrait, high-contrast."),
@@ -326,6 +340,7 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"port = {s.port}: use a number between 1 and 65535")
     positive = ["slide_seconds", "reading_wpm", "poll_seconds", "settle_seconds", "rescan_seconds"]
     positive += ["max_photo_mb", "max_megapixels", "max_text_kb", "session_idle_minutes"]
+    positive += ["max_screens", "screens_per_address"]
     positive += ["admin_poll_seconds"]
     for name in positive:
         if getattr(s, name) <= 0:

@@ -55,9 +55,12 @@ def test_ten_thousand_hostile_files_at_once(tmp_path: Path) -> None:
         for i, stem in enumerate(names):
             files[f"{stem}.md"] = story(f"Person {i}")
             files[f"{stem}.jpg"] = photo if LONG_TESTS or i % 3 == 0 else os.urandom(300)
-        deep = "/".join(f"level{d}" for d in range(60))
+        deep = "/".join(f"level{d}" for d in range(20))
         files[f"{deep}/deep.md"] = story("Deep Down")
         files[f"{deep}/deep.jpg"] = photo
+        too_deep = "/".join(f"nested{d}" for d in range(60))  # past MAX_DEPTH: one problem
+        files[f"{too_deep}/lost.md"] = story("Too Deep")
+        files[f"{too_deep}/lost.jpg"] = photo
         files["huge.md"] = story("Huge", body="x" * 20_000)
         junk_names = [".DS_Store", "Thumbs.db", "desktop.ini", "~$lock.docx", "a.tmp", "b.part"]
         folder = 0
@@ -69,19 +72,22 @@ def test_ten_thousand_hostile_files_at_once(tmp_path: Path) -> None:
             files[f"random/{folder}.bin"] = os.urandom(64)
         make_tree(content, files)
 
-        expected = stories + 2  # + deep + huge
+        expected = stories + 3  # + deep + huge + too deep
         total = lambda: len(live.library.submissions())  # noqa: E731
         wait_for(lambda: total() == expected + 1, timeout=600 if LONG_TESTS else 240, interval=0.5)
         live.watcher.wait_for_pass(timeout=120)
         counts = live.library.counts()
         broken = 0 if LONG_TESTS else sum(1 for i in range(stories) if i % 3)
-        assert counts["problem"] == broken + 1  # the random-byte photos and the huge text
+        # the random-byte photos, the huge text and the folder too deep to walk
+        assert counts["problem"] == broken + 2
         assert counts["pending"] == stories - broken + 1  # + deep
         assert counts["approved"] == 1
         assert [s["name"] for s in live.library.on_screen()] == ["Keeps Playing"]
         assert live.get("/healthz").status_code == 200
         sources = {s["source"] for s in live.library.submissions()}
         assert deep in sources  # a folder holding one story and one photo is one story
+        (lost,) = [s for s in live.library.submissions("problem") if "nested" in s["source"]]
+        assert "folders deep" in lost["problems"][0] and "move the stories" in lost["problems"][0]
         assert not any("junk" in s or s.startswith("random/") for s in sources)
     finally:
         live.stop()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 
-from kiosk.guards import STREAMS_PER_CLIENT
 from kiosk.library.screens import UNKNOWN_SCREENS
 from kiosk.schedule import utcnow
 
@@ -133,12 +132,12 @@ def test_one_client_cannot_hold_every_connection(server: LiveServer, caplog) -> 
     held: list[socket.socket] = []
     try:
         statuses = []
-        for _ in range(STREAMS_PER_CLIENT + 40):
+        for _ in range(server.settings.screens_per_address + 40):
             s, status = _open_stream(server.settings.port)
             held.append(s)
             statuses.append(status)
-        assert statuses.count("200") == STREAMS_PER_CLIENT
-        assert set(statuses[STREAMS_PER_CLIENT:]) == {"429"}
+        assert statuses.count("200") == server.settings.screens_per_address
+        assert set(statuses[server.settings.screens_per_address :]) == {"429"}
         assert server.get("/healthz").status_code == 200
         refusals = [r for r in caplog.records if "event streams" in r.getMessage()]
         assert len(refusals) == 1  # said once, not once per connection
