@@ -374,6 +374,6 @@ def test_the_installer_waits_for_the_server_before_it_says_installed(tmp_path: P
     output = dry_run(tmp_path, "--no-screen")
     cmds = commands(output)
     wait = next(i for i, c in enumerate(cmds) if "wait-healthy" in c)
-    assert cmds[wait] == f"{DEPLOY}/wait-healthy 8000 90"
+    assert cmds[wait] == f"bash {DEPLOY}/wait-healthy 8000 90"
     assert cmds.index("systemctl restart kiosk.service") < wait
     assert output.index(cmds[wait]) < output.index("Hallway Kiosk is installed.")

@@ -472,10 +472,10 @@ start_everything() {
 prove_server() {
     systemd_runs || return 0
     if dry; then
-        run "$HERE/wait-healthy" "$PORT" "$HEALTH_SECONDS"
+        run bash "$HERE/wait-healthy" "$PORT" "$HEALTH_SECONDS"
         return 0
     fi
-    "$HERE/wait-healthy" "$PORT" "$HEALTH_SECONDS" && return 0
+    bash "$HERE/wait-healthy" "$PORT" "$HEALTH_SECONDS" && return 0
     echo >&2
     echo "The server did not come up. Its last words (journalctl -u kiosk -n 30):" >&2
     journalctl -u kiosk.service -n 30 --no-pager -o cat >&2 || true
