@@ -1,4 +1,4 @@
-"""Photo ingest benchmark: kiosk.images.render_photo against plain Pillow and libvips.
+"""Photo ingest benchmark: kiosk.ingest.images.render_photo against plain Pillow and libvips.
 
 Budget (DESIGN.md): a 12 MP phone JPEG -> display rendition + thumbnail takes at most 1.3 x
 libvips `thumbnail` and is at least 2 x faster than plain Pillow open -> exif_transpose ->
@@ -27,7 +27,9 @@ from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo  # noqa: E402
+from kiosk.ingest.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo  # noqa: E402
+from kiosk.ingest.pipeline import Limits  # noqa: E402
+from kiosk.settings import Settings  # noqa: E402
 
 try:
     import pyvips
@@ -35,7 +37,8 @@ except (ImportError, OSError):  # OSError: the Python package is there but libvi
     pyvips = None
 
 WIDTH, HEIGHT = 4032, 3024  # a 12 MP phone sensor, stored landscape
-MAX_PX, THUMB_PX = 1920, 320
+LIMITS = Limits.from_settings(Settings())  # a default install's
+MAX_PX, THUMB_PX = LIMITS.display_px, LIMITS.thumb_px
 MAX_VS_LIBVIPS = 1.3
 MIN_VS_PILLOW = 2.0
 
@@ -89,7 +92,14 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 
 
 def kiosk(src: Path, out: Path) -> None:
-    render_photo(src, out, max_px=MAX_PX, thumb_px=THUMB_PX)
+    render_photo(
+        src,
+        out,
+        max_px=MAX_PX,
+        thumb_px=THUMB_PX,
+        max_bytes=LIMITS.photo_bytes,
+        max_pixels=LIMITS.photo_pixels,
+    )
 
 
 def plain_pillow(src: Path, out: Path) -> None:

@@ -12,14 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__
 from .auth import Auth
 from .events import Broadcaster
-from .ingest import Ingestor
+from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
 from .routes import admin, admin_pages, display, health, media, submit
 from .settings import Settings, check_folders
 from .status_file import StatusFile
-from .themes import check_themes
-from .watcher import Watcher
+from .theme import check_themes
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         stale.unlink(missing_ok=True)  # left by a render that was killed; never a rendition
     check_themes(settings)  # an unknown theme stops the server here, listing the installed ones
     library = Library(settings.db_path)
-    watcher = Watcher(settings, library, Ingestor(settings, library))
+    watcher = Watcher(settings, library)
     playlists = Playlists(library, settings)
     events = Broadcaster(settings, library, playlists)
     auth = Auth(settings, library)

@@ -9,13 +9,13 @@ session of a user whose password changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from starlette.responses import Response
 
+from .atomic import write_atomically
 from .library import Library, Refused
 from .settings import Settings
 
@@ -85,18 +86,9 @@ def load_secret(data_dir: Path) -> bytes:
     path = data_dir / "secret.key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret.")  # mkstemp makes it 0600
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_hex(32).encode())
-                fh.flush()
-                os.fsync(fh.fileno())
-            # A link never replaces a key that another process made a moment ago.
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
+        # Exclusive: never replace a key that another process made a moment ago.
+        with contextlib.suppress(FileExistsError):
+            write_atomically(path, secrets.token_hex(32), exclusive=True, mode=0o600)
     if path.stat().st_mode & 0o077:
         log.warning("%s was readable by others; made it private (0600)", path)
         os.chmod(path, 0o600)

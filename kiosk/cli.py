@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .auth import MIN_PASSWORD, ROLES, Auth
-from .settings import Settings, SettingsError, check_folders, load
+from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
 
 STARTER = Path(__file__).resolve().parent / "starter"
 log = logging.getLogger("kiosk")
@@ -22,6 +23,14 @@ log = logging.getLogger("kiosk")
 
 class CommandError(Exception):
     """Ends the command with this message and exit status 2."""
+
+
+def shipped_themes() -> list[str]:
+    """The theme folders inside the installed package, without importing Jinja2 for --help."""
+    import importlib.resources
+
+    folders = importlib.resources.files("kiosk.themes").iterdir()
+    return sorted(f.name for f in folders if f.joinpath("theme.toml").is_file())
 
 
 def setup_logging(level: str = "info") -> None:
@@ -35,7 +44,11 @@ def setup_logging(level: str = "info") -> None:
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="TOML settings file (or KIOSK_CONFIG)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML settings file (default: KIOSK_CONFIG, else {SYSTEM_CONFIG} when it exists)",
+    )
     p.add_argument("--content-dir", type=Path, help="folder staff drop stories into")
     p.add_argument("--data-dir", type=Path, help="the server's own state (database, images)")
 
@@ -93,28 +106,29 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .ingest import Ingestor
-    from .library import Library
-    from .stories import Scanner
+    from .ingest.pipeline import Limits, prepare
+    from .ingest.scan import Scanner
 
     content = args.dir or settings_from(args).content_dir
     with tempfile.TemporaryDirectory(prefix="kiosk-check-") as tmp:
+        # Photos are rendered (that is how a bad one shows), into a folder thrown away after.
         settings = settings_from(args, content_dir=content, data_dir=Path(tmp))
         check_folders(settings)
-        ingestor = Ingestor(settings, Library(Path(tmp) / "check.db"))
-        scan = Scanner(settings.content_dir.resolve(), settings.max_text_kb * 1024).scan()
+        limits = Limits.from_settings(settings)
+        content_dir = settings.content_dir.resolve()
+        scan = Scanner(content_dir, limits.text_bytes).scan()
         report = []
         total = len(scan.entries)
         for n, entry in enumerate(scan.entries, 1):
             if not args.json and sys.stderr.isatty():
                 print(f"\rchecking {n}/{total}", end="", file=sys.stderr, flush=True)
-            item = ingestor.prepare(entry)
+            item = prepare(entry, limits, media_dir=settings.media_dir, content_dir=content_dir)
             report.append(
                 {
                     "source": entry.source,
                     "status": "problem" if item.problems else "pending",
                     "name": item.story.name,
-                    "photo": ingestor.relative(item.story.photo),
+                    "photo": item.photo_path,
                     "problems": item.problems,
                 }
             )
@@ -144,13 +158,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_display(args: argparse.Namespace) -> int:
     import shlex
 
-    from . import display
+    from . import chromium
 
     settings = settings_from(args)
     if not args.print:
         setup_logging(settings.log_level)
     try:
-        return display.run(
+        return chromium.run(
             settings,
             server=args.url,
             screen=args.screen,
@@ -160,7 +174,7 @@ def cmd_display(args: argparse.Namespace) -> int:
             wait=args.wait,
             print_only=args.print,
         )
-    except display.DisplayError as exc:
+    except chromium.DisplayError as exc:
         raise CommandError(str(exc)) from None
 
 
@@ -193,6 +207,15 @@ def _auth(args: argparse.Namespace) -> Auth:
     from .library import Library
 
     settings = settings_from(args)
+    if not settings.db_path.is_file() and settings.data_dir == Settings().data_dir:
+        # Nothing said where the server keeps its state: never start an empty database here.
+        source = find_config(getattr(args, "config", None), dict(os.environ))
+        raise CommandError(
+            f"no kiosk database at {settings.db_path.resolve()}"
+            + (f" (data_dir from {source})" if source else "")
+            + f": pass the server's settings with --config (on a Pi {SYSTEM_CONFIG}) "
+            "or its --data-dir"
+        )
     return Auth(settings, Library(settings.db_path))
 
 
@@ -291,11 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("serve", help="run the server (watcher, admin page, display)")
+    p = sub.add_parser(
+        "serve",
+        help="run the server (watcher, admin page, display)",
+        description="Watches the content folder, serves the admin page at /admin and the wall at "
+        "/display until stopped. The first start with no users creates `admin` and prints its "
+        "password once. Settings: --config FILE, KIOSK_* variables, or the flags below.",
+    )
     add_settings_flags(p)
     p.add_argument("--host", help="address to listen on (0.0.0.0 for the whole LAN)")
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
-    p.add_argument("--theme", help="theme for screens without their own")
+    p.add_argument(
+        "--theme",
+        help=f"theme for screens without their own; shipped: {', '.join(shipped_themes())}",
+    )
     p.add_argument("--watch", choices=["native", "polling", "auto"], help="how to notice files")
     p.set_defaults(func=cmd_serve)
 

@@ -19,10 +19,10 @@ from .auth import (
     Principal,
     Unauthenticated,
 )
+from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
 from .settings import Settings
-from .watcher import Watcher
 
 
 def get_settings(request: Request) -> Settings:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import power
-from .display import CHROMIUM_NAMES
+from .chromium import CHROMIUM_NAMES
+from .ingest.watcher import NETWORK_FS, choose_backend, filesystem_type
 from .settings import Settings, SettingsError, check_folders
-from .watcher import NETWORK_FS, choose_backend, filesystem_type
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 SERVICE = "kiosk.service"

@@ -14,22 +14,22 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from .library import Library
 from .playlist import Playlists, profile
+from .schedule import utcnow
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 RETRY_MS = 2000  # how soon a disconnected browser retries, sent with the first event
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# How often the loop wakes with no change to report, and the SSE stream pings: a stream quiet
+# for longer may be cut by a proxy, and a missed time boundary is caught this late at worst.
+TICK_SECONDS = 15
 
 
 class _Client:
@@ -54,7 +54,7 @@ class Broadcaster:
         library: Library,
         playlists: Playlists,
         clock: Callable[[], datetime] = utcnow,
-        tick_seconds: float = 15.0,
+        tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.settings = settings
         self.library = library
@@ -120,8 +120,8 @@ class Broadcaster:
         for name, message in playlists.items():
             for client in self._clients.get(name, ()):
                 client.offer(message)
-        edges = [_parse(p["next_change"]) for p in playlists.values() if p["next_change"]]
-        return min(edges, default=None)
+        changes = [p["next_change"] for p in playlists.values() if p["next_change"]]
+        return min(map(datetime.fromisoformat, changes), default=None)
 
     async def _build(self, names: list[str]) -> dict[str, dict]:
         now = self.clock()
@@ -158,10 +158,6 @@ class Broadcaster:
                 self._clients.pop(screen, None)
                 if not any(profile(self.settings, n) == key for n in self._clients):
                     self._latest.pop(key, None)  # nobody keeps it fresh any more
-
-
-def _parse(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def get_broadcaster(request: Request) -> Broadcaster:

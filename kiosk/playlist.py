@@ -2,8 +2,7 @@
 
 The version is a hash of everything a screen shows, so it changes exactly when a screen must
 change: a decision, an edit, a start or end date passing, quiet hours beginning or ending, a new
-theme or new player code. Dates in stories and quiet hours are wall-clock times in
-`settings.timezone`; they are turned into instants with zoneinfo, so daylight saving is right.
+theme or new player code. The time rules (dates, quiet hours) are kiosk.schedule's.
 """
 
 from __future__ import annotations
@@ -12,32 +11,17 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from . import __version__
+from .assets import code_version
 from .library import Library
-from .settings import QuietWindow, Settings
-from .themes import load_theme
+from .schedule import in_window, is_quiet, iso_utc, quiet_edges, story_window
+from .settings import Settings
+from .theme import load_theme
 
-PACKAGE = Path(__file__).resolve().parent
 WORD = re.compile(r"\w+")
 NAME_SECONDS = 3.0  # to take in the face and the name before reading starts
-LOOKAHEAD_DAYS = 8  # quiet windows repeat weekly; one week ahead always holds the next edge
-
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """A hash of the player's code (static files, page templates): screens reload when it moves."""
-    h = hashlib.sha256(__version__.encode())
-    for root in (PACKAGE / "static", PACKAGE / "templates"):
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            h.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def page_code(settings: Settings, screen: str) -> str:
@@ -118,9 +102,9 @@ def _compose(revisions: list[dict], settings: Settings, screen: str, now: dateti
     for rev in revisions:
         if wanted and not wanted & {str(t).lower() for t in rev.get("tags") or ()}:
             continue
-        start, end = _moment(rev.get("start"), zone), _moment(rev.get("end"), zone, end=True)
-        edges += [t for t in (start, end) if t is not None and t > now]
-        if (start is None or start <= now) and (end is None or now < end):
+        window = story_window(rev.get("start"), rev.get("end"), zone)
+        edges += [t for t in window if t is not None and t > now]
+        if in_window(window, now):
             slides.append(slide(rev, settings))
     windows = settings.quiet_windows
     quiet = is_quiet(windows, now.astimezone(zone))
@@ -136,57 +120,5 @@ def _compose(revisions: list[dict], settings: Settings, screen: str, now: dateti
         "theme": settings.theme_for(screen),
         "quiet": quiet,
         "slides": slides,
-        "next_change": _iso(min(edges)) if edges else None,
+        "next_change": iso_utc(min(edges)) if edges else None,
     }
-
-
-def is_quiet(windows: Iterable[QuietWindow], local: datetime) -> bool:
-    """Is `local` (a wall-clock time where the screens hang) inside a quiet window?"""
-    minute = local.hour * 60 + local.minute
-    today = local.weekday()
-    yesterday = (today - 1) % 7
-    for w in windows:
-        if w.start < w.end:
-            if today in w.days and w.start <= minute < w.end:
-                return True
-        elif (today in w.days and minute >= w.start) or (yesterday in w.days and minute < w.end):
-            return True  # a window that wraps past midnight belongs to the day it starts
-    return False
-
-
-def quiet_edges(windows: Iterable[QuietWindow], now: datetime, zone: ZoneInfo) -> list[datetime]:
-    """The instants after `now` at which some quiet window starts or ends (in UTC)."""
-    today = now.astimezone(zone).date()
-    edges = []
-    for offset in range(-1, LOOKAHEAD_DAYS):
-        day = today + timedelta(days=offset)
-        midnight = datetime(day.year, day.month, day.day)
-        for w in windows:
-            if day.weekday() not in w.days:
-                continue
-            end = w.end + (24 * 60 if w.end <= w.start else 0)
-            for minutes in (w.start, end):
-                wall = midnight + timedelta(minutes=minutes)
-                edge = wall.replace(tzinfo=zone).astimezone(UTC)
-                if edge > now:
-                    edges.append(edge)
-    return edges
-
-
-def _moment(value: str | None, zone: ZoneInfo, end: bool = False) -> datetime | None:
-    """A story's start/end as an instant; an end given as a date lasts through that day."""
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
-            wall = datetime(day.year, day.month, day.day)
-        else:
-            wall = datetime.fromisoformat(value).replace(tzinfo=None)
-    except ValueError:
-        return None  # ingest refuses bad dates; one that slipped through must not hide a story
-    return wall.replace(tzinfo=zone).astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from .playlist import is_quiet
+from .schedule import is_quiet
 from .settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-QUIET_RE = re.compile(
-    r"^\s*(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:\s*-\s*[a-z]{3})?)*)\s+"
-    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$",
-    re.IGNORECASE,
-)
+from .schedule import QuietWindow, parse_quiet
+
+# Where deploy/raspberry-pi/install.sh writes the server's settings; every `kiosk` command reads
+# it when neither --config nor KIOSK_CONFIG says otherwise.
+SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 
 
 class SettingsError(ValueError):
@@ -35,15 +32,6 @@ class Screen:
     theme: str | None = None
     orientation: str = "landscape"
     tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class QuietWindow:
-    """Screens go dark on `days` (0 = Monday) from `start` to `end` minutes after midnight."""
-
-    days: frozenset[int]
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -139,6 +127,10 @@ class Settings:
     session_idle_minutes: int = field(
         default=120, metadata=_help("Admin sessions end after this many idle minutes.")
     )
+    admin_poll_seconds: float = field(
+        default=3.0,
+        metadata=_help("How often an open admin page asks for news, in seconds."),
+    )
     log_level: str = field(default="info", metadata=_help("debug, info, warning or error."))
     screens: dict[str, Screen] = field(
         default_factory=dict,
@@ -163,7 +155,22 @@ class Settings:
 
     @property
     def quiet_windows(self) -> tuple[QuietWindow, ...]:
-        return tuple(parse_quiet(q) for q in self.quiet_hours)
+        try:
+            return tuple(parse_quiet(q) for q in self.quiet_hours)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
+    @property
+    def max_photo_bytes(self) -> int:
+        return int(self.max_photo_mb * 1024 * 1024)
+
+    @property
+    def max_text_bytes(self) -> int:
+        return self.max_text_kb * 1024
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)
 
     def screen(self, name: str) -> Screen:
         return self.screens.get(name, Screen())
@@ -176,31 +183,6 @@ class Settings:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-
-
-def parse_quiet(text: str) -> QuietWindow:
-    """`"mon-fri 19:00-07:00"` -> QuietWindow; raises SettingsError with an example."""
-    m = QUIET_RE.match(text)
-    if not m:
-        raise SettingsError(
-            f"quiet_hours entry {text!r} is not understood: write it like "
-            '"mon-fri 19:00-07:00" or "sat,sun 00:00-24:00"'
-        )
-    days: set[int] = set()
-    for part in m["days"].lower().replace(" ", "").split(","):
-        first, _, last = part.partition("-")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise SettingsError(f"quiet_hours {text!r}: days are mon tue wed thu fri sat sun")
-        a, b = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
-        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
-
-    def minutes(hhmm: str) -> int:
-        h, mm = (int(x) for x in hhmm.split(":"))
-        if not (0 <= h <= 24 and 0 <= mm < 60) or (h == 24 and mm):
-            raise SettingsError(f"quiet_hours {text!r}: {hhmm} is not a time of day")
-        return h * 60 + mm
-
-    return QuietWindow(frozenset(days), minutes(m["start"]), minutes(m["end"]))
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -283,16 +265,31 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def find_config(config: Path | None, environ: dict[str, str]) -> Path | None:
+    """`--config`, else `KIOSK_CONFIG`, else the installed SYSTEM_CONFIG when it exists."""
+    if config is not None:
+        return Path(config)
+    if environ.get("KIOSK_CONFIG"):
+        return Path(environ["KIOSK_CONFIG"])
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
 def load(
     config: Path | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     base: Settings | None = None,
 ) -> Settings:
-    """Build Settings from a TOML file, the environment and explicit overrides, then validate."""
+    """Build Settings from a TOML file, the environment and explicit overrides, then validate.
+
+    With the real environment (`environ` None) and no `config`, the installed config is found
+    by `find_config`; an explicit `environ` (tests, tools) never reads files it was not given."""
+    real = environ is None
     environ = dict(os.environ) if environ is None else environ
     values: dict[str, Any] = {}
-    if config is None and environ.get("KIOSK_CONFIG"):
+    if real:
+        config = find_config(config, environ)
+    elif config is None and environ.get("KIOSK_CONFIG"):
         config = Path(environ["KIOSK_CONFIG"])
     if config is not None:
         values.update(read_toml(Path(config)))
@@ -317,6 +314,7 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"port = {s.port}: use a number between 1 and 65535")
     positive = ["slide_seconds", "reading_wpm", "poll_seconds", "settle_seconds", "rescan_seconds"]
     positive += ["max_photo_mb", "max_megapixels", "max_text_kb", "session_idle_minutes"]
+    positive += ["admin_poll_seconds"]
     for name in positive:
         if getattr(s, name) <= 0:
             raise SettingsError(f"{name} = {getattr(s, name)} must be greater than 0")

@@ -2,21 +2,19 @@
 drop them on the share and never see the admin page.
 
 Rewritten on a worker thread a moment after the library changes (a burst of decisions becomes one
-write), only when its text would change, through a temp file and `os.replace`, so a reader never
+write), only when its text would change, and atomically (kiosk.atomic), so a reader never
 sees half a file. The watcher ignores it like every `_` name.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .atomic import write_atomically
 from .library import Library
 from .settings import Settings
 
@@ -75,19 +73,6 @@ def _entry(sub: dict[str, Any]) -> list[str]:
     return [head + "\n"]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a half-written one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\r\n") as fh:  # Notepad-friendly
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from everyone on the share
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class StatusFile:
     """Keeps `_status.txt` in step with the library while the server runs."""
 
@@ -135,6 +120,6 @@ class StatusFile:
         body = text.split("\n", 3)[-1]  # everything below the "Updated" line
         if body == self._last and self.path.exists():
             return False
-        write_atomically(self.path, text)
+        write_atomically(self.path, text.replace("\n", "\r\n"))  # Notepad-friendly
         self._last = body
         return True

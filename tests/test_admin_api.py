@@ -198,6 +198,9 @@ def test_queue_decisions_and_audit(users: LiveServer, content: Path) -> None:
 
     approved = client.post(f"/api/admin/submissions/{first['id']}/approve").json()
     assert approved["status"] == "approved" and approved["decision"]["by"] == "mod"
+    listed = client.get("/api/admin/submissions").json()["submissions"]
+    assert [s for s in listed if s["id"] == first["id"]] == [approved]  # the queue's own view
+    assert approved["submitted_at"] == approved["on_screen"]["created_at"]
     empty = client.post(f"/api/admin/submissions/{second['id']}/reject", json={"reason": "  "})
     assert empty.status_code == 422 and "write a reason" in empty.text
     rejected = client.post(
@@ -379,3 +382,9 @@ def test_admin_page_needs_a_session(users: LiveServer) -> None:
         signed.status_code == 200
         and "frame-ancestors 'none'" in signed.headers["content-security-policy"]
     )
+
+
+def test_the_bare_address_leads_to_the_admin_page(users: LiveServer) -> None:
+    """Typing the Pi's address into a browser lands on sign-in, not on a 404."""
+    page = httpx.get(users.url + "/", follow_redirects=True, timeout=10)
+    assert page.status_code == 200 and str(page.url).endswith("/admin/login")

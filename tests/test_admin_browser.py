@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import LiveServer, wait_for
+from kiosk.assets import code_version
+from kiosk.settings import Settings
+
+from .conftest import LiveServer, make_settings, wait_for
 from .factories import jpeg, make_tree, story
 from .moderation import PASSWORD, add_users, cheap_hashes  # noqa: F401 - autouse fixture
 
@@ -27,6 +30,12 @@ PREVIEW_SHOWN = """(frame) => {
     const layer = doc && doc.querySelector('.is-active');
     return Boolean(layer) && getComputedStyle(layer).opacity === '1';
 }"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # The page polls every 0.3 s instead of 3 s: what arrives by polling shows up sooner.
+    return make_settings(tmp_path, admin_poll_seconds=0.3)
 
 
 @pytest.fixture
@@ -60,6 +69,8 @@ def sign_in(page: Page, server: LiveServer, name: str = "mod") -> None:
     expect(page.get_by_role("tab", name=re.compile("^Pending"))).to_have_attribute(
         "aria-selected", "true"
     )
+    # The page's modules run (the tab is in the address): until then the tabs only look ready.
+    expect(page).to_have_url(re.compile("/admin#pending$"))
 
 
 def card(page: Page, name: str) -> Any:
@@ -206,3 +217,98 @@ def test_queue_on_a_laptop_and_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     for name in ("admin-queue-1366.png", "admin-queue-390.png", "admin-on-screens-1366.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_pages_load_their_modules_without_console_errors(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    """A module that fails to load (missing, wrong type, a missing export) says so only here."""
+    errors: list[str] = []
+
+    def record(message: Any) -> None:
+        if message.type == "error":
+            errors.append(f"{message.text} ({message.location['url']})")
+
+    page.on("console", record)
+    make_tree(content, {"ana.md": story("Ana Alvarez"), "ana.jpg": jpeg()})
+    server.wait_status("ana.md", "pending")
+    page.goto(server.url + "/admin/login")
+    page.get_by_label("User name").fill("ann")
+    page.get_by_label("Password").fill(PASSWORD)
+    assert errors == [], "the sign-in page logged errors"
+    page.get_by_role("button", name="Sign in").click()  # login.js sends it: no form post
+    expect(page).to_have_url(re.compile("/admin#pending$"))
+    expect(card(page, "Ana Alvarez")).to_be_visible()
+    config = page.evaluate("JSON.parse(document.getElementById('admin-config').textContent)")
+    assert config["poll_ms"] == 300
+    tabs = [
+        ("On the screens", "approved", "No story is approved yet."),
+        ("Audit log", "audit", "arrived, waiting for a decision"),
+        ("Screens", "screens", "No screens yet."),
+        ("Users", "users", "moderator"),
+    ]
+    for label, panel, text in tabs:
+        page.get_by_role("tab", name=re.compile(f"^{label}")).click()
+        expect(page.locator(f"#panel-{panel}")).to_contain_text(text)
+    assert errors == [], "the admin page logged errors"
+
+
+def test_modules_are_served_under_the_code_version(server: LiveServer) -> None:
+    """Modules import each other by relative URL: the version in the path reaches every one."""
+    login = server.get("/admin/login").text
+    src = f"/admin/js/{code_version()}/login.js"
+    assert f'<script type="module" src="{src}">' in login
+    module = server.get(src)
+    assert module.status_code == 200
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert 'from "./api.js"' in module.text
+    assert server.get(src.replace(code_version(), "0123456789abcdef")).status_code == 404
+    assert server.get(f"/admin/js/{code_version()}/nothing.js").status_code == 404
+    assert server.get(f"/admin/js/{code_version()}/..%2Fadmin.css").status_code == 404
+
+
+def test_order_pin_retire_focal_keys_and_users(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    files = {"ana.md": story("Ana Alvarez"), "bo.md": story("Bo Berg"), "cy.md": story("Cy Chen")}
+    make_tree(content, {**files, "ana.jpg": jpeg(), "bo.jpg": jpeg(), "cy.jpg": jpeg()})
+    ids = {name: server.wait_status(name, "pending")["id"] for name in files}
+    server.library.approve(ids["ana.md"], "ann")
+    server.library.approve(ids["bo.md"], "ann")
+    sign_in(page, server, "ann")
+
+    cy = card(page, "Cy Chen").locator(".focal")
+    cy.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    expect(page.get_by_role("status")).to_contain_text("Focal point of Cy Chen saved")
+    focal = server.wait_status("cy.md", "pending")["focal"]
+    assert focal == pytest.approx([0.55, 0.31], abs=0.001)  # one save for both keys
+
+    page.get_by_role("tab", name=re.compile("^On the screens")).click()
+    rows = page.locator("#panel-approved article h3")
+    expect(rows).to_have_text(["Ana Alvarez", "Bo Berg"])
+    page.get_by_role("button", name="Move Ana Alvarez down").click()
+    expect(page.get_by_role("status")).to_have_text("Moved Ana Alvarez down.")
+    expect(rows).to_have_text(["Bo Berg", "Ana Alvarez"])
+    page.get_by_role("article", name="Ana Alvarez").get_by_label("Pinned", exact=True).check()
+    expect(page.get_by_role("status")).to_have_text("Pinned Ana Alvarez.")
+    expect(rows).to_have_text(["Ana Alvarez", "Bo Berg"])  # pinned stories play first
+    bo = page.get_by_role("article", name="Bo Berg")
+    retire = bo.get_by_role("button", name=re.compile("^(Retire|Really)"))  # asks once more
+    retire.click()
+    expect(retire).to_have_text("Really take it off every screen?")
+    retire.click()
+    expect(page.get_by_role("status")).to_have_text("Retired: Bo Berg is off the screens.")
+    expect(rows).to_have_text(["Ana Alvarez"])
+    server.wait_status("bo.md", "retired")
+
+    page.get_by_role("tab", name="Users").click()
+    page.get_by_label("User name").fill("zed")
+    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("status")).to_have_text("Added zed (moderator).")
+    page.get_by_role("button", name="Remove zed").click()
+    expect(page.get_by_role("status")).to_have_text("Removed zed.")
+    expect(page.locator("#panel-users")).not_to_contain_text("zed")
+    expect(page.get_by_role("button", name="Remove ann")).to_be_disabled()  # the one signed in

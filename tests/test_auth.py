@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -156,8 +158,9 @@ def test_login_is_throttled_per_address_too(auth: Auth, clock: Clock) -> None:
 def test_tokens_are_stored_hashed_and_revocable(auth: Auth) -> None:
     token = auth.create_token("backup-script", "moderator", "test")
     assert token.startswith("kiosk_") and len(token) > 40
-    row = auth.library._row("SELECT token_hash FROM tokens")
-    assert row["token_hash"] == digest(token) and token not in row["token_hash"]
+    with closing(sqlite3.connect(auth.library.path)) as db:
+        (stored,) = db.execute("SELECT token_hash FROM tokens").fetchone()
+    assert stored == digest(token) and token not in stored
     who = auth.principal(None, token)
     assert (who.name, who.role, who.csrf_token) == ("backup-script", "moderator", "")
     auth.check_csrf(who, None)  # bearer tokens need no CSRF token

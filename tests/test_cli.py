@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main
 
 from .factories import jpeg, make_tree, story
 
@@ -78,3 +83,33 @@ def test_init_makes_a_content_folder_that_checks_clean(tmp_path: Path) -> None:
     assert report == []
     again = kiosk("init", str(target))
     assert "kept" in again.stdout
+
+
+def test_user_commands_never_start_an_empty_database_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setattr("kiosk.settings.SYSTEM_CONFIG", tmp_path / "etc" / "kiosk.toml")
+    assert main(["user", "add", "ann", "--password-stdin"]) == 2
+    err = capsys.readouterr().err
+    assert f"no kiosk database at {tmp_path / 'data' / 'kiosk.db'}" in err
+    assert "--config" in err and not (tmp_path / "data").exists()
+
+
+def test_commands_find_the_installed_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a Pi, `kiosk user …` reads /etc/kiosk/kiosk.toml without --config."""
+    installed = tmp_path / "etc" / "kiosk.toml"
+    installed.parent.mkdir()
+    (tmp_path / "stories").mkdir()
+    installed.write_text(
+        f'content_dir = "{tmp_path / "stories"}"\ndata_dir = "{tmp_path / "lib"}"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setattr("kiosk.settings.SYSTEM_CONFIG", installed)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["user", "add", "ann", "--password-stdin"]) == 0
+    assert (tmp_path / "lib" / "kiosk.db").is_file() and not (tmp_path / "data").exists()

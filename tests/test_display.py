@@ -119,6 +119,13 @@ def test_heartbeat(server: LiveServer) -> None:
     assert bad.status_code == 422
 
 
+def test_the_page_tells_the_player_how_often_to_heartbeat(server: LiveServer) -> None:
+    page = server.get("/display?screen=lobby").text
+    config = json.loads(page.split('id="kiosk-config" type="application/json">')[1].split("<")[0])
+    assert config["heartbeat"] == "/api/screens/lobby/heartbeat"
+    assert config["heartbeat_ms"] == 30_000  # four missed beats make SILENT_SECONDS
+
+
 def test_screen_health_says_only_whether_it_went_silent(server: LiveServer) -> None:
     never = server.get("/api/screens/lobby").json()
     assert never == {"name": "lobby", "last_seen": None, "silent": False}

@@ -1,4 +1,4 @@
-"""kiosk.images: real photos made in the test, checked by what a screen would show."""
+"""kiosk.ingest.images: real photos made in the test, checked by what a screen would show."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin
 
-from kiosk import images
-from kiosk.images import FocalPoint, PhotoProblem, Rendition, render_photo, rendition_names
+from kiosk.ingest import images
+from kiosk.ingest.images import FocalPoint, PhotoProblem, Rendition, render_photo, rendition_names
+from kiosk.ingest.pipeline import Limits
+from kiosk.settings import Settings
 
 from .factories import jpeg, photo, png
 
@@ -23,6 +25,20 @@ BACKGROUND = (200, 120, 80)  # factories.photo's default colour
 BLUE = (0, 0, 255)  # its top-left marker
 HEAD = (250, 220, 190)  # its light 'head' at (w/2, h/3)
 WHITE = (255, 255, 255)
+
+
+DEFAULTS = Limits.from_settings(Settings())
+
+
+def render(path: Path, media: Path, **overrides: int) -> Rendition:
+    """render_photo with a default install's sizes and limits, except `overrides`."""
+    sizes = {
+        "max_px": DEFAULTS.display_px,
+        "thumb_px": DEFAULTS.thumb_px,
+        "max_bytes": DEFAULTS.photo_bytes,
+        "max_pixels": DEFAULTS.photo_pixels,
+    }
+    return render_photo(path, media, **(sizes | overrides))
 
 
 def close(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 24) -> bool:
@@ -118,7 +134,7 @@ def multi_picture_jpeg() -> bytes:
     ],
 )
 def test_every_supported_format_renders(src: Path, media: Path, name: str, make) -> None:
-    result = render_photo(write(src, name, make()), media)
+    result = render(write(src, name, make()), media)
 
     display = opened(media, result.image)
     assert display.format == "JPEG" and display.mode == "RGB"
@@ -134,7 +150,7 @@ def test_animated_gif_shows_its_first_frame(src: Path, media: Path) -> None:
     buf = io.BytesIO()
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
 
-    result = render_photo(write(src, "wave.gif", buf.getvalue()), media)
+    result = render(write(src, "wave.gif", buf.getvalue()), media)
 
     assert close(opened(media, result.image).getpixel((60, 45)), (220, 30, 30))
 
@@ -159,7 +175,7 @@ ORIENTED = [
 def test_exif_orientation_is_baked_in(
     src: Path, media: Path, ext: str, make, orientation: int, marker_corner: str
 ) -> None:
-    result = render_photo(write(src, f"held-upright.{ext}", make(orientation)), media)
+    result = render(write(src, f"held-upright.{ext}", make(orientation)), media)
 
     display = opened(media, result.image)
     assert display.size == (result.width, result.height) == (600, 800)
@@ -176,7 +192,7 @@ def test_exif_orientation_is_baked_in(
 
 def test_orientation_with_draft_decoding_of_a_large_jpeg(src: Path, media: Path) -> None:
     # 4000x3000 with max_px 1000: decoded at 1/2 scale by the DCT, then resized and turned
-    result = render_photo(write(src, "big.jpg", jpeg(4000, 3000, orientation=6)), media,
+    result = render(write(src, "big.jpg", jpeg(4000, 3000, orientation=6)), media,
                           max_px=1000)  # fmt: skip
 
     display = opened(media, result.image)
@@ -248,7 +264,7 @@ def test_all_metadata_is_stripped(src: Path, media: Path, fmt: str, profile: obj
         assert source.getexif().get_ifd(0x8825)
         assert ("icc_profile" in source.info) == bool(profile)
 
-    result = render_photo(write(src, f"babette.{fmt.lower()}", data), media)
+    result = render(write(src, f"babette.{fmt.lower()}", data), media)
 
     for name in (result.image, result.thumbnail):
         out = opened(media, name)
@@ -267,7 +283,7 @@ def test_cmyk_jpeg_keeps_its_colours(src: Path, media: Path) -> None:
     with Image.open(io.BytesIO(data)) as source:
         assert source.mode == "CMYK"
 
-    result = render_photo(write(src, "print.jpg", data), media, max_px=500)  # draft path too
+    result = render(write(src, "print.jpg", data), media, max_px=500)  # draft path too
 
     display = opened(media, result.image)
     assert display.size == (400, 500)
@@ -280,7 +296,7 @@ def test_embedded_colour_profile_is_converted_to_srgb(src: Path, media: Path, fm
     buf = io.BytesIO()
     Image.new("RGB", (300, 200), (220, 30, 30)).save(buf, fmt, icc_profile=swapped_primaries())
 
-    display = opened(media, render_photo(write(src, f"wide.{fmt.lower()}", buf.getvalue()),
+    display = opened(media, render(write(src, f"wide.{fmt.lower()}", buf.getvalue()),
                                          media).image)  # fmt: skip
 
     assert close(display.getpixel((150, 100)), (30, 220, 30), 16)  # what the profile means
@@ -296,7 +312,7 @@ def test_srgb_profiles_are_not_transformed(
         ImageCms, "profileToProfile", lambda *a, **k: pytest.fail("transformed sRGB to sRGB")
     )
 
-    display = opened(media, render_photo(path, media).image)
+    display = opened(media, render(path, media).image)
 
     assert close(display.getpixel((390, 290)), BACKGROUND)
 
@@ -304,7 +320,7 @@ def test_srgb_profiles_are_not_transformed(
 def test_broken_icc_profile_is_ignored(src: Path, media: Path) -> None:
     path = write(src, "odd.jpg", jpeg(300, 300, icc_profile=b"not really a profile" * 10))
 
-    display = opened(media, render_photo(path, media).image)
+    display = opened(media, render(path, media).image)
 
     assert close(display.getpixel((290, 290)), BACKGROUND)
     assert "icc_profile" not in display.info
@@ -322,7 +338,7 @@ def sixteen_bit_grey(fmt: str, value: int) -> bytes:
 def test_16_bit_grey_keeps_its_brightness(src: Path, media: Path, fmt: str) -> None:
     path = write(src, f"scan.{fmt.lower()}", sixteen_bit_grey(fmt, 40000))  # 61 % grey
 
-    display = opened(media, render_photo(path, media).image)
+    display = opened(media, render(path, media).image)
 
     r, g, b = display.getpixel((150, 100))
     assert r == g == b and abs(r - 40000 * 255 // 65535) <= 3
@@ -351,7 +367,7 @@ def test_transparency_is_flattened_onto_white(src: Path, media: Path, mode: str,
     buf = io.BytesIO()
     img.save(buf, fmt, **({"transparency": 0} if mode == "P" else {}))
 
-    display = opened(media, render_photo(write(src, f"logo.{fmt.lower()}", buf.getvalue()),
+    display = opened(media, render(write(src, f"logo.{fmt.lower()}", buf.getvalue()),
                                          media).image)  # fmt: skip
 
     assert close(display.getpixel((10, 10)), WHITE, 8)  # not black
@@ -363,7 +379,7 @@ def test_transparency_is_flattened_onto_white(src: Path, media: Path, mode: str,
 def test_black_and_white_and_grey_become_rgb(src: Path, media: Path, mode: str) -> None:
     path = write(src, "grey.png", png(300, 300, mode=mode))
 
-    display = opened(media, render_photo(path, media).image)
+    display = opened(media, render(path, media).image)
 
     assert display.mode == "RGB"
     r, g, b = display.getpixel((150, 100))
@@ -385,7 +401,7 @@ def test_large_jpeg_is_decoded_at_a_reduced_dct_scale(
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy)
     # 1/4 scale (1000×750) still covers 960×720; 1/8 (500×375) would not
-    result = render_photo(write(src, "phone.jpg", jpeg(4000, 3000, orientation=8)), media,
+    result = render(write(src, "phone.jpg", jpeg(4000, 3000, orientation=8)), media,
                           max_px=960)  # fmt: skip
 
     assert decoded[0] == (1000, 750)
@@ -393,7 +409,7 @@ def test_large_jpeg_is_decoded_at_a_reduced_dct_scale(
 
 
 def test_large_photo_fits_max_px_and_thumbnail_is_made_from_it(src: Path, media: Path) -> None:
-    result = render_photo(write(src, "big.jpg", jpeg(4000, 3000)), media)
+    result = render(write(src, "big.jpg", jpeg(4000, 3000)), media)
 
     assert (result.width, result.height) == (1920, 1440)
     assert opened(media, result.image).size == (1920, 1440)
@@ -401,7 +417,7 @@ def test_large_photo_fits_max_px_and_thumbnail_is_made_from_it(src: Path, media:
 
 
 def test_small_photo_is_not_enlarged(src: Path, media: Path) -> None:
-    result = render_photo(write(src, "small.png", png(640, 480)), media, thumb_px=100)
+    result = render(write(src, "small.png", png(640, 480)), media, thumb_px=100)
 
     assert opened(media, result.image).size == (640, 480)
     assert opened(media, result.thumbnail).size == (100, 75)
@@ -409,9 +425,9 @@ def test_small_photo_is_not_enlarged(src: Path, media: Path) -> None:
 
 def test_names_follow_content_and_sizes(src: Path, media: Path) -> None:
     data = jpeg(500, 400)
-    first = render_photo(write(src, "a.jpg", data), media)
-    renamed = render_photo(write(src, "b.jpg", data), media)
-    smaller = render_photo(write(src, "c.jpg", data), media, max_px=300, thumb_px=64)
+    first = render(write(src, "a.jpg", data), media)
+    renamed = render(write(src, "b.jpg", data), media)
+    smaller = render(write(src, "c.jpg", data), media, max_px=300, thumb_px=64)
 
     assert first.photo_hash == hashlib.sha256(data).hexdigest()
     assert first == renamed
@@ -430,14 +446,14 @@ def test_existing_renditions_are_reused_without_decoding(
     src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(src, "babette.jpg", jpeg(2400, 3000))
-    first = render_photo(path, media)
+    first = render(path, media)
     stamps = {p.name: p.stat().st_mtime_ns for p in media.iterdir()}
 
     def no_decoding(*args: object) -> None:
         raise AssertionError("decoded a photo whose renditions exist")
 
     monkeypatch.setattr(images, "_decode_fitted", no_decoding)
-    again = render_photo(path, media)
+    again = render(path, media)
 
     assert again == first == Rendition(first.photo_hash, first.image, first.thumbnail, 1536, 1920)
     assert {p.name: p.stat().st_mtime_ns for p in media.iterdir()} == stamps
@@ -446,13 +462,13 @@ def test_existing_renditions_are_reused_without_decoding(
 @pytest.mark.parametrize("damage", ["thumbnail missing", "display empty", "display garbage"])
 def test_missing_or_damaged_renditions_are_made_again(src: Path, media: Path, damage: str) -> None:
     path = write(src, "babette.jpg", jpeg(400, 500))
-    first = render_photo(path, media)
+    first = render(path, media)
     if damage == "thumbnail missing":
         (media / first.thumbnail).unlink()
     else:
         (media / first.image).write_bytes(b"" if damage == "display empty" else b"\x00" * 100)
 
-    assert render_photo(path, media) == first
+    assert render(path, media) == first
     assert opened(media, first.image).size == (400, 500)
     assert opened(media, first.thumbnail).size == (256, 320)
 
@@ -487,7 +503,7 @@ def ppm() -> bytes:
 )  # fmt: skip
 def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str, make) -> None:
     with pytest.raises(PhotoProblem) as problem:
-        render_photo(write(src, name, make()), media)
+        render(write(src, name, make()), media)
 
     message = str(problem.value)
     assert message.startswith(f"{name} is not a photo Hallway Kiosk can read")
@@ -497,7 +513,7 @@ def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str
 
 def test_empty_file_is_probably_still_being_copied(src: Path, media: Path) -> None:
     with pytest.raises(PhotoProblem, match=r"^babette\.jpg is empty \(maybe it is still being"):
-        render_photo(write(src, "babette.jpg", b""), media)
+        render(write(src, "babette.jpg", b""), media)
 
 
 def test_file_over_the_byte_limit_is_refused_before_reading(
@@ -507,7 +523,7 @@ def test_file_over_the_byte_limit_is_refused_before_reading(
     monkeypatch.setattr(images, "open", lambda *a: pytest.fail("read the file"), raising=False)
 
     with pytest.raises(PhotoProblem) as problem:
-        render_photo(path, media, max_bytes=200 * 1024)
+        render(path, media, max_bytes=200 * 1024)
 
     size_mb = path.stat().st_size / 1024 / 1024
     assert str(problem.value) == (
@@ -534,7 +550,7 @@ def test_file_that_grows_past_the_limit_while_read_is_refused(
     with pytest.raises(
         PhotoProblem, match=r"^babette\.jpg is 0\.2 MB; photos must be under 0\.1 MB"
     ):
-        render_photo(path, media, max_bytes=150 * 1024)
+        render(path, media, max_bytes=150 * 1024)
 
 
 def test_byte_limit_message_in_whole_megabytes() -> None:
@@ -574,7 +590,7 @@ def test_decompression_bomb_is_refused_from_its_header(
     src: Path, media: Path, make, width: int, height: int, sentence: str
 ) -> None:
     with pytest.raises(PhotoProblem) as problem:
-        render_photo(write(src, "bomb.png", make(width, height)), media)
+        render(write(src, "bomb.png", make(width, height)), media)
 
     assert str(problem.value) == f"bomb.png is {sentence}"
     assert list(media.iterdir()) == []
@@ -583,8 +599,8 @@ def test_decompression_bomb_is_refused_from_its_header(
 def test_pixel_limit_is_configurable(src: Path, media: Path) -> None:
     path = write(src, "babette.jpg", jpeg(400, 300))
     with pytest.raises(PhotoProblem, match="400×300 pixels \\(0.1 megapixels\\); the limit is 0.1"):
-        render_photo(path, media, max_pixels=100_000)
-    assert render_photo(path, media, max_pixels=120_000).width == 400
+        render(path, media, max_pixels=100_000)
+    assert render(path, media, max_pixels=120_000).width == 400
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -592,7 +608,7 @@ def test_pixel_limit_is_configurable(src: Path, media: Path) -> None:
 
 def test_no_temporary_files_are_left_behind(src: Path, media: Path) -> None:
     for i in range(3):
-        render_photo(write(src, f"p{i}.jpg", jpeg(300 + i, 300)), media)
+        render(write(src, f"p{i}.jpg", jpeg(300 + i, 300)), media)
 
     assert leftovers(media) == []
     assert len(list(media.glob("*.jpg"))) == 6
@@ -617,7 +633,7 @@ def test_disk_full_propagates_and_leaves_no_partial_files(
 
     monkeypatch.setattr(Image.Image, "save", save_then_fill_the_disk)
     with pytest.raises(OSError) as error:
-        render_photo(path, media)
+        render(path, media)
     assert not isinstance(error.value, PhotoProblem) and error.value.errno == errno.ENOSPC
 
     display, thumbnail = rendition_names(hashlib.sha256(path.read_bytes()).hexdigest(), 1920, 320)
@@ -625,7 +641,7 @@ def test_disk_full_propagates_and_leaves_no_partial_files(
     assert opened(media, display).size == (800, 600)
 
     monkeypatch.setattr(Image.Image, "save", real_save)
-    assert render_photo(path, media).thumbnail == thumbnail  # the next scan finishes the job
+    assert render(path, media).thumbnail == thumbnail  # the next scan finishes the job
     assert opened(media, thumbnail).size == (320, 240)
 
 
@@ -639,7 +655,7 @@ def test_concurrent_calls_are_safe(src: Path, media: Path) -> None:
     def work(path: Path) -> None:
         try:
             start.wait()
-            results.append(render_photo(path, media, max_px=800))
+            results.append(render(path, media, max_px=800))
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from kiosk.library import Conflict, Library, NotFound, Refused
+from kiosk.library import db as db_module
 
 
 def rendition(h: str) -> SimpleNamespace:
@@ -33,6 +35,21 @@ def test_wal_and_migrations(tmp_path: Path) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
     Library(tmp_path / "k.db").close()  # reopening does not migrate twice
+
+
+def test_a_migration_may_hold_a_trigger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Library(tmp_path / "k.db").close()  # a file from before the new migration
+    trigger = (
+        "CREATE TRIGGER audit_is_append_only BEFORE DELETE ON audit"
+        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+    monkeypatch.setattr(db_module, "MIGRATIONS", [*db_module.MIGRATIONS, (trigger,)])
+    lib = Library(tmp_path / "k.db")
+    lib.add_user("ann", "admin", "hash", "test")
+    db = sqlite3.connect(tmp_path / "k.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS) == 2
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit")
 
 
 def test_new_story_is_pending_then_approved_plays(lib: Library) -> None:
@@ -131,3 +148,42 @@ def test_move_onto_the_name_of_a_retired_story(lib: Library) -> None:
     assert lib.submission(moved)["source"] == "a.md"
     assert [s["name"] for s in lib.on_screen()] == ["Bo"]
     assert lib.submission(old)["status"] == "retired"  # history kept
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement run on the connections opened from here on (the library's)."""
+    run: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(run.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    return run
+
+
+def test_the_queue_is_one_query_however_long(statements: list[str], tmp_path: Path) -> None:
+    lib = Library(tmp_path / "kiosk.db")
+
+    def cost(read: Callable[[], object]) -> int:
+        statements.clear()
+        read()
+        return len(statements)
+
+    def grow_to(n: int) -> None:
+        for i in range(len(lib.submissions()), n):
+            sid = add(lib, f"s{i}.md", f"h{i}", name=f"S{i}")
+            if i % 3 == 0:
+                lib.approve(sid, "mod")
+                add(lib, f"s{i}.md", f"h{i}b", name=f"S{i}b")  # waits, the old one plays
+
+    grow_to(10)
+    few = cost(lib.submissions), cost(lambda: lib.submissions("pending"))
+    grow_to(200)
+    many = cost(lib.submissions), cost(lambda: lib.submissions("pending"))
+    assert few == many == (1, 1)
+    sid = lib.submissions("pending")[0]["id"]
+    assert cost(lambda: lib.submission(sid)) == 1

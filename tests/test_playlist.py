@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from kiosk.library import Library
-from kiosk.playlist import build, is_quiet, slide
+from kiosk.playlist import build, slide
+from kiosk.schedule import is_quiet
 from kiosk.settings import Settings, load
 
 NOON = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # a Wednesday

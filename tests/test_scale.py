@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.stories import is_ignored
+from kiosk.ingest.scan import is_ignored
 
 from .conftest import LiveServer, make_settings, wait_for
 from .factories import jpeg, make_tree, story

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.settings import Settings, SettingsError, check_folders, load, parse_quiet
+from kiosk.schedule import parse_quiet
+from kiosk.settings import Settings, SettingsError, check_folders, load
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
@@ -64,6 +65,7 @@ def test_screens_tables(tmp_path: Path) -> None:
         ({"timezone": "Mars/Base"}, "use a name like Europe/Berlin"),
         ({"quiet_hours": ["weekdays 7pm"]}, 'write it like "mon-fri 19:00-07:00"'),
         ({"slide_seconds": 0}, "must be greater than 0"),
+        ({"admin_poll_seconds": -1}, "admin_poll_seconds = -1.0 must be greater than 0"),
         ({"nonsense": 1}, "unknown setting nonsense"),
     ],
 )
@@ -98,3 +100,8 @@ def test_quiet_window_wraps_and_ranges() -> None:
     w = parse_quiet("fri-mon 22:30-06:00")
     assert w.days == frozenset({4, 5, 6, 0})
     assert (w.start, w.end) == (22 * 60 + 30, 360)
+
+
+def test_limits_in_bytes_and_pixels() -> None:
+    s = load(overrides={"max_photo_mb": 0.5, "max_text_kb": 2, "max_megapixels": 1.5}, environ={})
+    assert (s.max_photo_bytes, s.max_text_bytes, s.max_pixels) == (524_288, 2048, 1_500_000)

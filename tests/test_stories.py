@@ -7,13 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import stories
-from kiosk.stories import Entry, Scanner, Story, is_ignored, name_from_filename, read_story
+from kiosk.ingest import story as story_module
+from kiosk.ingest.pipeline import Limits
+from kiosk.ingest.scan import Scan, Scanner, is_ignored
+from kiosk.ingest.story import Entry, Story, name_from_filename, read_story
+from kiosk.settings import Settings
 
 from .factories import jpeg, make_tree, png, story
 
 JPEG = jpeg(40, 50)
 PNG = png(40, 50)
+TEXT_BYTES = Limits.from_settings(Settings()).text_bytes  # a default install's limit: 64 KB
 
 
 @pytest.fixture
@@ -24,27 +28,32 @@ def folder(tmp_path: Path) -> Path:
 
 
 def entries(root: Path) -> dict[str, Entry]:
-    return {e.source: e for e in Scanner(root).scan().entries}
+    return {e.source: e for e in Scanner(root, TEXT_BYTES).scan().entries}
+
+
+def files(scan: Scan) -> set[Path]:
+    """Every file that is part of an entry."""
+    return {p for e in scan.entries for p in (e.text, e.photo) if p is not None}
 
 
 def only_story(root: Path, files: dict[str, str | bytes]) -> Story:
     make_tree(root, files)
-    found = Scanner(root).scan().entries
+    found = Scanner(root, TEXT_BYTES).scan().entries
     assert len(found) == 1, [e.source for e in found]
-    return read_story(found[0])
+    return read_story(found[0], TEXT_BYTES)
 
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The text files the module opens, in order."""
     opened: list[Path] = []
-    real = stories._read_text_bytes
+    real = story_module._read_text_bytes
 
     def spy(path: Path, limit: int) -> tuple[bytes, int]:
         opened.append(path)
         return real(path, limit)
 
-    monkeypatch.setattr(stories, "_read_text_bytes", spy)
+    monkeypatch.setattr(story_module, "_read_text_bytes", spy)
     return opened
 
 
@@ -72,7 +81,7 @@ def test_a_folder_with_one_text_and_one_image_is_one_story(folder: Path) -> None
     entry = entries(folder)["2026/march/babette-ruiz"]
     assert entry.text == folder / "2026/march/babette-ruiz/story.txt"
     assert entry.photo == folder / "2026/march/babette-ruiz/IMG_0042.jpg"
-    assert read_story(entry).name == "Babette Ruiz"
+    assert read_story(entry, TEXT_BYTES).name == "Babette Ruiz"
 
 
 def test_a_story_folder_keeps_its_source_when_the_photo_arrives(folder: Path) -> None:
@@ -169,7 +178,7 @@ def test_photo_field_naming_a_missing_file_says_which(folder: Path) -> None:
     make_tree(folder, {"bob.md": story("Bob", photo="bob-portrait.jpg")})
     entry = entries(folder)["bob.md"]
     assert entry.photo is None
-    (problem,) = read_story(entry).problems
+    (problem,) = read_story(entry, TEXT_BYTES).problems
     assert problem.startswith("bob.md names photo bob-portrait.jpg, but there is no such file")
     assert "check the spelling" in problem
 
@@ -184,11 +193,11 @@ def test_photo_field_naming_something_else_than_a_photo(folder: Path) -> None:
 def test_photo_field_pointing_outside_is_refused(folder: Path, named: str) -> None:
     (folder.parent / "outside.jpg").write_bytes(JPEG)
     make_tree(folder, {"bob.md": story("Bob", photo=named), "bob.jpg": JPEG})
-    scan = Scanner(folder).scan()
+    scan = Scanner(folder, TEXT_BYTES).scan()
     (entry,) = scan.entries
     assert entry.photo is None
-    assert scan.files() == {folder / "bob.md"}
-    (problem,) = read_story(entry).problems
+    assert files(scan) == {folder / "bob.md"}
+    (problem,) = read_story(entry, TEXT_BYTES).problems
     assert problem == (
         f"bob.md: photo: {named} points outside the stories folder; "
         "put the photo in the folder and name it relative to the story"
@@ -199,7 +208,7 @@ def test_lone_photo_is_a_submission_that_needs_a_story(folder: Path) -> None:
     make_tree(folder, {"carl-meyer_2.jpg": JPEG})
     entry = entries(folder)["carl-meyer_2.jpg"]
     assert (entry.text, entry.photo) == (None, folder / "carl-meyer_2.jpg")
-    told = read_story(entry)
+    told = read_story(entry, TEXT_BYTES)
     assert (told.name, told.needs_story, told.problems) == ("Carl Meyer", True, ())
     assert told.text_bytes == b""
 
@@ -219,9 +228,9 @@ def test_name_from_filename(filename: str, name: str) -> None:
     assert name_from_filename(Path(filename)) == name
 
 
-def test_scan_files_lists_texts_and_photos(folder: Path) -> None:
+def test_every_text_and_photo_is_part_of_an_entry(folder: Path) -> None:
     make_tree(folder, {"bob.md": story("Bob"), "bob.jpg": JPEG, "ana.png": PNG})
-    assert Scanner(folder).scan().files() == {
+    assert files(Scanner(folder, TEXT_BYTES).scan()) == {
         folder / "bob.md",
         folder / "bob.jpg",
         folder / "ana.png",
@@ -272,14 +281,14 @@ def test_fingerprint_changes_with_either_file_and_only_then(folder: Path) -> Non
 )
 def test_junk_is_ignored_silently(folder: Path, junk: str) -> None:
     make_tree(folder, {junk: b"x"})
-    scan = Scanner(folder).scan()
+    scan = Scanner(folder, TEXT_BYTES).scan()
     assert (scan.entries, scan.ignored) == ([], [])
     assert is_ignored(junk.split("/")[0])
 
 
 def test_other_files_are_listed_once_as_not_a_story(folder: Path) -> None:
     make_tree(folder, {"bob.md": story("Bob"), "notes.docx": b"PK\x03\x04", "team/plan.pdf": b"%"})
-    scan = Scanner(folder).scan()
+    scan = Scanner(folder, TEXT_BYTES).scan()
     assert [e.source for e in scan.entries] == ["bob.md"]
     reason = (
         "ignored: not a story file (save stories as .md or .txt, photos as .jpg, .png or .heic)"
@@ -297,10 +306,10 @@ def test_a_linked_text_file_outside_the_folder_is_never_read(
     secret.write_text(story("Secret"))
     (folder / "bob.md").symlink_to(secret)
     make_tree(folder, {"bob.jpg": JPEG})
-    scan = Scanner(folder).scan()
+    scan = Scanner(folder, TEXT_BYTES).scan()
     (entry,) = scan.entries
     assert (entry.source, entry.text, entry.photo) == ("bob.md", None, None)
-    told = read_story(entry)
+    told = read_story(entry, TEXT_BYTES)
     assert told.problems == (
         "bob.md is a link to somewhere outside the stories folder; "
         "copy the file into the stories folder instead of linking to it",
@@ -314,17 +323,17 @@ def test_a_linked_photo_outside_the_folder_is_a_problem_of_its_story(folder: Pat
     outside.write_bytes(JPEG)
     make_tree(folder, {"bob.md": story("Bob")})
     (folder / "bob.jpg").symlink_to(outside)
-    scan = Scanner(folder).scan()
+    scan = Scanner(folder, TEXT_BYTES).scan()
     (entry,) = scan.entries
     assert entry.photo is None
     assert "bob.jpg is a link to somewhere outside the stories folder" in entry.problems[0]
-    assert outside not in scan.files()
+    assert outside not in files(scan)
 
 
 def test_a_linked_folder_outside_is_not_walked(folder: Path, reads: list[Path]) -> None:
     elsewhere = make_tree(folder.parent / "elsewhere", {"ana.md": story("Ana"), "ana.jpg": JPEG})
     (folder / "shared").symlink_to(elsewhere, target_is_directory=True)
-    scan = Scanner(folder).scan()
+    scan = Scanner(folder, TEXT_BYTES).scan()
     (entry,) = scan.entries
     assert (entry.source, entry.text, entry.photo) == ("shared", None, None)
     assert entry.problems == (
@@ -656,7 +665,7 @@ def test_the_limit_can_be_changed(folder: Path) -> None:
     assert read_story(entry, max_text_bytes=1024).problems == (
         "bob.md is 3 KB; stories must be under 1 KB — shorten it",
     )
-    assert read_story(entry).problems == ()
+    assert read_story(entry, TEXT_BYTES).problems == ()
 
 
 def test_an_empty_text_file(folder: Path) -> None:
@@ -677,7 +686,7 @@ def test_rescanning_3000_files_only_reads_what_changed(folder: Path, reads: list
         files[f"batch{n % 10}/person-{n}.md"] = story(f"Person {n}")
         files[f"batch{n % 10}/person-{n}.jpg"] = JPEG
     make_tree(folder, files)
-    scanner = Scanner(folder)
+    scanner = Scanner(folder, TEXT_BYTES)
 
     first = scanner.scan()
     assert len(first.entries) == 1500

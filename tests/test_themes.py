@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.app import create_app
-from kiosk.themes import ThemeError, installed, load_theme
+from kiosk.theme import ThemeError, installed, load_theme
 
 from .conftest import LiveServer, make_settings
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from kiosk import watcher as watcher_mod
+from kiosk.ingest import watcher as watcher_mod
 from kiosk.settings import load
 
 from .conftest import LiveServer, make_settings, wait_for
@@ -15,7 +17,8 @@ from .factories import jpeg, make_tree, story
 
 
 def revisions(server: LiveServer) -> int:
-    return server.library._row("SELECT COUNT(*) FROM revisions")[0]
+    with closing(sqlite3.connect(server.library.path)) as db:  # the test's own reader
+        return db.execute("SELECT COUNT(*) FROM revisions").fetchone()[0]
 
 
 def test_drop_becomes_pending(server: LiveServer, content: Path) -> None:

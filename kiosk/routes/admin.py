@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -30,9 +29,10 @@ from pydantic import (
 from .. import playlist
 from ..auth import SESSION_COOKIE, Throttled, Unauthenticated
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
-from ..images import FocalPoint
-from ..library import Conflict, Library, NotFound, Refused
-from .display import SILENT_SECONDS, ScreenQuery, silent_for
+from ..ingest.images import FocalPoint
+from ..library import Conflict, NotFound, Refused
+from ..schedule import SILENT_SECONDS, ends_before_start, silent_for, story_date
+from .display import ScreenQuery
 
 # SQLite integers are 64-bit; a larger id is not "unknown", it is not an id at all (422).
 SubmissionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A submission's id.")]
@@ -174,12 +174,11 @@ def one_line(value: str) -> str:
 
 def _iso_date(value: str, key: str) -> str:
     try:
-        parsed: date = (datetime if "T" in value or " " in value else date).fromisoformat(value)
+        return story_date(value)
     except ValueError:
         raise ValueError(
             f"{key} must be a date like 2026-12-01 (a time may follow: 2026-12-01T08:00)"
         ) from None
-    return parsed.isoformat()
 
 
 class SubmissionPatch(BaseModel):
@@ -311,31 +310,18 @@ def _media(rev: dict[str, Any]) -> dict[str, Any]:
     return rev | {k: MEDIA_PREFIX + rev[k] if rev.get(k) else None for k in ("image", "thumbnail")}
 
 
-def _out(sub: dict[str, Any], arrived: dict[int, str]) -> dict[str, Any]:
-    out = _media(sub)
-    out["on_screen"] = _media(sub["on_screen"]) if sub.get("on_screen") else None
-    out["submitted_at"] = arrived.get(sub["id"], sub["created_at"])
-    return out
-
-
-def _moment(value: str, end: bool = False) -> datetime:
-    parsed = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(parsed, datetime):
-        return parsed
-    return datetime.combine(parsed, time.max if end else time.min)
+def _submission(sub: dict[str, Any]) -> Submission:
+    """A submission as the library reads it, with media as moderator-only URLs."""
+    on_screen = _media(sub["on_screen"]) if sub.get("on_screen") else None
+    return Submission.model_validate(_media(sub) | {"on_screen": on_screen})
 
 
 def _check_dates(current: dict[str, Any], changes: dict[str, Any]) -> None:
     start, end = changes.get("start", current.get("start")), changes.get("end", current.get("end"))
-    if start and end and _moment(end, end=True) < _moment(start):
+    if start and end and ends_before_start(start, end):
         raise HTTPException(
             422, f"end ({end}) is before start ({start}): fix the dates so it has days to show"
         )
-
-
-def _submission(library: Library, sid: int) -> dict[str, Any]:
-    with _answers():
-        return _out(library.submission(sid), library.submitted_at())
 
 
 # ---- sign-in -----------------------------------------------------------------------------
@@ -373,10 +359,7 @@ def submissions(
     who: ModeratorDep, library: LibraryDep, status: Status | None = None
 ) -> SubmissionList:
     """Submissions with their newest revision, oldest first (the order to work through)."""
-    arrived = library.submitted_at()
-    subs = [_out(s, arrived) for s in library.submissions(status)]
-    subs.sort(key=lambda s: (s["submitted_at"], s["id"]))
-    return SubmissionList.model_validate({"submissions": subs})
+    return SubmissionList(submissions=[_submission(s) for s in library.submissions(status)])
 
 
 @router.post("/submissions/{sid}/approve", responses=_errors(404, 409, 422))
@@ -389,24 +372,26 @@ def approve(
 ) -> Submission:
     """Approve the newest revision (or exactly `revision`): it replaces what was playing."""
     with _answers():
-        library.approve(sid, who.name, body.revision if body else None, settings.require_consent)
-    return _submission(library, sid)
+        sub = library.approve(
+            sid, who.name, body.revision if body else None, settings.require_consent
+        )
+    return _submission(sub)
 
 
 @router.post("/submissions/{sid}/reject", responses=_errors(404, 422))
 def reject(sid: SubmissionId, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> Submission:
     """Reject the newest revision with a reason; an approved older one keeps playing."""
     with _answers():
-        library.reject(sid, who.name, body.reason)
-    return _submission(library, sid)
+        sub = library.reject(sid, who.name, body.reason)
+    return _submission(sub)
 
 
 @router.post("/submissions/{sid}/retire", responses=_errors(404))
 def retire(sid: SubmissionId, who: ModeratorDep, library: LibraryDep) -> Submission:
     """Take it off every screen."""
     with _answers():
-        library.retire(sid, who.name)
-    return _submission(library, sid)
+        sub = library.retire(sid, who.name)
+    return _submission(sub)
 
 
 @router.patch("/submissions/{sid}", responses=_errors(404, 422))
@@ -417,8 +402,8 @@ def patch(
     changes = body.model_dump(exclude_unset=True)
     with _answers():
         _check_dates(library.submission(sid), changes)
-        library.patch(sid, who.name, changes)
-    return _submission(library, sid)
+        sub = library.patch(sid, who.name, changes)
+    return _submission(sub)
 
 
 @router.get("/submissions/{sid}/preview", responses=_errors(404))

@@ -1,20 +1,21 @@
 """The admin web pages: `/admin` (the moderators' page) and `/admin/login`.
 
-The pages carry no story content: admin.js fetches everything from the JSON API, whose checks
-are therefore the only ones that matter.
+The pages carry no story content: their JavaScript (static/admin/) fetches everything from the
+JSON API, whose checks are therefore the only ones that matter.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from ..assets import PACKAGE, code_version
 from ..auth import SESSION_COOKIE
 from ..deps import AuthDep, LibraryDep, SettingsDep
-from ..playlist import PACKAGE, code_version
 
 templates = Jinja2Templates(directory=PACKAGE / "templates")
+MODULES = PACKAGE / "static" / "admin"  # the pages' JavaScript, as native ES modules
 # No inline scripts, no framing of these pages (clickjacking), nothing sent to other sites.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -27,6 +28,12 @@ PAGE_HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def index() -> Response:
+    """Somebody who types the Pi's address lands on the admin page (screens use /display)."""
+    return RedirectResponse("/admin", status_code=307)
 
 
 @router.get("/admin")
@@ -44,6 +51,7 @@ def admin_page(
         "csrf": who.csrf_token,
         "require_consent": settings.require_consent,
         "screens": [{"name": n, "orientation": settings.screen(n).orientation} for n in names],
+        "poll_ms": round(settings.admin_poll_seconds * 1000),
     }
     return templates.TemplateResponse(
         request,
@@ -60,4 +68,18 @@ def login_page(request: Request, auth: AuthDep) -> Response:
         return RedirectResponse("/admin", status_code=303)
     return templates.TemplateResponse(
         request, "admin/login.html", {"version": code_version()}, headers=PAGE_HEADERS
+    )
+
+
+@router.get("/admin/js/{version}/{name}")
+def admin_module(version: str, name: str) -> Response:
+    """One of the pages' JavaScript modules, under the code version. The modules import each
+    other by relative URL (`./dom.js`), so the version in the path carries over to every import:
+    after an upgrade no browser runs a cached module next to fresh ones. Only the current
+    version exists."""
+    path = MODULES / name
+    if version != code_version() or path.suffix != ".js" or not path.is_file():
+        raise HTTPException(404, "No such file.")
+    return FileResponse(
+        path, media_type="text/javascript", headers={"X-Content-Type-Options": "nosniff"}
     )

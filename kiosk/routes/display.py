@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from ..deps import LibraryDep, PlaylistsDep, SettingsDep
-from ..events import BroadcasterDep
+from ..events import TICK_SECONDS, BroadcasterDep
 from ..playlist import page_code
+from ..schedule import HEARTBEAT_SECONDS, SILENT_SECONDS, silent_for
 from ..settings import Settings
-from ..themes import load_theme, theme_file
+from ..theme import load_theme, theme_file
 
 router = APIRouter(tags=["display"])
 
@@ -54,9 +55,6 @@ class Playlist(BaseModel):
     next_change: str | None = Field(description="When a date or quiet hour next changes things.")
 
 
-SILENT_SECONDS = 120  # a screen heartbeats every 30 s; two minutes of silence is news
-
-
 class ScreenHealth(BaseModel):
     name: str
     last_seen: str | None = Field(description="The last heartbeat, UTC; null if never.")
@@ -90,7 +88,7 @@ def playlist(
 @router.get("/api/events", response_class=EventSourceResponse)
 async def events(broadcaster: BroadcasterDep, screen: ScreenQuery = "default") -> Response:
     """Server-Sent Events: `playlist` with `{"version", "code"}` on every change; pings."""
-    return EventSourceResponse(broadcaster.stream(screen), ping=15, headers=NO_CACHE)
+    return EventSourceResponse(broadcaster.stream(screen), ping=TICK_SECONDS, headers=NO_CACHE)
 
 
 @router.post("/api/screens/{name}/heartbeat", status_code=204)
@@ -113,14 +111,6 @@ def screen_health(name: Annotated[str, Path(pattern=SCREEN_NAME)], library: Libr
     seen = next((s["last_seen"] for s in library.screens() if s["name"] == name), None)
     silent = silent_for(seen, library.clock()) > SILENT_SECONDS
     return {"name": name, "last_seen": seen, "silent": silent}
-
-
-def silent_for(last_seen: str | None, now: datetime) -> float:
-    """Seconds since a heartbeat stored as an ISO time (0 for a screen never heard: unknown)."""
-    if not last_seen:
-        return 0.0
-    then = datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
-    return max(0.0, (now - then).total_seconds())
 
 
 @router.get("/sw.js", include_in_schema=False)
@@ -147,6 +137,7 @@ def _page(settings: Settings, screen: str) -> str:
         "playlist": f"/api/playlist?screen={screen}",
         "events": f"/api/events?screen={screen}",
         "heartbeat": f"/api/screens/{screen}/heartbeat",
+        "heartbeat_ms": HEARTBEAT_SECONDS * 1000,
         "reload_ms": round(settings.reload_hours * 3600 * 1000),
     }
     return _template(theme.name, settings.themes_dir).render(

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 import unicodedata
@@ -26,10 +25,11 @@ from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from .. import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
+from ..assets import code_version
+from ..atomic import write_atomically
 from ..auth import Auth
 from ..deps import AuthDep, SettingsDep, WatcherDep
-from ..playlist import code_version
+from ..ingest import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
 from .admin import TEXT_LIMITS, one_line
 from .admin_pages import PAGE_HEADERS, templates
 
@@ -41,6 +41,10 @@ COOKIE = "kiosk_submit"
 FORM_MAX_AGE = 6 * 3600  # a form left open over lunch still works
 SUBMIT_LIMIT = 10  # attempts per address per hour: enough for a team, too few for a script
 SUBMIT_WINDOW = 3600.0
+# Room above the photo and text limits for the rest of a form: the short fields, the token and
+# multipart boundaries and headers. A form over its limits by less still parses, so the page can
+# say which limit it broke instead of failing the request.
+FORM_SLACK = 64 * 1024
 EXTENSIONS = {
     "JPEG": ".jpg",
     "MPO": ".jpg",
@@ -140,13 +144,12 @@ async def submit(
         log.warning("/submit from %s refused: more than %d tries an hour", address, SUBMIT_LIMIT)
         errors = [f"Too many stories sent from this computer: try again in {wait // 60 + 1} min."]
         return _page(request, auth, 429, errors=errors)
-    max_photo = int(settings.max_photo_mb * 1024 * 1024)
-    max_text = settings.max_text_kb * 1024
+    max_photo, max_text = settings.max_photo_bytes, settings.max_text_bytes
     too_big = f"The photo is larger than {settings.max_photo_mb:g} MB: send a smaller one."
-    if int(request.headers.get("content-length") or 0) > max_photo + max_text + 65536:
+    if int(request.headers.get("content-length") or 0) > max_photo + max_text + FORM_SLACK:
         return _page(request, auth, 413, errors=[too_big])
     # Parts a little over the text limit still parse, so the limit is explained, not a 400.
-    form = await request.form(max_files=1, max_fields=20, max_part_size=max_text + 65536)
+    form = await request.form(max_files=1, max_fields=20, max_part_size=max_text + FORM_SLACK)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     if not _csrf_ok(auth, values.get("token", ""), request.cookies.get(COOKIE, "")):
         errors = ["This form has expired. Your text is still below: send it again."]
@@ -246,18 +249,9 @@ def save_story(content_dir: Path, text: str, photo: bytes, extension: str) -> st
 
 
 def _place(path: Path, data: bytes) -> bool:
-    """Write to a hidden temp file (ignored by the watcher), then link it into place; False when
-    `path` exists already."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write `path` whole, never over an existing file; False when `path` exists already."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.link(tmp, path)
-        return True
+        write_atomically(path, data, exclusive=True)
     except FileExistsError:
         return False
-    finally:
-        os.unlink(tmp)
+    return True

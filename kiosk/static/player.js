@@ -8,7 +8,6 @@
   "use strict";
 
   const CACHE = "kiosk";
-  const HEARTBEAT_MS = 30000;
   const RECONNECT_MS = [1000, 10000]; // first and largest delay between SSE reconnects
   const DECODE_TIMEOUT_MS = 8000;
   const FIT_STEPS = 7; // binary search steps for the text size: 1/128 of the range
@@ -396,6 +395,6 @@
     registerWorker();
     wakeLock();
     document.addEventListener("visibilitychange", wakeLock);
-    setInterval(heartbeat, HEARTBEAT_MS);
+    setInterval(heartbeat, config.heartbeat_ms);
   }
 })();

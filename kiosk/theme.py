@@ -3,12 +3,14 @@
 A theme is a folder holding `theme.toml`, `slide.html` and `style.css`. `theme.toml` may say
 `extends = "default"` and lists `[variables]` that become CSS custom properties on the page, so a
 child theme can change colours or type sizes without copying any CSS. Folders in `themes_dir` are
-searched before the ones shipped in the repository, so a site can override a built-in theme.
+searched before the shipped ones (the package `kiosk.themes`, built from the repository's top-level
+`themes/` folder), so a site can override a built-in theme.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import re
 import tomllib
 from collections.abc import Iterable
@@ -18,9 +20,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .settings import REPO_THEMES, Settings, SettingsError
+from .settings import Settings, SettingsError
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Found through the installed package: an installed copy has no checkout to look in.
+SHIPPED_THEMES = Path(str(importlib.resources.files("kiosk.themes")))
 # Names and values end up inside a <style> block: refuse anything that could close it.
 _VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _UNSAFE_VALUE = re.compile(r"[<>{};\\]")
@@ -61,9 +65,9 @@ class Theme:
 
 
 def installed(themes_dir: Path | None) -> dict[str, Path]:
-    """Theme name -> folder; a site's `themes_dir` wins over the repository's themes."""
+    """Theme name -> folder; a site's `themes_dir` wins over the shipped themes."""
     found: dict[str, Path] = {}
-    for root in (REPO_THEMES, themes_dir):
+    for root in (SHIPPED_THEMES, themes_dir):
         if root is not None and root.is_dir():
             for folder in sorted(root.iterdir()):
                 if (folder / "theme.toml").is_file():
@@ -83,7 +87,7 @@ def load_theme(name: str, themes_dir: Path | None = None) -> Theme:
             raise ThemeError(
                 f"{wanted}, which is not installed; installed themes: "
                 f"{', '.join(sorted(available)) or '(none)'}"
-                + (f" (looked in {themes_dir} and {REPO_THEMES})" if themes_dir else "")
+                + (f" (looked in {themes_dir} and {SHIPPED_THEMES})" if themes_dir else "")
             )
         if any(seen == current for seen, _, _ in chain):
             raise ThemeError(f"theme {name!r}: `extends` goes in a circle through {current!r}")

@@ -9,8 +9,9 @@ simplest place for them:
 - the display's power follows `quiet_hours` (HDMI-CEC, else DPMS: kiosk.power);
 - the browser restarts once per quiet window, while the screen is dark, to bound memory growth;
 - the browser restarts when the server has not heard this screen's heartbeat for two minutes
-  (a hung page, a renderer crash, a GPU hang). The server decides "silent": the supervisor reads
-  `GET /api/screens/{name}`, which says only that (no credentials on the screen's machine).
+  (schedule.SILENT_SECONDS; a hung page, a renderer crash, a GPU hang). The server decides
+  "silent": the supervisor reads `GET /api/screens/{name}`, which says only that (no
+  credentials on the screen's machine).
 
 labwc's autostart runs `kiosk display` under `lwrespawn` (or a plain loop), which restarts it
 if it ever exits.
@@ -35,13 +36,16 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from . import power
+from .atomic import write_atomically
+from .schedule import SILENT_SECONDS, SILENT_WORDS
 from .settings import Settings
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 log = logging.getLogger(__name__)
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")  # Debian's name; Raspberry Pi OS Bookworm's
-WATCHDOG_SECONDS = 120.0
+# A browser just started has sent no heartbeat yet: give it as long as any screen gets.
+WATCHDOG_SECONDS = float(SILENT_SECONDS)
 TICK_SECONDS = 15.0
 DAILY_RESTART_MIN_UPTIME = 3600.0  # a browser started in this quiet window needs no restart
 CRASH_SECONDS = 30.0  # a browser that dies sooner than this is crash-looping: back off
@@ -142,9 +146,7 @@ def prepare_profile(user_data_dir: Path) -> None:
     prefs.setdefault("translate", {})["enabled"] = False
     prefs.setdefault("browser", {})["check_default_browser"] = False
     prefs["credentials_enable_service"] = False  # no "save password?" bubble
-    tmp = prefs_path.with_suffix(".kiosk-tmp")
-    tmp.write_text(json.dumps(prefs), encoding="utf-8")
-    os.replace(tmp, prefs_path)
+    write_atomically(prefs_path, json.dumps(prefs))
 
 
 def wait_for_health(server: str, timeout: float, interval: float = 1.0) -> bool:
@@ -169,7 +171,7 @@ def wait_for_health(server: str, timeout: float, interval: float = 1.0) -> bool:
 
 
 def screen_silent(server: str, screen: str) -> bool | None:
-    """Has the server marked `screen` silent (no heartbeat for two minutes)?
+    """Has the server marked `screen` silent (no heartbeat for SILENT_SECONDS)?
 
     None when nobody can tell: the server is unreachable (restarting the browser would not help)
     or the screen has never sent a heartbeat (a player that does not send them must not be
@@ -238,7 +240,7 @@ class Supervisor:
         self._restarted_this_quiet = False
         if self._uptime() > self.watchdog_seconds:
             if screen_silent(self.server, self.screen):
-                self._restart(f"no heartbeat from screen {self.screen!r} for two minutes")
+                self._restart(f"no heartbeat from screen {self.screen!r} for {SILENT_WORDS}")
 
     def _set_power(self, quiet: bool) -> None:
         try:

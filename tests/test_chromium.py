@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk import display
+from kiosk import chromium
 from kiosk.settings import Settings
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, make_settings, wait_for
@@ -83,7 +83,7 @@ def approved(server: LiveServer, content: Path) -> LiveServer:
 
 
 def test_every_flag_exists_in_the_installed_chromium(tmp_path: Path) -> None:
-    cmd = display.chromium_command(
+    cmd = chromium.chromium_command(
         "http://kiosk:8000/display?screen=lobby", user_data_dir=tmp_path, wayland=True
     )
     switches = {arg[2:].split("=", 1)[0] for arg in cmd[1:-1]}
@@ -98,7 +98,7 @@ def test_every_flag_exists_in_the_installed_chromium(tmp_path: Path) -> None:
 
 
 def test_command_line(tmp_path: Path, capsys) -> None:
-    cmd = display.chromium_command(
+    cmd = chromium.chromium_command(
         "http://k/display?screen=a",
         user_data_dir=tmp_path / "p",
         chromium="/x/chromium",
@@ -108,11 +108,11 @@ def test_command_line(tmp_path: Path, capsys) -> None:
     assert "--kiosk" in cmd and f"--user-data-dir={tmp_path / 'p'}" in cmd
     assert "--password-store=basic" in cmd and "--autoplay-policy=no-user-gesture-required" in cmd
     assert "--ozone-platform=wayland" not in cmd
-    wayland = display.chromium_command("u", user_data_dir=tmp_path, wayland=True, extra=["--x"])
+    wayland = chromium.chromium_command("u", user_data_dir=tmp_path, wayland=True, extra=["--x"])
     assert wayland[-3:] == ["--ozone-platform=wayland", "--x", "u"]
     # A screen across the LAN still gets the service worker and wake lock (secure context).
     assert "--unsafely-treat-insecure-origin-as-secure=http://k" in cmd
-    local = display.chromium_command("http://127.0.0.1:8000/display", user_data_dir=tmp_path)
+    local = chromium.chromium_command("http://127.0.0.1:8000/display", user_data_dir=tmp_path)
     assert not [a for a in local if "insecure-origin" in a]
 
     from kiosk.cli import main
@@ -127,18 +127,19 @@ def test_profile_says_last_exit_was_clean(tmp_path: Path) -> None:
     prefs = tmp_path / "Default" / "Preferences"
     prefs.parent.mkdir()
     prefs.write_text(json.dumps({"profile": {"exit_type": "Crashed", "name": "x"}, "keep": 1}))
-    display.prepare_profile(tmp_path)
+    chromium.prepare_profile(tmp_path)
     after = json.loads(prefs.read_text())
     assert after["profile"] == {"exit_type": "Normal", "exited_cleanly": True, "name": "x"}
     assert after["keep"] == 1 and after["translate"]["enabled"] is False
     prefs.write_text('{"profile": {"exit_ty')  # cut off by a power failure
-    display.prepare_profile(tmp_path)
+    chromium.prepare_profile(tmp_path)
     assert json.loads(prefs.read_text())["profile"]["exit_type"] == "Normal"
 
 
 def test_wait_for_health(server: LiveServer) -> None:
-    assert display.wait_for_health(server.url, timeout=5)
-    assert not display.wait_for_health(f"http://127.0.0.1:{free_port()}", timeout=0.3, interval=0.1)
+    assert chromium.wait_for_health(server.url, timeout=5)
+    closed = f"http://127.0.0.1:{free_port()}"
+    assert not chromium.wait_for_health(closed, timeout=0.3, interval=0.1)
 
 
 def test_session_waits_for_the_server_then_shows_the_display_page(
@@ -197,18 +198,18 @@ def test_session_waits_for_the_server_then_shows_the_display_page(
 @pytest.fixture
 def supervise(tmp_path: Path) -> Iterator:
     """Start a Supervisor on a thread with real headless Chromium; stop it afterwards."""
-    started: list[display.Supervisor] = []
+    started: list[chromium.Supervisor] = []
 
-    def start(server: LiveServer, settings: Settings, **kw) -> display.Supervisor:
+    def start(server: LiveServer, settings: Settings, **kw) -> chromium.Supervisor:
         profile = tmp_path / "profile"
-        command = display.chromium_command(
-            display.display_url(server.url, "lobby"),
+        command = chromium.chromium_command(
+            chromium.display_url(server.url, "lobby"),
             user_data_dir=profile,
             chromium=CHROMIUM,
             wayland=False,
             extra=HEADLESS,
         )
-        sup = display.Supervisor(command, profile, server.url, "lobby", settings, **kw)
+        sup = chromium.Supervisor(command, profile, server.url, "lobby", settings, **kw)
         thread = threading.Thread(target=sup.run, daemon=True)
         thread.start()
         started.append(sup)

@@ -21,10 +21,11 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .ingest import Ingestor, NotSettled, Prepared, StorageFull
-from .library import Library
-from .settings import Settings
-from .stories import Entry, Scanner
+from ..library import Library
+from ..settings import Settings
+from .pipeline import Limits, NotSettled, Prepared, StorageFull, prepare, record
+from .scan import Scanner
+from .story import Entry
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,12 @@ class _Hint(FileSystemEventHandler):
 class Watcher:
     """Keeps the library in step with the content folder until stopped."""
 
-    def __init__(self, settings: Settings, library: Library, ingestor: Ingestor | None = None):
+    def __init__(self, settings: Settings, library: Library) -> None:
         self.settings = settings
         self.library = library
-        self.ingestor = ingestor or Ingestor(settings, library)
+        self.limits = Limits.from_settings(settings)
         self.content_dir = settings.content_dir.resolve()
-        self.scanner = Scanner(self.content_dir, settings.max_text_kb * 1024)
+        self.scanner = Scanner(self.content_dir, self.limits.text_bytes)
         self.backend = choose_backend(settings)
         self.state = "stopped"
         self.error = ""
@@ -203,10 +204,23 @@ class Watcher:
         result = PassResult()
         scan = self.scanner.scan()
         known = self.library.fingerprints()
-        present = {e.source for e in scan.entries}
+        settled, seen = self._settle(scan.entries, known, result)
+        vanished = self._vanished(scan.entries, known)
+        self.storage_error = ""
+        for item in self._prepare_all(settled, seen, result):
+            self._record(item, item.entry.source not in known, vanished, result)
+        self._retire(vanished, result)
+        self._seen = seen
+        return result
+
+    def _settle(
+        self, entries: list[Entry], known: dict[str, str], result: PassResult
+    ) -> tuple[list[Entry], dict[str, str]]:
+        """The changed entries whose fingerprint is the same as at the previous check, and the
+        fingerprints of those still changing (to compare with at the next check)."""
         settled: list[Entry] = []
         seen: dict[str, str] = {}
-        for entry in scan.entries:
+        for entry in entries:
             if known.get(entry.source) == entry.fingerprint:
                 result.unchanged += 1
             elif self._seen.get(entry.source) == entry.fingerprint:
@@ -214,27 +228,30 @@ class Watcher:
             else:
                 seen[entry.source] = entry.fingerprint
                 result.waiting += 1
+        return settled, seen
 
-        missing = set(known) - present
-        vanished = missing & self._missing  # gone on two checks in a row
+    def _vanished(self, entries: list[Entry], known: dict[str, str]) -> set[str]:
+        """Sources the library has that were missing on this check and the previous one."""
+        missing = set(known) - {e.source for e in entries}
+        vanished = missing & self._missing
         self._missing = missing
-
-        self.storage_error = ""
-        prepared = self._prepare_all(settled, seen, result)
-        for item in prepared:
-            self._record(item, item.entry.source not in known, vanished, result)
-        for source in vanished:  # a vanished source that was moved above is no longer there
-            if self.library.source_deleted(source) is not None:
-                log.info("%s: file deleted, taken off the screens", source)
-                result.retired += 1
-        self._seen = seen
-        return result
+        return vanished
 
     def _prepare_all(
         self, entries: list[Entry], seen: dict[str, str], result: PassResult
     ) -> list[Prepared]:
         grace = max(1.0, 4 * self.settings.settle_seconds)
-        futures = {e.source: self._pool.submit(self.ingestor.prepare, e, grace) for e in entries}
+        futures = {
+            e.source: self._pool.submit(
+                prepare,
+                e,
+                self.limits,
+                media_dir=self.settings.media_dir,
+                content_dir=self.content_dir,
+                grace_seconds=grace,
+            )
+            for e in entries
+        }
         prepared: list[Prepared] = []
         for entry in entries:
             try:
@@ -254,20 +271,32 @@ class Watcher:
     def _record(self, item: Prepared, new: bool, vanished: set[str], result: PassResult) -> None:
         source = item.entry.source
         try:
-            if new:
-                since = time.strftime(
-                    "%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * self.settings.rescan_seconds)
-                )
-                moved = self.library.find_moved(item.revision_hash, vanished, since)
-                if moved is not None:
-                    self.library.move(moved, source, item.entry.fingerprint)
-                    log.info("%s: moved or renamed, keeps its decision", source)
-                    result.moved += 1
-                    return
-            if self.ingestor.record(item).created:
+            if new and self._moved(item, vanished):
+                log.info("%s: moved or renamed, keeps its decision", source)
+                result.moved += 1
+            elif record(self.library, item).created:
                 result.ingested += 1
             else:
                 result.unchanged += 1
         except Exception:
             log.exception("%s: could not be recorded; will retry", source)
             result.failed += 1
+
+    def _moved(self, item: Prepared, vanished: set[str]) -> bool:
+        """True when `item` is a vanished source's content under a new name: it takes that
+        submission over (with its decision) instead of becoming a new one."""
+        # lead: move into library
+        since = time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * self.settings.rescan_seconds)
+        )
+        moved = self.library.find_moved(item.revision_hash, vanished, since)
+        if moved is None:
+            return False
+        self.library.move(moved, item.entry.source, item.entry.fingerprint)
+        return True
+
+    def _retire(self, vanished: set[str], result: PassResult) -> None:
+        for source in vanished:  # a vanished source that was moved above is no longer there
+            if self.library.source_deleted(source) is not None:
+                log.info("%s: file deleted, taken off the screens", source)
+                result.retired += 1

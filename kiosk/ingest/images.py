@@ -102,10 +102,10 @@ def render_photo(
     path: Path,
     media_dir: Path,
     *,
-    max_px: int = 1920,
-    thumb_px: int = 320,
-    max_bytes: int = 50 * 1024 * 1024,
-    max_pixels: int = 80_000_000,
+    max_px: int,
+    thumb_px: int,
+    max_bytes: int,
+    max_pixels: int,
 ) -> Rendition:
     """Write the display rendition and thumbnail of the photo at `path` into `media_dir`.
 

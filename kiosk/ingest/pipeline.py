@@ -1,0 +1,207 @@
+"""The ingest pipeline: an Entry -> `prepare` (story + photo renditions) -> `record` (a revision).
+
+`prepare` reads files and writes renditions but never touches the library, so the watcher runs it
+in a thread pool and `kiosk check` runs it with no database at all. `record` is the one step that
+writes to the library; the watcher calls it on its own thread, one entry at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import pwd
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..library import Library, Recorded
+from ..settings import Settings
+from .images import PhotoProblem, Rendition, render_photo
+from .story import Entry, Story, read_story
+
+log = logging.getLogger(__name__)
+
+
+class NotSettled(Exception):
+    """The file looks half-written (a photo that does not decode yet); try again later."""
+
+
+class StorageFull(OSError):
+    """The data folder has no room for renditions: the server's problem, not the file's."""
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the pipeline accepts and makes, in bytes and pixels (Settings says KB, MB)."""
+
+    text_bytes: int
+    photo_bytes: int
+    photo_pixels: int
+    display_px: int  # long side of the display rendition
+    thumb_px: int  # long side of the admin thumbnail
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            text_bytes=settings.max_text_bytes,
+            photo_bytes=settings.max_photo_bytes,
+            photo_pixels=settings.max_pixels,
+            display_px=settings.display_max_px,
+            thumb_px=settings.thumb_px,
+        )
+
+
+@dataclass
+class Prepared:
+    """Everything about an entry that goes into the library, computed off the watcher thread."""
+
+    entry: Entry
+    story: Story
+    rendition: Rendition | None
+    problems: list[str] = field(default_factory=list)
+    text_path: str | None = None  # as staff see it on the share; None outside the content folder
+    photo_path: str | None = None
+    owner: str = ""
+
+    @property
+    def revision_hash(self) -> str:
+        h = hashlib.sha256(self.story.text_bytes)
+        h.update(b"\0" + (self.rendition.photo_hash if self.rendition else "").encode())
+        return h.hexdigest()
+
+    def fields(self) -> dict[str, Any]:
+        s = self.story
+        return {
+            "name": s.name,
+            "role": s.role,
+            "organization": s.organization,
+            "location": s.location,
+            "quote": s.quote,
+            "photo_alt": s.photo_alt,
+            "start": s.start,
+            "end": s.end,
+            "tags": list(s.tags),
+            "consent": s.consent,
+            "needs_story": s.needs_story,
+            "extra": s.extra,
+        }
+
+
+def prepare(
+    entry: Entry,
+    limits: Limits,
+    *,
+    media_dir: Path,
+    content_dir: Path,
+    grace_seconds: float = 0.0,
+) -> Prepared:
+    """Read the story and render its photo; bad input becomes problems, never an exception.
+
+    Raises NotSettled for a photo that fails but was touched less than `grace_seconds` ago, and
+    StorageFull when `media_dir` has no room. `content_dir` must be resolved, as the scanner's is.
+    """
+    story = read_story(entry, limits.text_bytes)
+    problems = list(story.problems)
+    rendition = None
+    if story.photo is not None:
+        try:
+            rendition = _render(story.photo, media_dir, limits)
+        except PhotoProblem as exc:
+            # A photo written moments ago may still be arriving; one "from the future"
+            # (the clock jumped back) is treated as old, or it would wait forever.
+            if grace_seconds and 0 <= _age(story.photo) < grace_seconds:
+                raise NotSettled(str(exc)) from exc
+            problems.append(str(exc))
+    elif not problems:
+        problems.append(
+            f"{entry.source} has no photo: put a photo with the same name next to it "
+            "(for example babette-ruiz.jpg) or name one in a `photo:` line"
+        )
+    return Prepared(
+        entry,
+        story,
+        rendition,
+        problems,
+        text_path=relative(entry.text, content_dir),
+        photo_path=relative(story.photo, content_dir),
+        owner=file_owner(entry.text or entry.photo),
+    )
+
+
+def record(library: Library, prepared: Prepared) -> Recorded:
+    """Store a prepared entry as a revision; content the library already has adds none."""
+    entry, story = prepared.entry, prepared.story
+    result = library.record_revision(
+        entry.source,
+        prepared.revision_hash,
+        prepared.fields(),
+        body=story.body,
+        html=story.html,
+        problems=prepared.problems,
+        text_path=prepared.text_path,
+        photo_path=prepared.photo_path,
+        rendition=prepared.rendition,
+        fingerprint=entry.fingerprint,
+        owner=prepared.owner,
+    )
+    if result.created:
+        log.info(
+            "%s: %s%s",
+            entry.source,
+            result.status,
+            f" ({'; '.join(prepared.problems)})" if prepared.problems else "",
+        )
+    return result
+
+
+def relative(path: Path | None, content_dir: Path) -> str | None:
+    """The path as staff see it on the share; None for one outside the content folder."""
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(content_dir).as_posix()
+    except ValueError:
+        return None
+
+
+def file_owner(path: Path | None) -> str:
+    """The user who owns the file (on a Samba share: the person who dropped it), when known."""
+    if path is None:
+        return ""
+    try:
+        return pwd.getpwuid(path.stat().st_uid).pw_name
+    except (KeyError, OSError):
+        return ""
+
+
+def _render(photo: Path, media_dir: Path, limits: Limits) -> Rendition:
+    try:
+        return render_photo(
+            photo,
+            media_dir,
+            max_px=limits.display_px,
+            thumb_px=limits.thumb_px,
+            max_bytes=limits.photo_bytes,
+            max_pixels=limits.photo_pixels,
+        )
+    except OSError as exc:
+        if exc.errno in STORAGE_ERRNOS:
+            raise StorageFull(
+                exc.errno,
+                f"cannot write photo renditions to {media_dir}: "
+                f"{exc.strerror}. Free some space there; the photo will be processed then",
+            ) from exc
+        raise
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - os.stat(path).st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,187 @@
+"""The SQLite file under every part of the library: one connection in WAL mode guarded by a lock
+(it is called from the event loop and from the ingest thread pool), schema migrations keyed by
+`PRAGMA user_version`, transactions, the clock, and change notification.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Migration N (counting from 1) brings a file from user_version N-1 to N. Each is a list of
+# statements run one by one in a transaction, never a script split on ";": a trigger body holds
+# semicolons of its own.
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            latest_revision INTEGER,
+            current_revision INTEGER,
+            fingerprint TEXT NOT NULL DEFAULT '',
+            owner TEXT NOT NULL DEFAULT '',
+            pinned INTEGER NOT NULL DEFAULT 0,
+            position REAL NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            retired_at TEXT,
+            retired_reason TEXT
+        )""",
+        """CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            hash TEXT NOT NULL,
+            status TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            html TEXT NOT NULL DEFAULT '',
+            problems TEXT NOT NULL DEFAULT '[]',
+            text_path TEXT,
+            photo_path TEXT,
+            photo_hash TEXT,
+            image TEXT,
+            thumbnail TEXT,
+            width INTEGER,
+            height INTEGER,
+            focal_x REAL NOT NULL DEFAULT 0.5,
+            focal_y REAL NOT NULL DEFAULT 0.3,
+            created_at TEXT NOT NULL,
+            decided_by TEXT,
+            decided_at TEXT,
+            reason TEXT
+        )""",
+        "CREATE INDEX revisions_submission ON revisions(submission_id)",
+        "CREATE INDEX revisions_hash ON revisions(hash)",
+        "CREATE INDEX revisions_image ON revisions(image)",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            submission_id INTEGER,
+            revision_id INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )""",
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL DEFAULT 'moderator',
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )""",
+        """CREATE TABLE screens (
+            name TEXT PRIMARY KEY,
+            last_seen TEXT NOT NULL,
+            slide TEXT,
+            version TEXT,
+            address TEXT
+        )""",
+    ),
+]
+
+
+class NotFound(LookupError):
+    """No such submission (or user, token)."""
+
+
+class Conflict(RuntimeError):
+    """The request is about a revision that is no longer the newest."""
+
+
+class Refused(ValueError):
+    """The action is not allowed for this content; the message says why."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(dt: datetime) -> str:
+    """The library's timestamps: UTC, milliseconds, `Z`; they sort as text."""
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Database:
+    """The connection and its plumbing; the aggregates of the package add their SQL on top."""
+
+    def __init__(self, path: Path, clock: Callable[[], datetime] = utcnow) -> None:
+        self.path = path
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        self.generation = 0  # moves on every change a screen might show; caches key on it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._tx() as db:
+                for statement in statements:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so two writers never both read and then fail
+        # to upgrade; the RLock keeps threads from interleaving statements on the one connection.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _row(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def now(self) -> str:
+        return _iso(self.clock())
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (from any thread) after anything a screen might show has changed."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self.generation += 1
+        for listener in self._listeners:
+            listener()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def healthy(self) -> bool:
+        try:
+            self._row("SELECT 1")
+            return True
+        except sqlite3.Error:
+            return False

@@ -1,0 +1,154 @@
+"""What moderators and screens read: submissions as flat dicts (the newest revision's fields,
+the submission's own keys over them, and the revision on screen nested), the approved set, and
+small lookups. Every read here is one query, however many submissions there are.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .db import Database, NotFound
+
+STATUSES = ("pending", "approved", "rejected", "problem", "retired")
+
+_REVISION_COLUMNS = (
+    "id",
+    "hash",
+    "status",
+    "fields",
+    "body",
+    "html",
+    "problems",
+    "text_path",
+    "photo_path",
+    "image",
+    "thumbnail",
+    "width",
+    "height",
+    "focal_x",
+    "focal_y",
+    "created_at",
+    "decided_by",
+    "decided_at",
+    "reason",
+)
+
+
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{c} AS {alias}_{c}" for c in _REVISION_COLUMNS)
+
+
+# A submission with its newest revision (l_*) and, only when it differs, the one on screen
+# (c_*). `submitted_at` is when the newest revision arrived: the order of the moderators' queue.
+_SUBMISSIONS = (
+    "SELECT s.*, COALESCE(l.created_at, s.created_at) AS submitted_at,"
+    f" {_prefixed('l')}, {_prefixed('c')}"
+    " FROM submissions s LEFT JOIN revisions l ON l.id = s.latest_revision"
+    " LEFT JOIN revisions c ON c.id = s.current_revision AND c.id IS NOT s.latest_revision"
+)
+
+
+def _revision(row: sqlite3.Row, prefix: str = "") -> dict[str, Any] | None:
+    if row[prefix + "id"] is None:
+        return None
+    return {
+        "revision": row[prefix + "id"],
+        "hash": row[prefix + "hash"],
+        "status": row[prefix + "status"],
+        **json.loads(row[prefix + "fields"]),
+        "body": row[prefix + "body"],
+        "html": row[prefix + "html"],
+        "problems": json.loads(row[prefix + "problems"]),
+        "text_path": row[prefix + "text_path"],
+        "photo_path": row[prefix + "photo_path"],
+        "image": row[prefix + "image"],
+        "thumbnail": row[prefix + "thumbnail"],
+        "width": row[prefix + "width"],
+        "height": row[prefix + "height"],
+        "focal": [row[prefix + "focal_x"], row[prefix + "focal_y"]],
+        "created_at": row[prefix + "created_at"],
+        "decision": {
+            "by": row[prefix + "decided_by"],
+            "at": row[prefix + "decided_at"],
+            "reason": row[prefix + "reason"],
+        }
+        if row[prefix + "decided_at"]
+        else None,
+    }
+
+
+def _submission(row: sqlite3.Row) -> dict[str, Any]:
+    latest = _revision(row, "l_")
+    on_screen = None
+    if row["current_revision"]:
+        same = row["current_revision"] == row["latest_revision"]
+        on_screen = latest if same else _revision(row, "c_")
+    return {
+        **(latest or {}),
+        # The submission's keys win over the revision's, so these two keep the revision's.
+        "revision_status": latest["status"] if latest else None,
+        "submitted_at": row["submitted_at"],
+        "id": row["id"],
+        "source": row["source"],
+        "status": row["status"],
+        "owner": row["owner"],
+        "pinned": bool(row["pinned"]),
+        "position": row["position"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "retired_at": row["retired_at"],
+        "retired_reason": row["retired_reason"],
+        "current_revision": row["current_revision"],
+        "on_screen": on_screen,
+    }
+
+
+class ReadModel(Database):
+    def submission(self, sid: int) -> dict[str, Any]:
+        row = self._row(_SUBMISSIONS + " WHERE s.id=?", sid)
+        if row is None:
+            raise NotFound(f"no submission {sid}")
+        return _submission(row)
+
+    def submissions(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Oldest newest-revision first, which is the order a moderator works through a queue."""
+        where, args = (" WHERE s.status=?", (status,)) if status else ("", ())
+        rows = self._rows(_SUBMISSIONS + where + " ORDER BY submitted_at, s.id", *args)
+        return [_submission(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        rows = self._rows("SELECT status, COUNT(*) AS n FROM submissions GROUP BY status")
+        return {s: 0 for s in STATUSES} | {r["status"]: r["n"] for r in rows}
+
+    def on_screen(self) -> list[dict[str, Any]]:
+        """The approved revision of every live submission, pinned first, then moderators' order."""
+        rows = self._rows(
+            "SELECT s.id AS sid, s.pinned, s.position, r.* FROM submissions s"
+            " JOIN revisions r ON r.id = s.current_revision"
+            " WHERE s.retired_at IS NULL ORDER BY s.pinned DESC, s.position, s.id"
+        )
+        return [{"id": r["sid"], "pinned": bool(r["pinned"]), **_revision(r)} for r in rows]
+
+    def is_public_media(self, name: str) -> bool:
+        """Only renditions of revisions currently on screen may be served to anyone."""
+        return (
+            self._row(
+                "SELECT 1 FROM submissions s JOIN revisions r ON r.id = s.current_revision"
+                " WHERE s.retired_at IS NULL AND r.image=? LIMIT 1",
+                name,
+            )
+            is not None
+        )
+
+    def labels(self) -> dict[int, dict[str, str]]:
+        """Source file and name of each submission, for lists that mention them (audit, screens)."""
+        rows = self._rows(
+            "SELECT s.id, s.source, r.fields FROM submissions s LEFT JOIN revisions r"
+            " ON r.id = s.latest_revision"
+        )
+        return {
+            r["id"]: {"source": r["source"], "name": json.loads(r["fields"] or "{}").get("name")}
+            for r in rows
+        }

@@ -1,0 +1,313 @@
+"""Submissions and their revisions: what the watcher records (new content, renames, deletions)
+and what moderators decide (approve, reject, retire, fix). The state machine of DESIGN lives here,
+its one rule for a submission's status in `_refresh`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from .audit import AuditLog
+from .db import Conflict, NotFound, Refused
+from .read_model import ReadModel
+
+STORY_FIELDS = (
+    "name",
+    "role",
+    "organization",
+    "location",
+    "quote",
+    "photo_alt",
+    "start",
+    "end",
+    "tags",
+    "consent",
+    "needs_story",
+    "extra",
+)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `record_revision` did."""
+
+    submission_id: int
+    revision_id: int
+    status: str
+    created: bool  # False when the content was already known (no new revision)
+
+
+def _refresh(db: sqlite3.Connection, submission_id: int, now: str) -> str:
+    """Derive a submission's status from its revisions (one rule, kept in one place)."""
+    sub = db.execute("SELECT * FROM submissions WHERE id=?", (submission_id,)).fetchone()
+    latest = db.execute(
+        "SELECT status FROM revisions WHERE id=?", (sub["latest_revision"],)
+    ).fetchone()
+    if sub["retired_at"]:
+        status = "retired"
+    elif latest and latest["status"] in ("pending", "problem"):
+        status = latest["status"]
+    elif sub["current_revision"]:
+        status = "approved"
+    else:
+        status = latest["status"] if latest else "problem"
+    db.execute(
+        "UPDATE submissions SET status=?, updated_at=? WHERE id=?",
+        (status, now, submission_id),
+    )
+    return status
+
+
+def _submission_row(db: sqlite3.Connection, sid: int) -> sqlite3.Row:
+    row = db.execute("SELECT * FROM submissions WHERE id=?", (sid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no submission {sid}")
+    return row
+
+
+class Submissions(ReadModel, AuditLog):
+    """Every change answers with `submission()`, the same dict the queue lists."""
+
+    def fingerprints(self) -> dict[str, str]:
+        """Source -> fingerprint of every submission still backed by a file."""
+        rows = self._rows("SELECT source, fingerprint FROM submissions WHERE retired_at IS NULL")
+        return {r["source"]: r["fingerprint"] for r in rows}
+
+    def record_revision(
+        self,
+        source: str,
+        revision_hash: str,
+        fields: dict[str, Any],
+        *,
+        body: str = "",
+        html: str = "",
+        problems: list[str] | tuple[str, ...] = (),
+        text_path: str | None = None,
+        photo_path: str | None = None,
+        rendition: Any = None,
+        fingerprint: str = "",
+        owner: str = "",
+    ) -> Recorded:
+        """Store what a file now holds. Known content (same hash) adds no revision."""
+        status = "problem" if problems else "pending"
+        with self._tx() as db:
+            now = self.now()
+            sub = db.execute("SELECT * FROM submissions WHERE source=?", (source,)).fetchone()
+            if sub is None:
+                position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM submissions")
+                cur = db.execute(
+                    "INSERT INTO submissions (source, status, owner, position, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (source, status, owner, position.fetchone()[0], now, now),
+                )
+                sub = db.execute(
+                    "SELECT * FROM submissions WHERE id=?", (cur.lastrowid,)
+                ).fetchone()
+            sid = sub["id"]
+            latest = db.execute(
+                "SELECT * FROM revisions WHERE id=?", (sub["latest_revision"],)
+            ).fetchone()
+            revived = sub["retired_at"] is not None
+            if latest is not None and latest["hash"] == revision_hash and not revived:
+                db.execute(
+                    "UPDATE submissions SET fingerprint=?, owner=COALESCE(NULLIF(?, ''), owner)"
+                    " WHERE id=?",
+                    (fingerprint, owner, sid),
+                )
+                return Recorded(sid, latest["id"], sub["status"], created=False)
+            focal = (0.5, 0.3)
+            if latest is not None and rendition is not None:
+                if latest["photo_hash"] == rendition.photo_hash:
+                    focal = (latest["focal_x"], latest["focal_y"])  # keep a moderator's choice
+            if latest is not None and latest["status"] in ("pending", "problem"):
+                db.execute("UPDATE revisions SET status='superseded' WHERE id=?", (latest["id"],))
+            cur = db.execute(
+                "INSERT INTO revisions (submission_id, hash, status, fields, body, html, problems,"
+                " text_path, photo_path, photo_hash, image, thumbnail, width, height, focal_x,"
+                " focal_y, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    sid,
+                    revision_hash,
+                    status,
+                    json.dumps(fields, default=str),
+                    body,
+                    html,
+                    json.dumps(list(problems)),
+                    text_path,
+                    photo_path,
+                    getattr(rendition, "photo_hash", None),
+                    getattr(rendition, "image", None),
+                    getattr(rendition, "thumbnail", None),
+                    getattr(rendition, "width", None),
+                    getattr(rendition, "height", None),
+                    *focal,
+                    now,
+                ),
+            )
+            rid = cur.lastrowid
+            if revived:
+                db.execute(
+                    "UPDATE submissions SET retired_at=NULL, retired_reason=NULL,"
+                    " current_revision=NULL WHERE id=?",
+                    (sid,),
+                )
+            db.execute(
+                "UPDATE submissions SET latest_revision=?, fingerprint=?,"
+                " owner=COALESCE(NULLIF(?, ''), owner) WHERE id=?",
+                (rid, fingerprint, owner, sid),
+            )
+            self._audit(db, "watcher", status, sid, rid, source=source, problems=list(problems))
+            result = Recorded(sid, rid, _refresh(db, sid, self.now()), created=True)
+        self._changed()
+        return result
+
+    def find_moved(self, revision_hash: str, vanished: set[str], since: str) -> int | None:
+        """A submission whose file has just gone and whose newest content matches: a rename."""
+        rows = self._rows(
+            "SELECT s.id, s.source, s.retired_at, s.retired_reason FROM submissions s"
+            " JOIN revisions r ON r.id = s.latest_revision WHERE r.hash=?",
+            revision_hash,
+        )
+        for row in rows:
+            if row["source"] in vanished and row["retired_at"] is None:
+                return row["id"]
+            if row["retired_reason"] == "source deleted" and row["retired_at"] >= since:
+                return row["id"]
+        return None
+
+    def move(self, submission_id: int, source: str, fingerprint: str) -> None:
+        """The file was renamed or moved inside the folder: same submission, same decision."""
+        with self._tx() as db:
+            old = db.execute("SELECT source FROM submissions WHERE id=?", (submission_id,))
+            old_source = old.fetchone()["source"]
+            # A retired story may still hold the name; it keeps its history under another one.
+            db.execute(
+                "UPDATE submissions SET source=source || ' (retired #' || id || ')'"
+                " WHERE source=? AND id<>?",
+                (source, submission_id),
+            )
+            db.execute(
+                "UPDATE submissions SET source=?, fingerprint=?, retired_at=NULL,"
+                " retired_reason=NULL WHERE id=?",
+                (source, fingerprint, submission_id),
+            )
+            self._audit(db, "watcher", "moved", submission_id, None, src=old_source, to=source)
+            _refresh(db, submission_id, self.now())
+        self._changed()
+
+    def source_deleted(self, source: str) -> int | None:
+        """The file is gone: off every screen at once (this is how consent is withdrawn)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id FROM submissions WHERE source=? AND retired_at IS NULL", (source,)
+            ).fetchone()
+            if row is None:
+                return None
+            self._retire(db, row["id"], "watcher", "source deleted")
+        self._changed()
+        return row["id"]
+
+    def _retire(self, db: sqlite3.Connection, sid: int, actor: str, reason: str) -> None:
+        db.execute(
+            "UPDATE submissions SET retired_at=?, retired_reason=? WHERE id=?",
+            (self.now(), reason, sid),
+        )
+        self._audit(db, actor, "retire", sid, None, reason=reason)
+        _refresh(db, sid, self.now())
+
+    def approve(
+        self, sid: int, actor: str, revision: int | None = None, require_consent: bool = False
+    ) -> dict[str, Any]:
+        """Approve the newest revision; it replaces whatever was playing."""
+        with self._tx() as db:
+            sub = _submission_row(db, sid)
+            if revision is not None and revision != sub["latest_revision"]:
+                raise Conflict(
+                    f"revision {revision} has been replaced by a newer one "
+                    f"({sub['latest_revision']}): reload and look again"
+                )
+            if sub["retired_at"]:
+                raise Refused("this story is retired: its file was deleted or it was taken off")
+            rev = db.execute(
+                "SELECT * FROM revisions WHERE id=?", (sub["latest_revision"],)
+            ).fetchone()
+            if rev["status"] == "problem":
+                raise Refused("this story has a problem and cannot be shown: " + rev["problems"])
+            if require_consent and not json.loads(rev["fields"]).get("consent"):
+                raise Refused(
+                    "this story has no `consent: yes`: ask the person, then add it to the file"
+                )
+            now = self.now()
+            if sub["current_revision"] and sub["current_revision"] != rev["id"]:
+                db.execute(
+                    "UPDATE revisions SET status='superseded' WHERE id=?",
+                    (sub["current_revision"],),
+                )
+            db.execute(
+                "UPDATE revisions SET status='approved', decided_by=?, decided_at=?, reason=NULL"
+                " WHERE id=?",
+                (actor, now, rev["id"]),
+            )
+            db.execute("UPDATE submissions SET current_revision=? WHERE id=?", (rev["id"], sid))
+            self._audit(db, actor, "approve", sid, rev["id"])
+            _refresh(db, sid, self.now())
+        self._changed()
+        return self.submission(sid)
+
+    def reject(self, sid: int, actor: str, reason: str) -> dict[str, Any]:
+        """Reject the newest revision; an approved older one keeps playing."""
+        with self._tx() as db:
+            sub = _submission_row(db, sid)
+            rev_id = sub["latest_revision"]
+            if sub["current_revision"] == rev_id:
+                # Rejecting what is on screen takes it off.
+                db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))
+            db.execute(
+                "UPDATE revisions SET status='rejected', decided_by=?, decided_at=?, reason=?"
+                " WHERE id=?",
+                (actor, self.now(), reason, rev_id),
+            )
+            self._audit(db, actor, "reject", sid, rev_id, reason=reason)
+            _refresh(db, sid, self.now())
+        self._changed()
+        return self.submission(sid)
+
+    def retire(self, sid: int, actor: str, reason: str = "retired by a moderator") -> dict:
+        with self._tx() as db:
+            _submission_row(db, sid)
+            db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))
+            self._retire(db, sid, actor, reason)
+        self._changed()
+        return self.submission(sid)
+
+    def patch(self, sid: int, actor: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Fix story fields, focal point, pin or order. Fields apply to the newest revision."""
+        with self._tx() as db:
+            sub = _submission_row(db, sid)
+            rev = db.execute(
+                "SELECT * FROM revisions WHERE id=?", (sub["latest_revision"],)
+            ).fetchone()
+            fields = json.loads(rev["fields"])
+            fields.update({k: v for k, v in changes.items() if k in STORY_FIELDS})
+            db.execute("UPDATE revisions SET fields=? WHERE id=?", (json.dumps(fields), rev["id"]))
+            if "focal" in changes:
+                x, y = changes["focal"]
+                db.execute(
+                    "UPDATE revisions SET focal_x=?, focal_y=? WHERE id=?", (x, y, rev["id"])
+                )
+            if "pinned" in changes:
+                db.execute(
+                    "UPDATE submissions SET pinned=? WHERE id=?", (int(changes["pinned"]), sid)
+                )
+            if "position" in changes:
+                db.execute(
+                    "UPDATE submissions SET position=? WHERE id=?",
+                    (float(changes["position"]), sid),
+                )
+            self._audit(db, actor, "edit", sid, rev["id"], changes=changes)
+            _refresh(db, sid, self.now())
+        self._changed()
+        return self.submission(sid)

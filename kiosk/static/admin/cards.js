@@ -1,0 +1,173 @@
+/* A pending story's card, and the pieces the other lists share: the slide preview, subtitle,
+   problems, and for a new version of a story on the screens, what changes. */
+import { h, when } from "./dom.js";
+import { focalPicker } from "./focal.js";
+import { decide, editor } from "./forms.js";
+import { config, state } from "./state.js";
+
+const DIFF_FIELDS = [
+  ["name", "Name"],
+  ["role", "Role"],
+  ["organization", "Organization"],
+  ["location", "Location"],
+  ["quote", "Quote"],
+  ["body", "Story"],
+  ["photo_alt", "Photo description"],
+  ["start", "Start"],
+  ["end", "End"],
+  ["tags", "Tags"],
+  ["consent", "Consent"],
+];
+
+// A preview is the screen's full-size page, scaled to the width of its box.
+const scaler = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const frame = entry.target.querySelector("iframe");
+    if (frame) entry.target.style.setProperty("--scale", entry.contentRect.width / frame.width);
+  }
+});
+
+/** A card leaving the page stops being watched for size changes. */
+export function discardCard(node) {
+  for (const box of node.querySelectorAll(".preview")) scaler.unobserve(box);
+}
+
+function previewScreen() {
+  return config.screens.find((s) => s.name === state.screen) || config.screens[0];
+}
+
+/** The slide exactly as the screen's theme draws it: /display in preview mode, scaled down. */
+function preview(sub) {
+  const screen = previewScreen();
+  const portrait = screen.orientation === "portrait";
+  const frame = h("iframe", {
+    src: `/display?screen=${encodeURIComponent(screen.name)}&preview=${sub.id}`,
+    title: `Preview: ${sub.name} on the screen “${screen.name}”`,
+    width: portrait ? 1080 : 1920,
+    height: portrait ? 1920 : 1080,
+    tabindex: "-1",
+    loading: "lazy",
+  });
+  const box = h("div", { class: portrait ? "preview portrait" : "preview" }, frame);
+  scaler.observe(box);
+  return box;
+}
+
+export function subtitle(rev) {
+  const parts = [rev.role, rev.organization, rev.location].filter(Boolean);
+  return parts.length ? h("p", { class: "subtitle", text: parts.join(" · ") }) : null;
+}
+
+function badges(sub) {
+  const list = [];
+  if (sub.on_screen && sub.status === "pending") {
+    list.push(["changed", "Changed version of a story on the screens"]);
+  }
+  if (sub.needs_story) list.push(["warn", "Photo only: needs a story"]);
+  if (!sub.consent) {
+    list.push([config.require_consent ? "bad" : "warn", "No “consent: yes” in the file"]);
+  }
+  if (sub.pinned) list.push(["info", "Pinned"]);
+  if (!list.length) return null;
+  const badge = ([kind, text]) => h("span", { class: `badge ${kind}`, text });
+  return h("p", { class: "badges" }, list.map(badge));
+}
+
+/** The story's file or files, e.g. "ana.md + ana.jpg". */
+export function storyFiles(sub) {
+  const paths = [...new Set([sub.text_path, sub.photo_path].filter(Boolean))];
+  return { count: paths.length, text: paths.length ? paths.join(" + ") : sub.source };
+}
+
+function facts(sub) {
+  const { count, text } = storyFiles(sub);
+  return h(
+    "dl",
+    { class: "facts" },
+    h("dt", { text: count > 1 ? "Files" : "File" }),
+    h("dd", {}, h("code", { text })),
+    h("dt", { text: "Dropped by" }),
+    h("dd", { text: sub.owner || "unknown" }),
+    h("dt", { text: "Arrived" }),
+    h("dd", {}, when(sub.submitted_at)),
+  );
+}
+
+export function problemList(sub) {
+  if (!sub.problems || !sub.problems.length) return null;
+  return h("ul", { class: "problems" }, sub.problems.map((p) => h("li", { text: p })));
+}
+
+function storyText(sub) {
+  if (!sub.body) return null;
+  return h(
+    "details",
+    { "data-part": "story" },
+    h("summary", { text: "Story text" }),
+    h("p", { class: "body", text: sub.body }),
+  );
+}
+
+/** A field's value as the diff shows it. */
+function fieldText(value) {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.join(", ");
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return String(value);
+}
+
+function diffRow(label, before, after, cellClass = {}) {
+  return h(
+    "tr",
+    {},
+    h("th", { scope: "row", text: label }),
+    h("td", { class: cellClass.before }, before),
+    h("td", { class: cellClass.after }, after),
+  );
+}
+
+function diffRows(old, sub) {
+  const thumb = (rev) =>
+    rev.thumbnail ? h("img", { src: rev.thumbnail, alt: "", class: "mini" }) : "no photo";
+  const rows = old.image !== sub.image ? [diffRow("Photo", thumb(old), thumb(sub))] : [];
+  for (const [key, label] of DIFF_FIELDS) {
+    const before = fieldText(old[key]);
+    const after = fieldText(sub[key]);
+    if (before === after) continue;
+    rows.push(diffRow(label, before || "—", after || "—", { before: "old", after: "new" }));
+  }
+  return rows;
+}
+
+/** For a new version of a story on the screens: what would change, side by side. */
+function changes(sub) {
+  const rows = diffRows(sub.on_screen, sub);
+  const headings = ["", "On the screens now", "New version"];
+  const head = h("tr", {}, headings.map((text) => h("th", { scope: "col", text })));
+  const table = rows.length
+    ? h("table", { class: "diff" }, h("thead", {}, head), h("tbody", {}, rows))
+    : h("p", { text: "Nothing a screen shows has changed (only spacing or formatting)." });
+  return h("section", { class: "changes" }, h("h4", { text: "What changes" }), table);
+}
+
+export function pendingCard(sub) {
+  return h(
+    "article",
+    { class: "card", "aria-labelledby": `title-${sub.id}` },
+    h("div", { class: "visual" }, preview(sub), focalPicker(sub)),
+    h(
+      "div",
+      { class: "info" },
+      h("h3", { id: `title-${sub.id}`, text: sub.name || "(no name)" }),
+      subtitle(sub),
+      badges(sub),
+      sub.quote ? h("blockquote", { text: sub.quote }) : null,
+      facts(sub),
+      problemList(sub),
+      sub.on_screen ? changes(sub) : null,
+      storyText(sub),
+      decide(sub),
+      editor(sub, null),
+    ),
+  );
+}

@@ -1,0 +1,225 @@
+/* The four story lists: pending cards, the stories on the screens in playing order (move,
+   pin, retire), rejected and problem rows; with the counts on the tabs. */
+import { api } from "./api.js";
+import { focusLater, h, reconcile, restoreFocus, when } from "./dom.js";
+import { discardCard, pendingCard, problemList, storyFiles, subtitle } from "./cards.js";
+import { focalPicker } from "./focal.js";
+import { decide, editor } from "./forms.js";
+import { changeSubmission, flash, refresh, state } from "./state.js";
+
+const RETIRE_CONFIRM_MS = 5000; // "Really take it off every screen?" waits this long for a click
+
+function retireButton(sub) {
+  const button = h("button", { type: "button", class: "danger", "data-focus": "retire" }, "Retire");
+  let armed = false;
+  button.addEventListener("click", () => {
+    if (armed) {
+      const done = `Retired: ${sub.name} is off the screens.`;
+      changeSubmission(sub, "POST", "/retire", undefined, done);
+      return;
+    }
+    armed = true;
+    button.textContent = "Really take it off every screen?";
+    setTimeout(() => {
+      armed = false;
+      button.textContent = "Retire";
+    }, RETIRE_CONFIRM_MS);
+  });
+  return button;
+}
+
+/** Swap places with a neighbour: two PATCHes of `position`. */
+async function swap(sub, other, direction) {
+  try {
+    await api("PATCH", `/api/admin/submissions/${sub.id}`, { position: other.position });
+    await api("PATCH", `/api/admin/submissions/${other.id}`, { position: sub.position });
+    focusLater(sub.id, direction);
+    flash(`Moved ${sub.name} ${direction}.`);
+  } catch (err) {
+    flash(err.message, true);
+  }
+  refresh();
+}
+
+function thumbnail(rev) {
+  return rev.thumbnail
+    ? h("img", { class: "thumb", src: rev.thumbnail, alt: "" })
+    : h("div", { class: "thumb" });
+}
+
+/** ▲ and ▼: move the story within its group (pinned, or not). */
+function orderButtons(sub, name, group, index) {
+  const button = (direction, arrow, other) =>
+    h(
+      "button",
+      {
+        type: "button",
+        "data-focus": direction,
+        "aria-label": `Move ${name} ${direction}`,
+        disabled: !other,
+        onclick: () => swap(sub, other, direction),
+      },
+      arrow,
+    );
+  const up = button("up", "▲", group[index - 1]);
+  const down = button("down", "▼", group[index + 1]);
+  return h("div", { class: "order", role: "group", "aria-label": "Order" }, up, down);
+}
+
+function pinBox(sub, name) {
+  const pin = h("input", { type: "checkbox", checked: sub.pinned, "data-focus": "pin" });
+  pin.addEventListener("change", () => {
+    const done = pin.checked ? `Pinned ${name}.` : `Unpinned ${name}.`;
+    changeSubmission(sub, "PATCH", "", { pinned: pin.checked }, done);
+  });
+  return h("label", { class: "check" }, pin, " Pinned");
+}
+
+function showDates(rev) {
+  if (!rev.start && !rev.end) return null;
+  const text = `Shown ${rev.start ? `from ${rev.start}` : ""} ${rev.end ? `until ${rev.end}` : ""}`;
+  return h("p", { class: "muted", text });
+}
+
+/** A newer version waits for a decision: say where it is (the row shows what plays). */
+function newerVersionBadge(sub) {
+  const where = sub.status === "problem" ? "Problems" : "Pending";
+  const text = `A newer version is in ${where}`;
+  return h("p", { class: "badges" }, h("span", { class: "badge changed", text }));
+}
+
+/** A story on the screens: the revision that plays, with order, pin and retire. */
+function playingRow(sub, group, index) {
+  const rev = sub.on_screen || sub;
+  const decision = rev.decision ? `approved by ${rev.decision.by}` : "";
+  return h(
+    "article",
+    { class: "row-card", "aria-labelledby": `playing-${sub.id}` },
+    thumbnail(rev),
+    h(
+      "div",
+      { class: "info" },
+      h("h3", { id: `playing-${sub.id}`, text: rev.name }),
+      subtitle(rev),
+      h(
+        "p",
+        { class: "muted" },
+        h("code", { text: sub.source }),
+        decision ? ` · ${decision} ` : " ",
+        rev.decision ? when(rev.decision.at) : null,
+      ),
+      showDates(rev),
+      sub.status !== "approved" ? newerVersionBadge(sub) : editor(sub, focalPicker(sub)),
+    ),
+    h(
+      "div",
+      { class: "controls" },
+      orderButtons(sub, rev.name, group, index),
+      pinBox(sub, rev.name),
+      retireButton(sub),
+    ),
+  );
+}
+
+function rejectedRow(sub) {
+  const d = sub.decision || {};
+  return h(
+    "article",
+    { class: "row-card", "aria-labelledby": `title-${sub.id}` },
+    thumbnail(sub),
+    h(
+      "div",
+      { class: "info" },
+      h("h3", { id: `title-${sub.id}`, text: sub.name }),
+      subtitle(sub),
+      h("p", {}, h("strong", { text: "Reason: " }), d.reason || "—"),
+      h(
+        "p",
+        { class: "muted" },
+        h("code", { text: sub.source }),
+        ` · rejected by ${d.by || "?"} `,
+        when(d.at),
+      ),
+    ),
+    h("div", { class: "controls" }, decide(sub)),
+  );
+}
+
+function problemRow(sub) {
+  return h(
+    "article",
+    { class: "row-card problem", "aria-labelledby": `title-${sub.id}` },
+    h(
+      "div",
+      { class: "info" },
+      h("h3", { id: `title-${sub.id}` }, h("code", { text: storyFiles(sub).text })),
+      sub.name ? h("p", { class: "subtitle", text: sub.name }) : null,
+      problemList(sub),
+      h(
+        "p",
+        { class: "muted" },
+        "Arrived ",
+        when(sub.submitted_at),
+        sub.owner ? ` · dropped by ${sub.owner}` : "",
+        sub.on_screen ? " · the earlier version stays on the screens" : "",
+      ),
+    ),
+  );
+}
+
+/** Everything a card shows except relative times (those are updated in place). */
+function fingerprint(sub) {
+  return JSON.stringify([sub, state.screen]);
+}
+
+function showList(name, items, fingerprintOf, build) {
+  const list = document.querySelector(`[data-list="${name}"]`);
+  const keyOf = (sub) => sub.id;
+  reconcile(list, items, { keyOf, fingerprint: fingerprintOf, build, discard: discardCard });
+  const empty = document.querySelector(`[data-empty="${name}"]`);
+  if (empty) empty.hidden = items.length > 0;
+}
+
+/** The stories on the screens, in playing order: pinned ones first, each group by position. */
+function playingOrder(subs) {
+  return subs
+    .filter((s) => s.on_screen && s.status !== "retired")
+    .sort((a, b) => b.pinned - a.pinned || a.position - b.position || a.id - b.id);
+}
+
+function showPlaying(playing) {
+  // Pinned stories play first, so each group is ordered on its own.
+  const groups = [playing.filter((s) => s.pinned), playing.filter((s) => !s.pinned)];
+  const placed = new Map(groups.flatMap((g) => g.map((s, i) => [s.id, [g, i]])));
+  const printOf = (s) => JSON.stringify([s, placed.get(s.id)[1], placed.get(s.id)[0].length]);
+  showList("approved", playing, printOf, (s) => playingRow(s, ...placed.get(s.id)));
+}
+
+function showCounts(counts) {
+  for (const [key, n] of Object.entries(counts)) {
+    const badge = document.querySelector(`[data-count="${key}"]`);
+    badge.textContent = n ? String(n) : "";
+    badge.hidden = !n;
+  }
+}
+
+/** Draw the four lists from `state.subs`. */
+export function renderQueue() {
+  const subs = state.subs;
+  const pending = subs.filter((s) => s.status === "pending");
+  const playing = playingOrder(subs);
+  const rejected = subs.filter((s) => s.status === "rejected").reverse();
+  const problems = subs.filter((s) => s.status === "problem");
+  showList("pending", pending, fingerprint, pendingCard);
+  showPlaying(playing);
+  showList("rejected", rejected, fingerprint, rejectedRow);
+  showList("problem", problems, fingerprint, problemRow);
+  showCounts({
+    pending: pending.length,
+    approved: playing.length,
+    rejected: rejected.length,
+    problem: problems.length,
+  });
+  document.title = `${pending.length ? `(${pending.length}) ` : ""}Moderation · Hallway Kiosk`;
+  restoreFocus();
+}

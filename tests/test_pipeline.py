@@ -1,0 +1,92 @@
+"""The pipeline's two stages on their own: `prepare` needs files only, `record` a library."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk.ingest.pipeline import Limits, NotSettled, Prepared, prepare, record
+from kiosk.ingest.scan import Scanner
+from kiosk.library import Library
+from kiosk.settings import Settings
+
+from .factories import jpeg, make_tree, story
+
+LIMITS = Limits.from_settings(Settings())
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    root.mkdir()
+    return root.resolve()
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    return folder
+
+
+def prepared(content: Path, media: Path, source: str, grace_seconds: float = 0.0) -> Prepared:
+    (entry,) = [e for e in Scanner(content, LIMITS.text_bytes).scan().entries if e.source == source]
+    return prepare(entry, LIMITS, media_dir=media, content_dir=content, grace_seconds=grace_seconds)
+
+
+def test_limits_come_from_settings_in_bytes_and_pixels() -> None:
+    settings = Settings(max_text_kb=2, max_photo_mb=1.5, max_megapixels=0.5, display_max_px=800)
+    assert Limits.from_settings(settings) == Limits(
+        text_bytes=2048, photo_bytes=1_572_864, photo_pixels=500_000, display_px=800, thumb_px=320
+    )
+
+
+def test_prepare_reads_and_renders_without_a_library(
+    tmp_path: Path, content: Path, media: Path
+) -> None:
+    make_tree(content, {"team/babette.md": story("Babette Ruiz"), "team/babette.jpg": jpeg()})
+    item = prepared(content, media, "team")  # a folder with one story and one photo
+    assert (item.story.name, item.problems) == ("Babette Ruiz", [])
+    assert (item.text_path, item.photo_path) == ("team/babette.md", "team/babette.jpg")
+    assert item.rendition is not None
+    assert {p.name for p in media.iterdir()} == {item.rendition.image, item.rendition.thumbnail}
+    assert not list(tmp_path.rglob("*.db"))
+
+
+def test_a_story_without_a_photo_is_told_how_to_add_one(content: Path, media: Path) -> None:
+    make_tree(content, {"ana.md": story("Ana Lima")})
+    item = prepared(content, media, "ana.md")
+    assert item.rendition is None and item.photo_path is None
+    assert item.problems == [
+        "ana.md has no photo: put a photo with the same name next to it "
+        "(for example babette-ruiz.jpg) or name one in a `photo:` line"
+    ]
+
+
+def test_a_bad_photo_just_written_may_still_be_arriving(content: Path, media: Path) -> None:
+    make_tree(content, {"x.md": story("Xavier"), "x.jpg": b"\xff\xd8\xff half a photo"})
+    with pytest.raises(NotSettled, match="x.jpg"):
+        prepared(content, media, "x.md", grace_seconds=60)
+    old = time.time() - 120
+    os.utime(content / "x.jpg", (old, old))
+    item = prepared(content, media, "x.md", grace_seconds=60)
+    assert len(item.problems) == 1 and "x.jpg" in item.problems[0]
+
+
+def test_recording_the_same_content_twice_adds_one_revision(
+    tmp_path: Path, content: Path, media: Path
+) -> None:
+    make_tree(content, {"babette.md": story("Babette Ruiz"), "babette.jpg": jpeg()})
+    library = Library(tmp_path / "kiosk.db")
+    try:
+        first = record(library, prepared(content, media, "babette.md"))
+        again = record(library, prepared(content, media, "babette.md"))
+        assert (first.status, first.created) == ("pending", True)
+        assert (again.revision_id, again.created) == (first.revision_id, False)
+        (sub,) = library.submissions()
+        assert (sub["name"], sub["photo_path"]) == ("Babette Ruiz", "babette.jpg")
+    finally:
+        library.close()
