@@ -118,7 +118,7 @@ def base_tarball(target: Target) -> Path:
     """The cached tarball of a fresh `debootstrap --variant=minbase` root; built when missing."""
     CACHE.mkdir(parents=True, exist_ok=True)
     tarball = CACHE / f"debian-{target.name}.tar"
-    with open(CACHE / ".lock", "w") as lock:  # two runs at once build it once
+    with open(CACHE / f".lock-{target.name}", "w") as lock:  # two runs at once build it once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if tarball.exists():
             return tarball
