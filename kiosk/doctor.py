@@ -263,6 +263,22 @@ def _zone(name: str) -> str:
     return "UTC" if name in UTC_NAMES else name
 
 
+# The scripts stories are written in, as fontconfig names a language that uses each, and the
+# Debian package install.sh brings for it. A script without a font shows as boxes on the screen.
+SCRIPTS = (
+    ("Latin", "en", "fonts-dejavu-core"),
+    ("Greek", "el", "fonts-dejavu-core"),
+    ("Cyrillic", "ru", "fonts-dejavu-core"),
+    ("Arabic", "ar", "fonts-dejavu-core"),
+    ("Hebrew", "he", "fonts-dejavu-core"),
+    ("Devanagari", "hi", "fonts-lohit-deva"),
+    ("Thai", "th", "fonts-tlwg-loma-otf"),
+    ("Chinese", "zh-cn", "fonts-wqy-microhei"),
+    ("Japanese", "ja", "fonts-wqy-microhei"),
+    ("Korean", "ko", "fonts-wqy-microhei"),
+)
+
+
 def check_fonts() -> list[Check]:
     if shutil.which("fc-list") is None:
         return [Check(WARN, "fonts", "fontconfig is missing: sudo apt install fontconfig")]
@@ -272,6 +288,27 @@ def check_fonts() -> list[Check]:
         found.append(Check(FAIL, "fonts", "no fonts at all: sudo apt install fonts-dejavu-core"))
     else:
         found.append(Check(OK, "fonts", f"{len(set(any_font.splitlines()))} font families"))
+        missing = [
+            (name, pkg)
+            for name, lang, pkg in SCRIPTS
+            if not _out(["fc-list", f":lang={lang}", "family"])[1]
+        ]
+        if missing:
+            packages = " ".join(dict.fromkeys(pkg for _, pkg in missing))
+            found.append(
+                Check(
+                    WARN,
+                    "scripts",
+                    f"no font for {', '.join(name for name, _ in missing)}: stories in them "
+                    f"show as boxes; sudo apt install {packages}",
+                )
+            )
+        else:
+            found.append(
+                Check(
+                    OK, "scripts", "a font for every script: " + ", ".join(n for n, _, _ in SCRIPTS)
+                )
+            )
     _, emoji = _out(["fc-list", ":charset=1f600", "family"])
     if not emoji:
         found.append(

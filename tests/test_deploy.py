@@ -14,7 +14,11 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import tomllib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -146,7 +150,10 @@ def test_dry_run_writes_every_file_and_prints_the_commands(pi: tuple[Path, str])
     assert "chown kiosk:kiosk /var/lib/kiosk" in cmds
     # PEP 668: a venv of its own, never the system's pip
     assert "python3 -m venv /opt/kiosk" in cmds
-    assert f"/opt/kiosk/bin/pip install --quiet --upgrade {REPO}" in cmds
+    # built from a copy outside the checkout (no root-owned build/ left in it), then installed
+    wheel = next(c for c in cmds if c.startswith("/opt/kiosk/bin/pip wheel")).split()[-1]
+    assert wheel.startswith("/tmp/") and not wheel.startswith(str(REPO))
+    assert "/opt/kiosk/bin/pip install --quiet --upgrade /tmp/kiosk-build/dist/\\*.whl" in cmds
     assert not any(c.startswith(("pip ", "pip3 ", "python3 -m pip")) for c in cmds)
     for c in ("systemctl enable kiosk.service", "systemctl restart kiosk.service",
               "systemctl enable greetd.service", "testparm -s /etc/samba/smb.conf"):  # fmt: skip
@@ -289,3 +296,75 @@ def test_rerun_changes_nothing_and_keeps_the_admins_edits(tmp_path: Path) -> Non
     assert text.startswith("swaybg") and text.count("kiosk-session") == 1
     assert "ROTATE=normal" in screen.read_text() and "CHROMIUM_FLAGS='--x=1'" in screen.read_text()
     assert (tmp_path / "etc/samba/smb.conf").read_text().count("include =") == 1
+
+
+class Health(ThreadingHTTPServer):
+    """A stand-in server whose /healthz answers `status`, from `ready_at` (monotonic) on."""
+
+    status = 200
+    ready_at = 0.0
+
+
+class HealthHandler(BaseHTTPRequestHandler):
+    server: Health
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        code = self.server.status if time.monotonic() >= self.server.ready_at else 503
+        self.send_response(code if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def health() -> Iterator[Health]:
+    server = Health(("127.0.0.1", 0), HealthHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def wait_healthy(port: int, seconds: int) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.monotonic()
+    done = subprocess.run(
+        [str(DEPLOY / "wait-healthy"), str(port), str(seconds)],
+        capture_output=True, text=True, timeout=seconds + 30,
+    )  # fmt: skip
+    return done, time.monotonic() - start
+
+
+def test_wait_healthy_returns_as_soon_as_the_server_answers(health: Health) -> None:
+    port = health.server_address[1]
+    done, took = wait_healthy(port, 30)
+    assert done.returncode == 0 and took < 5, done.stderr
+    assert done.stdout == f"the server answers at http://127.0.0.1:{port}/healthz\n"
+
+    health.ready_at = time.monotonic() + 2  # starting: 503 for two seconds, then 200
+    done, took = wait_healthy(port, 30)
+    assert done.returncode == 0 and 1.5 < took < 10, (done.stderr, took)
+
+
+def test_wait_healthy_gives_up_at_the_deadline_saying_what_it_saw(health: Health) -> None:
+    port = health.server_address[1]
+    health.status = 503  # up, but not healthy (the watcher or the database failed)
+    done, took = wait_healthy(port, 3)
+    assert done.returncode == 1 and 3 <= took < 10
+    assert done.stderr == (
+        f"no healthy answer from http://127.0.0.1:{port}/healthz within 3 s (last: HTTP 503)\n"
+    )
+    health.shutdown()
+    health.server_close()  # nothing listens: a server that keeps crashing
+    done, took = wait_healthy(port, 2)
+    assert done.returncode == 1 and took < 10 and "(last: nothing listening)" in done.stderr
+
+
+def test_the_installer_waits_for_the_server_before_it_says_installed(tmp_path: Path) -> None:
+    output = dry_run(tmp_path, "--no-screen")
+    cmds = commands(output)
+    wait = next(i for i, c in enumerate(cmds) if "wait-healthy" in c)
+    assert cmds[wait] == f"bash {DEPLOY}/wait-healthy 8000 90"
+    assert cmds.index("systemctl restart kiosk.service") < wait
+    assert output.index(cmds[wait]) < output.index("Hallway Kiosk is installed.")

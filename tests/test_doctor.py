@@ -108,6 +108,27 @@ def test_missing_tools_are_named_with_their_package(
     )
 
 
+def test_a_script_without_a_font_is_named_with_its_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real fontconfig, told to see DejaVu only: Latin to Hebrew are covered, the rest not."""
+    config = tmp_path / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        f"<dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{tmp_path}/cache</cachedir>\n"
+        "</fontconfig>\n"
+    )
+    monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+    found = {c.name: c for c in doctor.check_fonts()}
+    assert found["fonts"].status == doctor.OK
+    scripts = found["scripts"]
+    assert scripts.status == doctor.WARN
+    assert scripts.detail.startswith("no font for Devanagari, Thai, Chinese, Japanese, Korean:")
+    assert scripts.detail.endswith(
+        "sudo apt install fonts-lohit-deva fonts-tlwg-loma-otf fonts-wqy-microhei"
+    )
+
+
 def test_watcher_backend_is_named(tmp_path: Path) -> None:
     polling = make_settings(tmp_path, watch="polling")
     assert doctor.check_watcher(polling).detail.startswith("polling on ")

@@ -29,7 +29,7 @@ Where things go
   --staff-group NAME   the group whose members may use the share (default kiosk-staff)
 
 The screen
-  --screen-name NAME   this screen's name, as in [screens.NAME] (default "default")
+  --screen-name NAME   this screen's name, as in [screens.NAME] (default: the host name)
   --portrait           the screen hangs on its side (rotated 90 degrees, portrait theme)
   --landscape          undo --portrait
   --user NAME          the account the screen's session runs as (default: the user who ran
@@ -59,7 +59,7 @@ CONTENT_DIR=/srv/stories
 DATA_DIR=/var/lib/kiosk
 PORT=8000
 STAFF_GROUP=kiosk-staff
-SCREEN_NAME=default
+SCREEN_NAME=
 ROTATE=normal
 SESSION_USER=
 MODE=auto
@@ -117,6 +117,11 @@ while [ $# -gt 0 ]; do
     shift
 done
 
+HOST=${SET_HOSTNAME:-$(hostname)}
+# Screens are told apart by name (the admin page lists them, [screens.NAME] sets them up): by
+# default each is named after its Pi, so two screens never both call themselves "default".
+SCREEN_NAME=${SCREEN_NAME:-$(printf '%s' "$HOST" | tr -c 'A-Za-z0-9_-' '-' | cut -c1-64)}
+
 case $CONTENT_DIR$DATA_DIR in *[\'\"\|\\[:space:]]*) die "folder names must not contain quotes, |, \\ or spaces" ;; esac
 case $CONTENT_DIR in /*) ;; *) die "--content-dir must be an absolute path" ;; esac
 case $DATA_DIR in /*) ;; *) die "--data-dir must be an absolute path" ;; esac
@@ -131,7 +136,7 @@ case $QUIET_HOURS in *[\'\"\\]*) die "--quiet-hours must not contain quotes" ;; 
 
 VENV=/opt/kiosk
 CONFIG=/etc/kiosk/kiosk.toml
-HOST=${SET_HOSTNAME:-$(hostname)}
+HEALTH_SECONDS=${HEALTH_SECONDS:-90} # a Pi 4 on an SD card takes ~10 s; the first start longer
 if [ -z "$TIMEZONE" ]; then
     TIMEZONE=$(timedatectl show -p Timezone --value 2>/dev/null || cat /etc/timezone 2>/dev/null || echo UTC)
 fi
@@ -140,6 +145,11 @@ FIRST_INSTALL=no
 
 # ---- how things are done: for real, or written under DESTDIR and printed ------------------
 dry() { [ "$DRY_RUN" = yes ]; }
+
+# Is systemd running here? Not inside an image builder's chroot (pi-gen, debootstrap, a
+# container build): there units are enabled, to start at the first boot, but not started.
+# sd_booted(3) asks the same question the same way. A dry run shows what a Pi would do.
+systemd_runs() { dry || [ -d /run/systemd/system ]; }
 
 run() {
     if dry; then
@@ -212,16 +222,22 @@ has_user() { getent passwd "$1" >/dev/null; }
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # single-quoted for sh
 
 # ---- 1. Debian packages --------------------------------------------------------------------
+# Stories are written in every script staff and customers use: a font for each, the smallest
+# Debian set that covers them (about 13 MB). DejaVu: Latin, Greek, Cyrillic, Arabic, Hebrew;
+# WenQuanYi Micro Hei: Chinese, Japanese, Korean; Lohit: Devanagari; Loma: Thai; Noto: emoji.
+# `kiosk doctor` names any script left without a font.
+FONTS=(fontconfig fonts-dejavu-core fonts-wqy-microhei fonts-lohit-deva fonts-tlwg-loma-otf
+    fonts-noto-color-emoji)
+
 install_packages() {
-    local want=() optional=() pkg
+    local want=("${FONTS[@]}") optional=() pkg
     if [ "$SERVER" = yes ]; then
-        want+=(python3-venv sqlite3 fonts-dejavu-core)
-        optional+=(fonts-noto-color-emoji)
+        want+=(python3-venv sqlite3)
         [ "$SAMBA" = no ] || want+=(samba samba-vfs-modules)
     fi
     if [ "$SCREEN" = yes ]; then
-        want+=(python3-venv labwc v4l-utils fonts-dejavu-core)
-        optional+=(wlopm wlr-randr fonts-noto-color-emoji)
+        want+=(python3-venv labwc v4l-utils)
+        optional+=(wlopm wlr-randr)
         # Raspberry Pi OS Bookworm's desktop already has its own build, chromium-browser.
         if dpkg -s chromium-browser >/dev/null 2>&1; then want+=(chromium-browser); else want+=(chromium); fi
         [ "$MODE" != lite ] || want+=(greetd)
@@ -272,10 +288,26 @@ seed_content() {
 
 # ---- 3. the program: a venv of its own (PEP 668: never the system's pip) --------------------
 install_program() {
+    local wheel
     [ -x "$DESTDIR$VENV/bin/python" ] || run python3 -m venv "$VENV"
     run "$VENV/bin/pip" install --quiet --upgrade pip
-    # A copy, not -e: the checkout can be moved or deleted; re-running upgrades.
-    run "$VENV/bin/pip" install --quiet --upgrade "$SOURCE"
+    # Built from a copy in a temp folder: building in the checkout would leave root-owned build/
+    # and *.egg-info there, which the next `git pull` as the Pi's user trips over.
+    if dry; then
+        BUILD=/tmp/kiosk-build
+    else
+        BUILD=$(mktemp -d -t kiosk-build.XXXXXX)
+        trap 'rm -rf "$BUILD"' EXIT
+        mkdir "$BUILD/src"
+        tar -C "$SOURCE" --exclude=./.git --exclude=./.venv --exclude=./build \
+            --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$BUILD/src" -xf -
+    fi
+    run "$VENV/bin/pip" wheel --quiet --no-deps --wheel-dir "$BUILD/dist" "$BUILD/src"
+    for wheel in "$BUILD"/dist/*.whl; do :; done # the one wheel (the pattern itself, in a dry run)
+    # A copy, not -e: the checkout can be moved or deleted. The program itself is reinstalled
+    # even when its version number has not changed, which after a `git pull` it often has not.
+    run "$VENV/bin/pip" install --quiet --upgrade "$wheel"
+    run "$VENV/bin/pip" install --quiet --no-deps --force-reinstall "$wheel"
     mkdir -p "$DESTDIR/usr/local/bin"
     ln -sfn "$VENV/bin/kiosk" "$DESTDIR/usr/local/bin/kiosk"
 }
@@ -413,8 +445,18 @@ install_screen() {
     fi
 }
 
-# ---- 8. start, and the first admin password ------------------------------------------------
+# ---- 8. start, prove it answers, and the first admin password -----------------------------
+PASSWORD_CMD="journalctl -u kiosk -o cat | grep -A2 'First start'"
+RESET_CMD="sudo -u kiosk kiosk user passwd admin --config $CONFIG"
+
 start_everything() {
+    if ! systemd_runs; then
+        [ "$SERVER" = no ] || run systemctl enable kiosk.service
+        [ "$SAMBA" = no ] || run systemctl enable smbd.service
+        echo "not started: systemd is not running here (an image being built?); the services are" \
+            "enabled and start at the first boot"
+        return 0
+    fi
     run systemctl daemon-reload
     [ "$SERVER" = no ] || run systemctl restart systemd-journald
     if [ "$SERVER" = yes ]; then
@@ -425,15 +467,30 @@ start_everything() {
     [ "$SAMBA" = no ] || run systemctl reload smbd.service
 }
 
+# "Installed" is said only of a server that answers: systemd restarts a broken one every few
+# seconds for ever, which from outside looks just like one that is starting.
+prove_server() {
+    systemd_runs || return 0
+    if dry; then
+        run bash "$HERE/wait-healthy" "$PORT" "$HEALTH_SECONDS"
+        return 0
+    fi
+    bash "$HERE/wait-healthy" "$PORT" "$HEALTH_SECONDS" && return 0
+    echo >&2
+    echo "The server did not come up. Its last words (journalctl -u kiosk -n 30):" >&2
+    journalctl -u kiosk.service -n 30 --no-pager -o cat >&2 || true
+    echo >&2
+    die "Hallway Kiosk is NOT working: fix what the log says, then run install.sh again"
+}
+
 # The server prints the first admin's password once, on its first start (as Jupyter does).
 first_password() {
     local i pw=""
-    dry && return 0
-    for i in $(seq 60); do
+    for i in $(seq 15); do
         pw=$(journalctl -u kiosk.service -o cat --no-pager 2>/dev/null |
             awk '/First start: created the user/ {f = 1; next} f && NF {print $1; exit}')
         [ -n "$pw" ] && break
-        [ "$i" -lt 60 ] && sleep 1
+        [ "$i" -lt 15 ] && sleep 1
     done
     printf '%s' "$pw"
 }
@@ -444,6 +501,8 @@ main() {
             SESSION_USER=$SUDO_USER
         else
             SESSION_USER=$(getent passwd 1000 | cut -d: -f1) || SESSION_USER=
+            [ -z "$SESSION_USER" ] ||
+                echo "screen    runs as $SESSION_USER, the first user (run as root, not with sudo; --user NAME to choose)"
         fi
         [ -n "$SESSION_USER" ] || die "say which account shows the screen: --user NAME"
     fi
@@ -468,11 +527,14 @@ main() {
     if [ -n "$SET_HOSTNAME" ]; then
         if command -v raspi-config >/dev/null; then
             run raspi-config nonint do_hostname "$SET_HOSTNAME"
-        else
+        elif systemd_runs; then
             run hostnamectl set-hostname "$SET_HOSTNAME"
+        else
+            echo "$SET_HOSTNAME" | put /etc/hostname 0644
         fi
     fi
     start_everything
+    [ "$SERVER" = no ] || prove_server
 
     local ip password
     ip=$(hostname -I 2>/dev/null | awk '{print $1}')
@@ -481,16 +543,19 @@ main() {
     if [ "$SERVER" = yes ]; then
         echo "  Admin page:   http://$HOST.local:$PORT/admin${ip:+   (or http://$ip:$PORT/admin)}"
         if [ "$FIRST_INSTALL" = yes ]; then
-            password=$(first_password)
             if dry; then
                 echo "  First admin:  admin, with the password the server prints on its first start"
-            elif [ -n "$password" ]; then
+            elif ! systemd_runs; then
+                echo "  First admin:  admin, with the password the server prints on its first start;"
+                echo "                read it then with: $PASSWORD_CMD"
+            elif password=$(first_password) && [ -n "$password" ]; then
                 echo "  First admin:  admin / $password   (shown once: write it down, then change it)"
             else
-                echo "  First admin:  see the password with: journalctl -u kiosk | grep -A3 'First start'"
+                echo "  First admin:  admin; read the password with: $PASSWORD_CMD"
             fi
+            echo "                forgot it? $RESET_CMD"
         else
-            echo "  Admins:       unchanged (forgot the password? sudo -u kiosk kiosk user passwd admin)"
+            echo "  Admins:       unchanged (forgot a password? $RESET_CMD)"
         fi
         if [ "$SAMBA" = yes ]; then
             printf '  Share:        \\\\%s\\stories   (Mac: smb://%s.local/stories)\n' "$HOST" "$HOST"
@@ -499,9 +564,9 @@ main() {
         fi
     fi
     if [ "$SCREEN" = yes ]; then
-        echo "  Screen:       '$SCREEN_NAME' as $SESSION_USER ($MODE), showing ${SERVER_URL:-this Pi}; reboot to start it"
+        echo "  Screen:       '$SCREEN_NAME' as $SESSION_USER ($MODE), showing ${SERVER_URL:-this Pi} at /display?screen=$SCREEN_NAME; reboot to start it"
     fi
-    echo "  Check it:     kiosk doctor"
+    echo "  Check it:     kiosk doctor --config $CONFIG"
 }
 
 main
