@@ -125,7 +125,7 @@ def test_a_script_without_a_font_is_named_with_its_package(
     assert scripts.status == doctor.WARN
     assert scripts.detail.startswith("no font for Devanagari, Thai, Chinese, Japanese, Korean:")
     assert scripts.detail.endswith(
-        "sudo apt install fonts-lohit-deva fonts-tlwg-loma-otf fonts-wqy-microhei"
+        "sudo apt install fonts-noto-core fonts-wqy-microhei"
     )
 
 

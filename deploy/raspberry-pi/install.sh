@@ -222,12 +222,12 @@ has_user() { getent passwd "$1" >/dev/null; }
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # single-quoted for sh
 
 # ---- 1. Debian packages --------------------------------------------------------------------
-# Stories are written in every script staff and customers use: a font for each, the smallest
-# Debian set that covers them (about 13 MB). DejaVu: Latin, Greek, Cyrillic, Arabic, Hebrew;
-# WenQuanYi Micro Hei: Chinese, Japanese, Korean; Lohit: Devanagari; Loma: Thai; Noto: emoji.
+# Stories are written in every script staff and customers use: a font for each (about 24 MB to
+# download), the same set the tests lay the wall out with. Noto core: Latin, Greek, Cyrillic,
+# Arabic, Hebrew, Devanagari, Thai and more; WenQuanYi Micro Hei: Chinese, Japanese, Korean
+# (a twentieth of Noto CJK's size); Noto Color Emoji; DejaVu as the last resort.
 # `kiosk doctor` names any script left without a font.
-FONTS=(fontconfig fonts-dejavu-core fonts-wqy-microhei fonts-lohit-deva fonts-tlwg-loma-otf
-    fonts-noto-color-emoji)
+FONTS=(fontconfig fonts-dejavu-core fonts-noto-core fonts-wqy-microhei fonts-noto-color-emoji)
 
 install_packages() {
     local want=("${FONTS[@]}") optional=() pkg
