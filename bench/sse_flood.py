@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import LiveServer, make_settings
+from tests.support import LiveServer, make_settings
 
 
 def flood(port: int, count: int) -> tuple[list[socket.socket], dict[str, int]]:

@@ -31,11 +31,11 @@ from starlette.responses import Response
 from .atomic import write_atomically
 from .errors import KioskError
 from .library import Library, Refused
+from .model import ROLES
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-ROLES = ("moderator", "admin")
 SESSION_COOKIE = "kiosk_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"

@@ -6,18 +6,19 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .auth import MIN_PASSWORD, ROLES, Auth
 from .errors import KioskError
+from .model import ROLES
 from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
+
+if TYPE_CHECKING:
+    from .auth import Auth
 
 STARTER = Path(__file__).resolve().parent / "starter"
 log = logging.getLogger("kiosk")
@@ -95,6 +96,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    import shutil
+
     target: Path = args.dir
     target.mkdir(parents=True, exist_ok=True)
     for src in sorted(STARTER.iterdir()):
@@ -123,6 +126,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import tempfile
+
     from .ingest.pipeline import Limits, prepare
     from .ingest.scan import Scanner
 
@@ -215,6 +220,7 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def _auth(args: argparse.Namespace) -> Auth:
+    from .auth import Auth
     from .library import Library
 
     settings = settings_from(args)
@@ -244,6 +250,8 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     import getpass
+
+    from .auth import MIN_PASSWORD
 
     first = getpass.getpass(f"Password for {args.name} (at least {MIN_PASSWORD} characters): ")
     if getpass.getpass("The same password again: ") != first:

@@ -132,3 +132,19 @@ def test_init_config_names_the_content_folder(tmp_path: Path) -> None:
     result = kiosk("check", "--config", str(tmp_path / "kiosk.toml"), "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [r["source"] for r in json.loads(result.stdout)] == ["ana.md"]
+
+
+def test_quick_commands_do_not_import_the_server() -> None:
+    """`kiosk --help`, `user`, `token`, `init` start in a blink: none loads the web stack.
+    bench/cli.py measures the time; this pins down why it stays short."""
+    heavy = ["fastapi", "starlette", "uvicorn", "jinja2", "PIL", "watchdog", "argon2", "yaml"]
+    code = (
+        "import sys, kiosk.cli\n"
+        "from contextlib import redirect_stdout\nimport io\n"
+        "with redirect_stdout(io.StringIO()):\n"
+        "    try: kiosk.cli.main(['--help'])\n"
+        "    except SystemExit: pass\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

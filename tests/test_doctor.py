@@ -124,9 +124,7 @@ def test_a_script_without_a_font_is_named_with_its_package(
     scripts = found["scripts"]
     assert scripts.status == doctor.WARN
     assert scripts.detail.startswith("no font for Devanagari, Thai, Chinese, Japanese, Korean:")
-    assert scripts.detail.endswith(
-        "sudo apt install fonts-noto-core fonts-wqy-microhei"
-    )
+    assert scripts.detail.endswith("sudo apt install fonts-noto-core fonts-wqy-microhei")
 
 
 def test_watcher_backend_is_named(tmp_path: Path) -> None:
