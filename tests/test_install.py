@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, wait_for
+from .support import free_port, wait_for
 from .debian_root import CACHE, Root, Service, Target, host_arch, unpacked
 from .factories import jpeg, story
 
