@@ -343,7 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
-        "init", help="make a content folder with _TEMPLATE.md, _README.txt; kiosk.toml beside it"
+        "init",
+        help="make a content folder with _TEMPLATE.md, _README.txt; kiosk.toml beside it",
+        description="Creates DIR (or fills it, keeping files already there) with the file staff "
+        "copy for each story and one page of instructions, and writes kiosk.toml next to DIR, "
+        "never inside it: whoever can drop stories must not change the server's settings.",
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="the folder to create or fill")
     p.set_defaults(func=cmd_init)

@@ -23,9 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import free_port, wait_for
 from .debian_root import CACHE, Root, Service, Target, host_arch, unpacked
 from .factories import jpeg, story
+from .support import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "deploy-raspberry-pi.md"
