@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from markdown_it import MarkdownIt
 
 from ..model import HEADER_KEYS
 from ..schedule import ends_before_start
+from .header import Header, field_key, parse_header
 
 # A submission is a story text, a photo or both; the suffix tells which a file is.
 IMAGE_SUFFIXES = frozenset(
@@ -28,17 +27,12 @@ IMAGE_SUFFIXES = frozenset(
 )
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 
-_ALIASES = {"company": "organization", "organisation": "organization"}
 _YES = frozenset({"yes", "true", "y", "1", "ja", "oui"})
 _OPEN_QUOTES = "\"'“”„«‘‚"
 _CLOSE_QUOTES = "\"'”“»’‘"
 
 # A plain header line; the lookahead keeps a first line such as "https://..." in the body.
-_FIELD_RE = re.compile(r"([A-Za-z][A-Za-z0-9 _-]{0,39}?)[ \t]*:(?!//)[ \t]*(.*)")
-_SIMPLE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-_UNSTORABLE_RE = re.compile("[\0\ud800-\udfff]")
-_TOML_AT_RE = re.compile(r"(.*) \(at line (\d+), column \d+\)")
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
@@ -107,7 +101,7 @@ def photo_field(path: Path, max_text_bytes: int) -> str:
     text = None if _unreadable("", raw, size, max_text_bytes) else _decode(raw)
     if text is None:
         return ""
-    return _as_text(_parse(text, "").fields.get("photo"))
+    return _as_text(parse_header(text, "").fields.get("photo"))
 
 
 def read_story(entry: Entry, max_text_bytes: int) -> Story:
@@ -144,7 +138,7 @@ def read_story(entry: Entry, max_text_bytes: int) -> Story:
             problems=(*entry.problems, problem),
             text_bytes=raw,
         )
-    return _story(entry, _parse(text, label), label, fallback, raw)
+    return _story(entry, parse_header(text, label), label, fallback, raw)
 
 
 def _text_label(entry: Entry) -> str:
@@ -204,150 +198,7 @@ def _decode(raw: bytes) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-@dataclass
-class _Parsed:
-    fields: dict[str, Any]
-    body: str
-    problems: list[str] = field(default_factory=list)
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML aliases let 64 KB expand to gigabytes ("billion laughs"); no story needs them."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise yaml.composer.ComposerError(None, None, "`*` cannot start a value", mark)
-        return super().compose_node(parent, index)
-
-
-def _key(raw: Any) -> str:
-    key = re.sub(r"[\s-]+", "_", str(raw).strip().lower())
-    return _ALIASES.get(key, key)
-
-
-def _parse(text: str, label: str) -> _Parsed:
-    lines = text.split("\n")
-    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
-    opening = lines[first].strip() if first < len(lines) else ""
-    if opening in ("---", "+++"):
-        return _parse_fenced(lines, first, opening, label)
-    match = _FIELD_RE.fullmatch(lines[first]) if opening else None
-    if match and (_key(match[1]) in HEADER_KEYS or _SIMPLE_KEY_RE.fullmatch(match[1])):
-        return _parse_plain(lines, first)
-    return _Parsed({}, "\n".join(lines[first:]))
-
-
-def _parse_plain(lines: list[str], first: int) -> _Parsed:
-    """`Key: value` lines up to the first blank line, for people who have never seen YAML."""
-    fields: dict[str, Any] = {}
-    last = ""
-    i = first
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip():
-            break
-        match = _FIELD_RE.fullmatch(line)
-        if last and line[0].isspace():  # a long value wrapped onto the next line
-            fields[last] = f"{fields[last]} {line.strip()}".strip()
-        elif match:
-            last = _key(match[1])
-            fields[last] = match[2].strip()
-        else:  # the blank line was forgotten: the story starts here
-            i -= 1
-            break
-    return _Parsed(fields, "\n".join(lines[i:]))
-
-
-def _parse_fenced(lines: list[str], first: int, fence: str, label: str) -> _Parsed:
-    close = next((i for i in range(first + 1, len(lines)) if lines[i].strip() == fence), None)
-    if close is None:
-        return _Parsed(
-            {},
-            "",
-            [
-                f"{label}: the header that starts with {fence} on line {first + 1} is never "
-                f"closed; add a line with just {fence} after the last field"
-            ],
-        )
-    block = "\n".join(lines[first + 1 : close])
-    body = "\n".join(lines[close + 1 :])
-    load = _load_yaml if fence == "---" else _load_toml
-    data, problem = load(block, first + 2, label)
-    if problem:
-        return _Parsed({}, body, [problem])
-    return _Parsed({_key(k): _storable(v) for k, v in data.items()}, body)
-
-
-def _storable(value: Any) -> Any:
-    """`value` with NULs and lone surrogates (YAML "\\0", "\\ud800") made U+FFFD: no file has
-    such a name and SQLite cannot store them, so they must not reach either."""
-    if isinstance(value, str):
-        return _UNSTORABLE_RE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    return value
-
-
-def _too_deep(label: str) -> str:
-    return f"{label}: the header is nested too deeply to read; keep to simple `key: value` lines"
-
-
-def _load_yaml(block: str, first_line: int, label: str) -> tuple[dict[Any, Any], str]:
-    try:
-        data = yaml.load(block, Loader=_NoAliasLoader)  # a SafeLoader without aliases
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" on line {first_line + mark.line}" if mark else ""
-        return {}, (
-            f"{label}: the header has a mistake{where} ({exc.problem or exc.context}); "
-            "check the colon and the quotes on that line — a value that contains a colon "
-            'needs quotes around it, like quote: "Safety first: always"'
-        )
-    except yaml.YAMLError as exc:
-        return {}, f"{label}: the header could not be read ({exc}); write it as `key: value` lines"
-    except ValueError as exc:  # PyYAML's answer to an impossible date such as 2026-13-01
-        return {}, (
-            f"{label}: the header has a date that does not exist ({exc}); "
-            "write dates as YYYY-MM-DD, for example 2026-12-01"
-        )
-    except RecursionError:
-        return {}, _too_deep(label)
-    if data is None:
-        return {}, ""
-    if not isinstance(data, dict):
-        return {}, (
-            f"{label}: the header between the --- lines should be `key: value` lines, "
-            "like name: Babette Ruiz"
-        )
-    return data, ""
-
-
-def _load_toml(block: str, first_line: int, label: str) -> tuple[dict[Any, Any], str]:
-    try:
-        return tomllib.loads(block), ""
-    except RecursionError:
-        return {}, _too_deep(label)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_AT_RE.fullmatch(message)
-        if match:
-            message = f"{match[1]} on line {first_line + int(match[2]) - 1}"
-        return {}, (
-            f"{label}: the header between the +++ lines has a mistake ({message}); "
-            'TOML needs quotes around text, like name = "Babette Ruiz"'
-        )
-    except ValueError:  # Python refuses integers of more than 4,300 digits
-        return {}, (
-            f"{label}: the header has a number too long to read; "
-            'put quotes around it, like photo = "2026.jpg"'
-        )
-
-
-def _story(entry: Entry, parsed: _Parsed, label: str, fallback: str, raw: bytes) -> Story:
+def _story(entry: Entry, parsed: Header, label: str, fallback: str, raw: bytes) -> Story:
     fields = parsed.fields
     problems = [*entry.problems, *parsed.problems]
     name = _as_text(fields.get("name"))
@@ -406,7 +257,7 @@ def _plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {_key(k): _plain(v, depth + 1) for k, v in value.items()}
+        return {field_key(k): _plain(v, depth + 1) for k, v in value.items()}
     if value is None or isinstance(value, str | int | float):
         return value
     return str(value)
