@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from kiosk.ingest import watcher as watcher_mod
 from kiosk.settings import load
 
 from .factories import jpeg, make_tree, story
-from .support import LiveServer, make_settings
+from .support import LiveServer, make_settings, wait_for
 
 
 def revisions(server: LiveServer) -> int:
@@ -213,3 +215,37 @@ def test_hostile_entry_never_stops_the_others(server: LiveServer, content: Path,
     else:
         problem = server.wait_status("h.md", "problem")
         assert problem["problems"] and "\\" not in problem["name"]
+
+
+def test_a_drop_streams_in_small_files_first(tmp_path: Path) -> None:
+    """A 48 MB photo dropped with eight phone-sized stories never holds them up: each story is
+    in the queue as soon as it is ready, small ones first, and /healthz tells the backlog."""
+    live = LiveServer(make_settings(tmp_path, max_photo_mb=80)).start()
+    try:
+        noise = Image.frombytes("RGB", (4000, 4000), os.urandom(4000 * 4000 * 3))
+        big = io.BytesIO()
+        noise.save(big, "PNG", compress_level=0)  # slow to read: nothing to skip in its decode
+        files: dict[str, str | bytes] = {
+            "aaa-big.md": story("Big Photo"),
+            "aaa-big.png": big.getvalue(),
+        }
+        for i in range(8):
+            files[f"small-{i}.md"] = story(f"Small {i}")
+            files[f"small-{i}.jpg"] = jpeg(400, 500)
+        arrivals: list[tuple[int, bool, dict]] = []  # what a moderator's page would see
+
+        def big_is_pending() -> bool:
+            pending = {s["source"] for s in live.library.submissions("pending")}
+            arrivals.append((len(pending), "aaa-big.md" in pending, live.get("/healthz").json()))
+            return "aaa-big.md" in pending
+
+        make_tree(live.settings.content_dir, files)
+        wait_for(big_is_pending, timeout=60, interval=0.02)
+        first_small = next(a for a in arrivals if a[0] >= 1)
+        assert not first_small[1], "the big photo was recorded before any small story"
+        all_small = next(a for a in arrivals if a[0] >= 8)
+        assert not all_small[1], "the small stories waited for the big photo"
+        backlog = [a[2].get("ingesting") for a in arrivals if a[2].get("ingesting")]
+        assert any(b["done"] < b["total"] == 9 for b in backlog), backlog
+    finally:
+        live.stop()

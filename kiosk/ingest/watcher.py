@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PRESENCE_SECONDS = 2.0  # how often an idle watcher checks that the folder is still there
 RETRY_SECONDS = 5.0  # after a failure that is not the file's fault (disk full, DB locked)
+PROGRESS_SECONDS = 5.0  # a log line this often while a big drop is ingested
+SUMMARY_FROM = 20  # files settled in one pass: then the pass ends with a summary line
 NETWORK_FS = {"cifs", "smb3", "smbfs", "nfs", "nfs4", "sshfs", "fuse.sshfs", "9p", "fuse"}
 
 
@@ -72,6 +75,52 @@ class PassResult:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Backlog:
+    """How far a pass has got through the files that settled: for /healthz and the log."""
+
+    total: int
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _said: float = field(default_factory=time.monotonic)
+
+    def report(self) -> None:
+        """A progress line every few seconds while a big drop is worked through."""
+        now = time.monotonic()
+        if now - self._said >= PROGRESS_SECONDS and self.done < self.total:
+            self._said = now
+            log.info("ingesting: %d of %d", self.done, self.total)
+
+    def summary(self, result: PassResult) -> None:
+        if self.total >= SUMMARY_FROM:
+            log.info(
+                "ingested %d files in %.0f s: %d new revisions, %d moved, %d waiting, %d failed",
+                self.total,
+                time.monotonic() - self.started,
+                result.ingested,
+                result.moved,
+                result.waiting,
+                result.failed,
+            )
+
+
+def smallest_newest_first(entries: list[Entry]) -> list[Entry]:
+    """Small and new files first, so one 50 MB TIFF never holds up a dozen phone photos."""
+
+    def key(entry: Entry) -> tuple[int, float]:
+        size, newest = 0, 0.0
+        for path in (entry.text, entry.photo):
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                continue
+            if st is not None:
+                size, newest = size + st.st_size, max(newest, st.st_mtime)
+        return size, -newest
+
+    return sorted(entries, key=key)
+
+
 class _Hint(FileSystemEventHandler):
     def __init__(self, wake: threading.Event) -> None:
         self.wake = wake
@@ -95,6 +144,7 @@ class Watcher:
         self.error = ""
         self.storage_error = ""  # the data folder is full; said in /healthz and the log
         self.last_pass: float | None = None
+        self.backlog: Backlog | None = None  # the pass under way, while it ingests
         self.passes = 0
         self._started = 0
         self._was_mount = os.path.ismount(self.content_dir)
@@ -209,10 +259,15 @@ class Watcher:
         settled, seen = self._settle(scan.entries, known, result)
         vanished = self._vanished(scan.entries, known)
         self.storage_error = ""
-        for item in self._prepare_all(settled, seen, result):
+        self.backlog = Backlog(len(settled))
+        for item in self._prepare_all(smallest_newest_first(settled), seen, result):
             self._record(item, item.entry.source not in known, vanished, result)
+            self.backlog.done += 1
+            self.backlog.report()
         self._retire(vanished, result)
         self._seen = seen
+        self.backlog.summary(result)
+        self.backlog = None
         return result
 
     def _settle(
@@ -241,23 +296,25 @@ class Watcher:
 
     def _prepare_all(
         self, entries: list[Entry], seen: dict[str, str], result: PassResult
-    ) -> list[Prepared]:
+    ) -> Iterator[Prepared]:
+        """Each entry prepared in the pool, yielded as soon as it is ready: one big photo never
+        holds up the phone photos dropped with it."""
         grace = max(1.0, 4 * self.settings.settle_seconds)
         futures = {
-            e.source: self._pool.submit(
+            self._pool.submit(
                 prepare,
                 e,
                 self.limits,
                 media_dir=self.settings.media_dir,
                 content_dir=self.content_dir,
                 grace_seconds=grace,
-            )
+            ): e
             for e in entries
         }
-        prepared: list[Prepared] = []
-        for entry in entries:
+        for future in as_completed(futures):
+            entry = futures[future]
             try:
-                prepared.append(futures[entry.source].result())
+                yield future.result()
             except NotSettled:
                 seen[entry.source] = entry.fingerprint
                 result.waiting += 1
@@ -268,7 +325,6 @@ class Watcher:
             except Exception:
                 log.exception("%s: could not be ingested; will retry", entry.source)
                 result.failed += 1
-        return prepared
 
     def _record(self, item: Prepared, new: bool, vanished: set[str], result: PassResult) -> None:
         source = item.entry.source

@@ -18,6 +18,7 @@ router = APIRouter()
 def healthz(settings: SettingsDep, library: LibraryDep, watcher: WatcherDep) -> JSONResponse:
     """200 when the watcher runs and the database answers; 503 with the reason otherwise."""
     db_ok = library.healthy()
+    backlog = watcher.backlog
     ok = db_ok and watcher.state == "running" and not watcher.storage_error
     try:
         free_mb = shutil.disk_usage(settings.data_dir).free // 2**20
@@ -33,6 +34,7 @@ def healthz(settings: SettingsDep, library: LibraryDep, watcher: WatcherDep) -> 
         if watcher.last_pass
         else None,
         "submissions": library.counts() if db_ok else None,
+        "ingesting": {"done": backlog.done, "total": backlog.total} if backlog else None,
         "data_free_mb": free_mb,
         "version": __version__,
     }
