@@ -85,6 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=settings.access_log,
         proxy_headers=False,
         timeout_graceful_shutdown=3,
         # Beyond this many open connections uvicorn answers 503 at once instead of queueing

@@ -158,6 +158,13 @@ class Settings:
         metadata=_help("How often an open admin page asks for news, in seconds."),
     )
     log_level: str = field(default="info", metadata=_help("debug, info, warning or error."))
+    access_log: bool = field(
+        default=False,
+        metadata=_help(
+            "Log one line per HTTP request. Off by default: every screen's heartbeats, event "
+            "streams and photos would be a journal line each, wearing a Pi's SD card."
+        ),
+    )
     screens: dict[str, Screen] = field(
         default_factory=dict,
         metadata=_help(

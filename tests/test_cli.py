@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kiosk.cli import main
 
 from .factories import jpeg, make_tree, story
+from .support import free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -148,3 +150,40 @@ def test_quick_commands_do_not_import_the_server() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("access_log", [False, True], ids=["default", "access_log"])
+def test_serve_logs_no_line_per_screen_request_unless_asked(
+    tmp_path: Path, access_log: bool
+) -> None:
+    """A Pi's SD card: heartbeats, event streams and photos are not one journal line each."""
+    (tmp_path / "content").mkdir()
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "KIOSK_PORT": str(port)}
+    if access_log:
+        env["KIOSK_ACCESS_LOG"] = "true"
+    args = ["--content-dir", str(tmp_path / "content"), "--data-dir", str(tmp_path / "data")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(url + "/healthz"), timeout=30)
+        for _ in range(5):
+            httpx.post(url + "/api/screens/default/heartbeat", json={"slide": None}, timeout=5)
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=15)[0]
+    lines = [line for line in out.splitlines() if "/heartbeat" in line]
+    assert len(lines) == (5 if access_log else 0), out
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
