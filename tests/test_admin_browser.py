@@ -210,6 +210,29 @@ def test_queue_on_a_laptop_and_a_phone(
         assert (shots / name).stat().st_size > 10_000
 
 
+def test_screens_tab_tells_two_screens_apart_and_accepts_one(
+    page: Page, server: LiveServer, shots: Path
+) -> None:
+    library = server.library
+    library.heartbeat("default", None, "v1", "10.0.0.21", accepted=True)
+    library.heartbeat("lobby", None, "v1", "10.0.0.5")
+    library.heartbeat("lobby", None, "v1", "10.0.0.7")  # another screen, the same name
+    sign_in(page, server)
+    page.get_by_role("tab", name="Screens", exact=True).click()
+    lobby = page.locator("#panel-screens tr", has_text="lobby")
+    expect(lobby).to_contain_text(
+        "Two screens call themselves lobby: 10.0.0.5 and 10.0.0.7 — give one another name"
+    )
+    expect(page.locator("#panel-screens tr", has_text="default")).to_contain_text("Accepted")
+    page.mouse.move(1, 1)
+    page.screenshot(path=shots / "admin-screens-1366.png")
+    lobby.get_by_role("button", name="Accept screen lobby").click()
+    expect(page.get_by_role("status")).to_contain_text("Accepted screen lobby")
+    expect(lobby.get_by_role("button")).to_have_count(0)
+    expect(lobby).to_contain_text("Accepted")
+    assert [s["accepted"] for s in library.screens() if s["name"] == "lobby"] == [True]
+
+
 def test_pages_load_their_modules_without_console_errors(
     page: Page, server: LiveServer, content: Path
 ) -> None:
