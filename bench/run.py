@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import display, drop_latency, ingest, server
+from bench import display, drop_latency, faces, ingest, server
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         "ingest",
         lambda: ingest.run(3 if q else 7),
         ingest.table,
+    )
+    section(
+        "Face detection on ingest: detect on the display rendition vs render it",
+        "faces",
+        lambda: faces.run(3 if q else 7),
+        faces.table,
     )
     section(
         "Drop → pending",

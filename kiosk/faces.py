@@ -7,10 +7,13 @@ default focal point, the upper middle of the photo.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
+
+from .model import FocalPoint
 
 try:
     import cv2
@@ -52,6 +55,21 @@ def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
     )
 
 
+def detect_focal(rendition: Path) -> FocalPoint | None:
+    """The focal point of a display rendition (upright, metadata-free): the face's centre, or
+    None when no face is found, OpenCV is missing or the file cannot be read."""
+    if cv2 is None:
+        return None
+    try:
+        with Image.open(rendition) as image:
+            # The JPEG decoder scales by 1/2 while decoding: detection wants DETECT_PX anyway.
+            image.draft("L", (DETECT_PX, DETECT_PX))
+            box = find_focal(image)
+    except (OSError, SyntaxError, ValueError):
+        return None  # the rendition was just written; if it is gone, the default will do
+    return None if box is None else FocalPoint(*focal_point(box))
+
+
 def focal_point(box: tuple[float, float, float, float]) -> tuple[float, float]:
     """The centre of the face itself (not of its headroom): what the player's `focal` means."""
     left, top, right, bottom = box
@@ -82,12 +100,19 @@ def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, 
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
-@lru_cache(maxsize=1)
+_per_thread = threading.local()
+
+
 def _cascade() -> Any:
-    folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2's stubs miss cv2.data
-    cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
-    if cascade.empty():
-        raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
+    """This thread's classifier: ingest detects in a thread pool, and OpenCV does not promise
+    that one CascadeClassifier may run detectMultiScale on two threads at once."""
+    cascade = getattr(_per_thread, "cascade", None)
+    if cascade is None:
+        folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2's stubs miss cv2.data
+        cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
+        if cascade.empty():
+            raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
+        _per_thread.cascade = cascade
     return cascade
 
 

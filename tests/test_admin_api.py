@@ -333,6 +333,24 @@ def test_screens_and_silence(users: LiveServer, content: Path) -> None:
     assert screen["silent"] and screen["silent_seconds"] >= 180
 
 
+def test_two_screens_with_one_name_are_told_apart(users: LiveServer) -> None:
+    client = signed_in(users)
+    users.library.heartbeat("lobby", None, "v1", "10.0.0.5")
+    users.library.heartbeat("lobby", None, "v1", "10.0.0.5")  # the same screen again: no twin
+    (screen,) = client.get("/api/admin/screens").json()["screens"]
+    assert screen["other_address"] is None
+    users.library.heartbeat("lobby", None, "v1", "10.0.0.7")
+    (screen,) = client.get("/api/admin/screens").json()["screens"]
+    assert (screen["address"], screen["other_address"]) == ("10.0.0.7", "10.0.0.5")
+    # A screen that moved to a new address: once the old one has been silent long enough,
+    # it is no longer reported as a second screen.
+    later = utcnow() + timedelta(minutes=3)
+    users.library.clock = lambda: later
+    users.library.heartbeat("lobby", None, "v1", "10.0.0.7")
+    (screen,) = client.get("/api/admin/screens").json()["screens"]
+    assert (screen["address"], screen["other_address"]) == ("10.0.0.7", None)
+
+
 def test_failed_logins_are_throttled_and_logged(
     users: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -210,6 +210,65 @@ def test_queue_on_a_laptop_and_a_phone(
         assert (shots / name).stat().st_size > 10_000
 
 
+def test_screens_tab_tells_two_screens_apart_and_accepts_one(
+    page: Page, server: LiveServer, shots: Path
+) -> None:
+    library = server.library
+    library.heartbeat("default", None, "v1", "10.0.0.21", accepted=True)
+    library.heartbeat("lobby", None, "v1", "10.0.0.5")
+    library.heartbeat("lobby", None, "v1", "10.0.0.7")  # another screen, the same name
+    sign_in(page, server)
+    page.get_by_role("tab", name="Screens", exact=True).click()
+    lobby = page.locator("#panel-screens tr", has_text="lobby")
+    expect(lobby).to_contain_text(
+        "Two screens call themselves lobby: 10.0.0.5 and 10.0.0.7 — give one another name"
+    )
+    expect(page.locator("#panel-screens tr", has_text="default")).to_contain_text("Accepted")
+    page.mouse.move(1, 1)
+    page.screenshot(path=shots / "admin-screens-1366.png")
+    lobby.get_by_role("button", name="Accept screen lobby").click()
+    expect(page.get_by_role("status")).to_contain_text("Accepted screen lobby")
+    expect(lobby.get_by_role("button")).to_have_count(0)
+    expect(lobby).to_contain_text("Accepted")
+    assert [s["accepted"] for s in library.screens() if s["name"] == "lobby"] == [True]
+
+
+def test_a_story_too_long_for_one_screen_says_on_how_many_pages(
+    browser: Any, tmp_path: Path, shots: Path
+) -> None:
+    upright = {"theme": "portrait", "orientation": "portrait"}
+    settings = make_settings(tmp_path, admin_poll_seconds=0.3, screens={"lobby": upright})
+    server = LiveServer(settings).start()
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        add_users(server)
+        content = settings.content_dir
+        example_content(server, content)
+        long = " ".join(
+            f"Sentence number {i} about the night shift at the dock." for i in range(40)
+        )
+        make_tree(content, {"ana.md": story("Ana Alvarez", long), "ana.jpg": jpeg()})
+        server.wait_status("ana.md", "pending")
+        page = context.new_page()
+        sign_in(page, server)
+        page.select_option("#preview-screen", "lobby")
+        ana, kenji = card(page, "Ana Alvarez"), card(page, "Kenji Arakawa")
+        wait_for_preview(page, ana.locator("iframe"))
+        frame = ana.locator("iframe").element_handle()
+        count = page.wait_for_function("(f) => f.contentWindow.kiosk.page", arg=frame)
+        pages = count.json_value()["count"]
+        assert pages > 1
+        expect(ana.locator(".pages")).to_have_text(f"Needs {pages} pages on lobby (upright)")
+        wait_for_preview(page, kenji.locator("iframe"))
+        expect(kenji.locator(".pages")).to_have_count(0)  # one page: nothing to say
+        ana.scroll_into_view_if_needed()
+        page.mouse.move(1, 1)
+        page.screenshot(path=shots / "admin-pages-1366.png")
+    finally:
+        context.close()
+        server.stop()
+
+
 def test_pages_load_their_modules_without_console_errors(
     page: Page, server: LiveServer, content: Path
 ) -> None:

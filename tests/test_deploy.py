@@ -154,6 +154,10 @@ def test_dry_run_writes_every_file_and_prints_the_commands(pi: tuple[Path, str])
     wheel = next(c for c in cmds if c.startswith("/opt/kiosk/bin/pip wheel")).split()[-1]
     assert wheel.startswith("/tmp/") and not wheel.startswith(str(REPO))
     assert "/opt/kiosk/bin/pip install --quiet --upgrade /tmp/kiosk-build/dist/\\*.whl" in cmds
+    # face detection (an optional extra): binary wheels only, the install goes on without it
+    assert any(
+        c.endswith("--only-binary=:all: /tmp/kiosk-build/dist/\\*.whl\\[faces\\]") for c in cmds
+    )
     assert not any(c.startswith(("pip ", "pip3 ", "python3 -m pip")) for c in cmds)
     for c in ("systemctl enable kiosk.service", "systemctl restart kiosk.service",
               "systemctl enable greetd.service", "testparm -s /etc/samba/smb.conf"):  # fmt: skip

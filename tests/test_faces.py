@@ -4,12 +4,21 @@ public domain), moved off-centre, stored sideways with an EXIF orientation, and 
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from skimage import data
 
 from kiosk import faces
+from kiosk.ingest.pipeline import Limits, prepare, record
+from kiosk.ingest.scan import Scanner
+from kiosk.library import Library
+from kiosk.model import FocalPoint
+from kiosk.settings import Settings
+
+from .factories import jpeg, make_tree, story
+from .support import LiveServer, make_settings
 
 ASTRONAUT_FACE = (223, 114)  # the face's centre in the 512 x 512 original, in pixels
 AT = (450, 220)  # where the astronaut goes on the larger canvas: right of and below the middle
@@ -22,11 +31,25 @@ def off_centre() -> Image.Image:
     return canvas
 
 
+def sideways() -> bytes:
+    """As a phone stores it: pixels turned a quarter, EXIF orientation 6 says how to show it."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = BytesIO()
+    off_centre().rotate(90, expand=True).save(buf, "JPEG", quality=92, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def face_centre() -> tuple[float, float]:
+    """Where the face is on the canvas as shown, in fractions."""
+    return (AT[0] + ASTRONAUT_FACE[0]) / CANVAS[0], (AT[1] + ASTRONAUT_FACE[1]) / CANVAS[1]
+
+
 def assert_frames_the_face(box: tuple[float, float, float, float] | None) -> None:
     assert box is not None
     left, top, right, bottom = box
     assert 0 <= left < right <= 1 and 0 <= top < bottom <= 1
-    fx, fy = (AT[0] + ASTRONAUT_FACE[0]) / CANVAS[0], (AT[1] + ASTRONAUT_FACE[1]) / CANVAS[1]
+    fx, fy = face_centre()
     assert left < fx < right and top < fy < bottom  # the face is inside
     x, y = faces.focal_point(box)
     assert abs(x - fx) < 0.04 and abs(y - fy) < 0.05, (x, y, fx, fy)
@@ -39,12 +62,7 @@ def test_finds_an_off_centre_face() -> None:
 
 
 def test_a_photo_stored_sideways_is_framed_as_shown() -> None:
-    """A phone's photo: pixels turned a quarter, EXIF orientation 6 says how to show it."""
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    buf = BytesIO()
-    off_centre().rotate(90, expand=True).save(buf, "JPEG", quality=92, exif=exif.tobytes())
-    assert_frames_the_face(faces.find_focal(Image.open(buf)))
+    assert_frames_the_face(faces.find_focal(Image.open(BytesIO(sideways()))))
 
 
 def test_a_tilted_head_is_found() -> None:
@@ -57,3 +75,63 @@ def test_no_face_and_no_opencv_give_none(monkeypatch: pytest.MonkeyPatch) -> Non
     assert faces.find_focal(Image.new("RGB", (800, 600), (120, 80, 60))) is None
     monkeypatch.setattr(faces, "cv2", None)
     assert faces.find_focal(off_centre()) is None
+
+
+# ---- on ingest: the revision's focal point ---------------------------------------------------
+def assert_on_the_face(focal: list[float]) -> None:
+    fx, fy = face_centre()
+    assert abs(focal[0] - fx) < 0.04 and abs(focal[1] - fy) < 0.05, (focal, (fx, fy))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> LiveServer:
+    live = LiveServer(make_settings(tmp_path)).start()
+    yield live
+    live.stop()
+
+
+def test_a_dropped_photo_is_framed_on_the_face_until_a_moderator_says_otherwise(
+    server: LiveServer,
+) -> None:
+    content = server.settings.content_dir
+    make_tree(content, {"collins.md": story("Eileen Collins"), "collins.jpg": sideways()})
+    sub = server.wait_status("collins.md", "pending")
+    assert_on_the_face(sub["focal"])
+
+    # The moderator's click wins, and a fixed typo (same photo) keeps it.
+    server.library.patch(sub["id"], "mod", {"focal": [0.2, 0.25]})
+    make_tree(content, {"collins.md": story("Eileen Collins", "Flew the shuttle, twice.")})
+    fixed = server.wait_until(
+        lambda: [s for s in server.submissions() if "twice" in s["body"]], timeout=10
+    )[0]
+    assert fixed["revision"] != sub["revision"]
+    assert fixed["focal"] == [0.2, 0.25]
+
+    # A new photo is a new picture: found again, here no face, so the default.
+    make_tree(content, {"collins.jpg": jpeg()})
+    plain = server.wait_until(
+        lambda: [s for s in server.submissions() if s["image"] != fixed["image"]]
+    )[0]
+    assert plain["focal"] == list(FocalPoint().pair())
+
+
+def test_without_opencv_ingest_keeps_the_default_focal_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = make_tree(
+        tmp_path / "content", {"collins.md": story("E C"), "collins.jpg": sideways()}
+    )
+    media = tmp_path / "media"
+    media.mkdir()
+    limits = Limits.from_settings(Settings())
+    (entry,) = Scanner(content.resolve(), limits.text_bytes).scan().entries
+    monkeypatch.setattr(faces, "cv2", None)
+    item = prepare(entry, limits, media_dir=media, content_dir=content.resolve())
+    assert item.rendition is not None and item.focal is None
+    library = Library(tmp_path / "kiosk.db")
+    try:
+        record(library, item)
+        (sub,) = library.submissions()
+        assert sub["focal"] == list(FocalPoint().pair())
+    finally:
+        library.close()

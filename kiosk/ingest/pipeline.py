@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from ..faces import detect_focal
 from ..library import Library, Recorded
-from ..model import STORY_FIELDS, StoryFields
+from ..model import STORY_FIELDS, FocalPoint, StoryFields
 from ..settings import Settings
 from .images import PhotoProblem, Rendition, render_photo
 from .story import Entry, Story, read_story
@@ -69,6 +70,7 @@ class Prepared:
     text_path: str | None = None  # as staff see it on the share; None outside the content folder
     photo_path: str | None = None
     owner: str = ""
+    focal: FocalPoint | None = None  # where the face is; None: no face found, or no OpenCV
 
     @property
     def revision_hash(self) -> str:
@@ -98,10 +100,12 @@ def prepare(
     """
     story = read_story(entry, limits.text_bytes)
     problems = list(story.problems)
-    rendition = None
+    rendition = focal = None
     if story.photo is not None:
         try:
             rendition = _render(story.photo, media_dir, limits)
+            # On the display rendition: small and upright, and there even when it was cached.
+            focal = detect_focal(media_dir / rendition.image)
         except PhotoProblem as exc:
             # A photo written moments ago may still be arriving; one "from the future"
             # (the clock jumped back) is treated as old, or it would wait forever.
@@ -121,6 +125,7 @@ def prepare(
         text_path=relative(entry.text, content_dir),
         photo_path=relative(story.photo, content_dir),
         owner=file_owner(entry.text or entry.photo),
+        focal=focal,
     )
 
 
@@ -139,6 +144,7 @@ def record(library: Library, prepared: Prepared) -> Recorded:
         rendition=prepared.rendition,
         fingerprint=entry.fingerprint,
         owner=prepared.owner,
+        focal=prepared.focal,
     )
     if result.created:
         log.info(

@@ -98,6 +98,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     # Screens a [screens.NAME] table or a moderator vouches for; others are capped and expire.
     ("ALTER TABLE screens ADD COLUMN accepted INTEGER NOT NULL DEFAULT 0",),
+    # The address a name was heard from before the last one, and when: two screens given the
+    # same name take turns, and the admin page says so.
+    (
+        "ALTER TABLE screens ADD COLUMN other_address TEXT",
+        "ALTER TABLE screens ADD COLUMN other_seen TEXT",
+    ),
 ]
 
 

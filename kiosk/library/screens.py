@@ -36,7 +36,12 @@ class Screens(Database):
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
                 " last_seen=excluded.last_seen, slide=excluded.slide,"
                 " version=excluded.version, address=excluded.address,"
-                " accepted=max(accepted, excluded.accepted)",
+                " accepted=max(accepted, excluded.accepted),"
+                # SET reads the row as it was: a new address keeps the previous one, and when
+                " other_seen=CASE WHEN address IS excluded.address THEN other_seen"
+                " ELSE last_seen END,"
+                " other_address=CASE WHEN address IS excluded.address THEN other_address"
+                " ELSE address END",
                 (name, self.now(), slide, version, address, int(accepted)),
             )
         return True

@@ -86,8 +86,12 @@ class Submissions(ReadModel, AuditLog):
         rendition: Any = None,
         fingerprint: str = "",
         owner: str = "",
+        focal: FocalPoint | None = None,
     ) -> Recorded:
-        """Store what a file now holds. Known content (same hash) adds no revision."""
+        """Store what a file now holds. Known content (same hash) adds no revision.
+
+        `focal`: where ingest found the face, used when the photo is new to this submission;
+        for the same photo the previous revision's point (perhaps a moderator's) is kept."""
         status = RevisionStatus.PROBLEM if problems else RevisionStatus.PENDING
         with self._tx() as db:
             now = self.now()
@@ -114,10 +118,10 @@ class Submissions(ReadModel, AuditLog):
                     (fingerprint, owner, sid),
                 )
                 return Recorded(sid, latest["id"], Status(sub["status"]), created=False)
-            focal = FocalPoint().pair()
+            point = (focal or FocalPoint()).pair()
             if latest is not None and rendition is not None:
                 if latest["photo_hash"] == rendition.photo_hash:
-                    focal = (latest["focal_x"], latest["focal_y"])  # keep a moderator's choice
+                    point = (latest["focal_x"], latest["focal_y"])  # keep a moderator's choice
             if latest is not None and latest["status"] in (
                 RevisionStatus.PENDING,
                 RevisionStatus.PROBLEM,
@@ -145,7 +149,7 @@ class Submissions(ReadModel, AuditLog):
                     getattr(rendition, "thumbnail", None),
                     getattr(rendition, "width", None),
                     getattr(rendition, "height", None),
-                    *focal,
+                    *point,
                     now,
                 ),
             )

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -280,6 +281,11 @@ class Screen(BaseModel):
     accepted: bool = Field(
         description="named in [screens.NAME] or accepted by a moderator; others may be invented"
     )
+    other_address: str | None = Field(
+        None,
+        description=f"another address that sent this name in the last {SILENT_SECONDS} s: "
+        "two screens are using the same name",
+    )
 
 
 class ScreenList(BaseModel):
@@ -463,9 +469,18 @@ def screens(who: ModeratorDep, library: LibraryDep) -> ScreenList:
                 "silent_seconds": round(silent, 1),
                 "silent": silent > SILENT_SECONDS,
                 "showing": label["name"] if label else s["slide"],
+                "other_address": _twin(s, now),
             }
         )
     return ScreenList.model_validate({"screens": out})
+
+
+def _twin(screen: dict[str, Any], now: datetime) -> str | None:
+    """The other address heard using this screen's name, while both still send heartbeats."""
+    other, seen = screen["other_address"], screen["other_seen"]
+    if not other or other == screen["address"] or silent_for(seen, now) > SILENT_SECONDS:
+        return None
+    return other
 
 
 @router.post("/screens/{name}/accept", status_code=204, responses=_errors(404))

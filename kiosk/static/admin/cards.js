@@ -40,7 +40,31 @@ function preview(sub) {
   });
   const box = h("div", { class: portrait ? "preview portrait" : "preview" }, frame);
   scaler.observe(box);
+  frame.addEventListener("load", () => notePages(frame, box, screen));
   return box;
+}
+
+const PAGES_WAIT_MS = 15000; // the player shows the slide once its photo and fonts are in
+const PAGES_POLL_MS = 200;
+
+/** Under the preview, when the story does not fit the screen at once: on how many pages it
+    plays there. The player in the frame counts them (window.kiosk.page) as the wall would. */
+function notePages(frame, box, screen) {
+  const deadline = Date.now() + PAGES_WAIT_MS;
+  const look = () => {
+    if (!box.isConnected) return; // the card was redrawn: its new frame measures again
+    const page = frame.contentWindow?.kiosk?.page;
+    if (!page) {
+      if (Date.now() < deadline) setTimeout(look, PAGES_POLL_MS);
+      return;
+    }
+    box.parentNode.querySelector(".pages")?.remove();
+    if (page.count < 2) return;
+    const shape = screen.orientation === "portrait" ? "upright" : "landscape";
+    const text = `Needs ${page.count} pages on ${screen.name} (${shape})`;
+    box.after(h("p", { class: "pages badge warn", text }));
+  };
+  look();
 }
 
 export function subtitle(rev) {

@@ -65,18 +65,52 @@ export function renderAudit(entries) {
 }
 
 function screenState(screen) {
+  if (screen.other_address) {
+    // Two screens with one name take turns: each heartbeat overwrites the other's.
+    const text =
+      `Two screens call themselves ${screen.name}: ${screen.other_address} and ` +
+      `${screen.address} — give one another name (SCREEN_NAME in /etc/kiosk/screen.conf)`;
+    return h("strong", { class: "bad-text", text });
+  }
   if (!screen.silent) return "OK";
   const minutes = Math.round(screen.silent_seconds / 60);
   const text = `Silent for ${minutes} min: check its power and network`;
   return h("strong", { class: "bad-text", text });
 }
 
+/** "Accepted", or a button to vouch for a screen nobody named in the settings. */
+function acceptance(screen) {
+  if (screen.accepted) return "Accepted";
+  const button = h(
+    "button",
+    { type: "button", "aria-label": `Accept screen ${screen.name}` },
+    "Accept",
+  );
+  button.addEventListener("click", async () => {
+    try {
+      await api("POST", `/api/admin/screens/${encodeURIComponent(screen.name)}/accept`);
+      flash(`Accepted screen ${screen.name}: it is kept for good.`);
+      refresh();
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  return h("span", {}, h("span", { class: "muted", text: "Not accepted " }), button);
+}
+
 export function renderScreens(screens) {
   const rows = screens.map((s) => ({
-    class: s.silent ? "silent" : null,
-    cells: [s.name, screenState(s), when(s.last_seen), s.showing || "—", s.address || ""],
+    class: s.silent || s.other_address ? "silent" : null,
+    cells: [
+      s.name,
+      screenState(s),
+      acceptance(s),
+      when(s.last_seen),
+      s.showing || "—",
+      s.other_address ? `${s.address}, ${s.other_address}` : s.address || "",
+    ],
   }));
-  const headings = ["Screen", "State", "Last heartbeat", "Showing", "Address"];
+  const headings = ["Screen", "State", "Accepted", "Last heartbeat", "Showing", "Address"];
   const wrap = document.querySelector('[data-list="screens"]');
   wrap.replaceChildren(screens.length ? table(headings, rows) : "");
   document.querySelector('[data-empty="screens"]').hidden = screens.length > 0;
