@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -192,3 +193,22 @@ def test_sse_scales_to_many_screens_with_one_build(
     finally:
         for s in streams:
             s.close()
+
+
+def test_heartbeats_reach_the_sd_card_only_when_something_changes(server: LiveServer) -> None:
+    """Ten screens beating every 30 s were a commit each: 180 MB a day of writes. Now a beat
+    is kept in memory; SQLite hears of a new screen, a new address, a slide change only every
+    few minutes, and the admin page still sees every beat."""
+    commits: list[str] = []
+    db = sqlite3.connect(server.settings.db_path)
+    before = db.execute("PRAGMA data_version").fetchone()[0]
+    for i in range(20):
+        r = httpx.post(server.url + "/api/screens/lobby/heartbeat", json={"slide": i % 3})
+        assert r.status_code == 204
+        commits.append(str(db.execute("PRAGMA data_version").fetchone()[0]))
+    writes = int(commits[-1]) - before
+    assert writes <= 1, f"{writes} commits for 20 heartbeats of one screen"
+    (screen,) = server.library.screens()
+    assert screen["slide"] == "1"  # the 20th beat, although it was never written
+    assert server.get("/api/screens/lobby").json()["silent"] is False
+    db.close()

@@ -2,19 +2,33 @@
 
 Anybody on the LAN can send a heartbeat, so only screens someone vouches for (a [screens.NAME]
 table, or a moderator on the Screens tab) are kept for good; invented names are few and short-lived.
+
+Every screen beats every 30 s. A commit per beat wore a Pi's SD card (180 MB a day for ten idle
+screens), so beats live in memory and reach SQLite only when a moderator would see a difference
+after a restart: a new screen, a new address, one that comes back after going silent, and
+otherwise at most every FLUSH_SECONDS. Readers see the memory, so the admin page misses nothing.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from ..schedule import SILENT_SECONDS
 from .db import Database, NotFound
 
 UNKNOWN_SCREENS = 50  # names nobody has accepted, at once: a flood of invented ones stops here
 UNKNOWN_EXPIRE = 15 * 60.0  # seconds: an unaccepted screen this long silent is forgotten
+FLUSH_SECONDS = 5 * 60.0  # a screen that keeps beating is written this often at most
 
 
 class Screens(Database):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._beats: dict[str, dict[str, Any]] = {}  # name -> the last beat, newer than the DB
+        self._written: dict[str, str] = {}  # name -> when its row was last written
+        self._beats_lock = threading.Lock()
+
     def heartbeat(
         self,
         name: str,
@@ -28,6 +42,19 @@ class Screens(Database):
 
         `accepted`: the name is configured, so the screen is accepted from its first heartbeat.
         """
+        now = self.now()
+        beat = {"last_seen": now, "slide": slide, "version": version, "address": address}
+        with self._beats_lock:
+            last = self._beats.get(name)
+            quiet = (
+                last is not None
+                and last["address"] == address
+                and last["last_seen"] >= self.now(ago=SILENT_SECONDS)
+                and self._written.get(name, "") >= self.now(ago=FLUSH_SECONDS)
+            )
+            if quiet:
+                self._beats[name] = beat
+                return True
         with self._tx() as db:
             if not accepted and not self._room_for(db, name):
                 return False
@@ -42,8 +69,10 @@ class Screens(Database):
                 " ELSE last_seen END,"
                 " other_address=CASE WHEN address IS excluded.address THEN other_address"
                 " ELSE address END",
-                (name, self.now(), slide, version, address, int(accepted)),
+                (name, now, slide, version, address, int(accepted)),
             )
+        with self._beats_lock:
+            self._beats[name], self._written[name] = beat, now
         return True
 
     def _room_for(self, db: Any, name: str) -> bool:
@@ -62,8 +91,25 @@ class Screens(Database):
                 raise NotFound(f"no screen {name} has sent a heartbeat")
 
     def screens(self) -> list[dict[str, Any]]:
-        """Every screen that has sent a heartbeat and is still kept, by name."""
+        """Every screen that has sent a heartbeat and is still kept, by name, as last heard."""
+        with self._beats_lock:
+            beats = dict(self._beats)
         return [
-            dict(r) | {"accepted": bool(r["accepted"])}
+            dict(r) | beats.get(r["name"], {}) | {"accepted": bool(r["accepted"])}
             for r in self._rows("SELECT * FROM screens ORDER BY name")
         ]
+
+    def close(self) -> None:
+        """Write the beats memory holds, so a restart shows when each screen was last heard."""
+        with self._beats_lock:
+            pending = [
+                (b["last_seen"], b["slide"], b["version"], n) for n, b in self._beats.items()
+            ]
+            self._beats.clear()
+        if pending:
+            with self._tx() as db:
+                db.executemany(
+                    "UPDATE screens SET last_seen = ?, slide = ?, version = ? WHERE name = ?",
+                    pending,
+                )
+        super().close()
