@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import display, drop_latency, ingest, server
+from bench import decode_memory, display, drop_latency, ingest, server
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         "ingest",
         lambda: ingest.run(3 if q else 7),
         ingest.table,
+    )
+    section(
+        "Decode memory: peak server RSS for a drop of 80 MP PNGs",
+        "decode_memory",
+        decode_memory.run,
+        decode_memory.table,
     )
     section(
         "Drop → pending",
