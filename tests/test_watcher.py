@@ -13,7 +13,7 @@ from kiosk.ingest import watcher as watcher_mod
 from kiosk.settings import load
 
 from .factories import jpeg, make_tree, story
-from .support import LiveServer, make_settings
+from .support import LiveServer, make_settings, wait_for
 
 
 def revisions(server: LiveServer) -> int:
@@ -213,3 +213,34 @@ def test_hostile_entry_never_stops_the_others(server: LiveServer, content: Path,
     else:
         problem = server.wait_status("h.md", "problem")
         assert problem["problems"] and "\\" not in problem["name"]
+
+
+def test_withdrawn_story_is_purged_after_the_rename_window(tmp_path: Path) -> None:
+    """Deleting the file withdraws consent: once a rename can no longer bring it back, its
+    photos leave the disk and its words the database; the audit keeps who, when and which."""
+    live = LiveServer(make_settings(tmp_path, rescan_seconds=1)).start()  # window: 2 s
+    try:
+        content, media = live.settings.content_dir, live.settings.media_dir
+        body = "Brews the coffee that keeps the night shift awake."
+        make_tree(
+            content, {"kim.md": story("Kim Secret", body, quote="Strong."), "kim.jpg": jpeg()}
+        )
+        sid = live.wait_status("kim.md", "pending")["id"]
+        shown = live.library.approve(sid, "mod")
+        image, thumbnail = shown["image"], shown["thumbnail"]
+        assert live.get(f"/media/{image}").status_code == 200
+        (content / "kim.md").unlink()
+        (content / "kim.jpg").unlink()
+        live.wait_status("kim.md", "retired")
+        wait_for(lambda: not (media / image).exists() and not (media / thumbnail).exists(), 15)
+        with closing(sqlite3.connect(live.library.path)) as db:
+            dump = "\n".join(db.iterdump())
+            actions = [r[0] for r in db.execute("SELECT action FROM audit WHERE submission_id=?",
+                                                (sid,))]  # fmt: skip
+        for words in ("Kim Secret", "coffee", "Strong.", image, thumbnail):
+            assert words not in dump
+        assert actions == ["pending", "approve", "retire"]
+        assert live.library.submission(sid)["source"] == "kim.md"
+        assert live.get(f"/media/{image}").status_code == 404
+    finally:
+        live.stop()

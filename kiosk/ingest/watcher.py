@@ -212,6 +212,7 @@ class Watcher:
         for item in self._prepare_all(settled, seen, result):
             self._record(item, item.entry.source not in known, vanished, result)
         self._retire(vanished, result)
+        self._purge()
         self._seen = seen
         return result
 
@@ -294,6 +295,15 @@ class Watcher:
             return False
         self.library.move(moved, item.entry.source, item.entry.fingerprint)
         return True
+
+    def _purge(self) -> None:
+        """Withdrawn stories (file deleted, no rename within the window) leave no trace but the
+        audit log: their words leave the database, their photos the media folder."""
+        for name in self.library.purge_withdrawn(2 * self.settings.rescan_seconds):
+            try:
+                (self.settings.media_dir / name).unlink(missing_ok=True)
+            except OSError as exc:  # /media serves only names the library has: none can fetch it
+                log.error("could not delete the withdrawn photo %s: %s", name, exc.strerror)
 
     def _retire(self, vanished: set[str], result: PassResult) -> None:
         for source in vanished:  # a vanished source that was moved above is no longer there
