@@ -244,3 +244,24 @@ def test_withdrawn_story_is_purged_after_the_rename_window(tmp_path: Path) -> No
         assert live.get(f"/media/{image}").status_code == 404
     finally:
         live.stop()
+
+
+def test_a_moderators_retire_holds_until_the_file_changes(
+    server: LiveServer, content: Path
+) -> None:
+    make_tree(content, {"lee.md": story("Lee Park"), "lee.jpg": jpeg()})
+    sid = server.wait_status("lee.md", "pending")["id"]
+    server.library.approve(sid, "mod")
+    before = revisions(server)
+    server.library.retire(sid, "mod")
+    for _ in range(3):  # the watcher looks again and again at the unchanged file
+        assert server.watcher.wait_for_pass()
+    assert server.library.submission(sid)["status"] == "retired"
+    assert revisions(server) == before
+    (content / "lee.md").write_text(story("Lee Park", "Now with a story of her own."))
+    back = server.wait_status("lee.md", "pending")
+    assert back["id"] == sid and back["body"].startswith("Now with a story")
+    server.library.retire(sid, "mod")
+    (content / "lee.md").unlink()
+    (content / "lee.jpg").unlink()
+    server.wait_until(lambda: "lee.md" not in server.library.fingerprints())  # withdrawn

@@ -74,8 +74,13 @@ class Submissions(ReadModel, AuditLog):
     """Every change answers with `submission()`, the same dict the queue lists."""
 
     def fingerprints(self) -> dict[str, str]:
-        """Source -> fingerprint of every submission still backed by a file."""
-        rows = self._rows("SELECT source, fingerprint FROM submissions WHERE retired_at IS NULL")
+        """Source -> fingerprint of every submission still backed by a file. One a moderator
+        retired is in too: the same file stays retired, a changed one comes back for review."""
+        rows = self._rows(
+            "SELECT source, fingerprint FROM submissions"
+            " WHERE retired_at IS NULL OR (retired_reason IS NOT ? AND fingerprint <> '')",
+            RetiredReason.SOURCE_DELETED,
+        )
         return {r["source"]: r["fingerprint"] for r in rows}
 
     def record_revision(
@@ -215,9 +220,17 @@ class Submissions(ReadModel, AuditLog):
         """The file is gone: off every screen at once (this is how consent is withdrawn)."""
         with self._tx() as db:
             row = db.execute(
-                "SELECT id FROM submissions WHERE source=? AND retired_at IS NULL", (source,)
+                "SELECT id, retired_at FROM submissions WHERE source=? AND (retired_at IS NULL"
+                " OR (retired_reason IS NOT ? AND fingerprint <> ''))",
+                (source, RetiredReason.SOURCE_DELETED),
             ).fetchone()
             if row is None:
+                return None
+            if row["retired_at"]:
+                # Retired by a moderator, and now the file is gone too: withdrawn all the same
+                # (purged after the window), and no longer a file the watcher looks for.
+                db.execute("UPDATE submissions SET fingerprint='' WHERE id=?", (row["id"],))
+                self._audit(db, "watcher", "source deleted", row["id"], None)
                 return None
             self._retire(db, row["id"], "watcher", RetiredReason.SOURCE_DELETED)
         self._changed()
@@ -234,7 +247,7 @@ class Submissions(ReadModel, AuditLog):
             rows = db.execute(
                 "SELECT r.id, r.image, r.thumbnail FROM revisions r"
                 " JOIN submissions s ON s.id = r.submission_id"
-                " WHERE s.retired_reason=? AND s.retired_at < ?"
+                " WHERE (s.retired_reason=? OR s.fingerprint='') AND s.retired_at < ?"
                 " AND (r.image IS NOT NULL OR r.thumbnail IS NOT NULL OR r.body <> ''"
                 " OR r.html <> '' OR r.fields <> ?)",
                 (RetiredReason.SOURCE_DELETED, since, _WITHDRAWN_FIELDS),
