@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import display, drop_latency, faces, ingest, server
+from bench import decode_memory, display, drop_latency, faces, ingest, server
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         "faces",
         lambda: faces.run(3 if q else 7),
         faces.table,
+    )
+    section(
+        "Decode memory: peak server RSS for a drop of 80 MP PNGs",
+        "decode_memory",
+        decode_memory.run,
+        decode_memory.table,
     )
     section(
         "Drop → pending",

@@ -61,6 +61,24 @@ def png_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def flat_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
+    """An RGB PNG of one colour, built row by row: 80 MP of it is a few hundred KB on disk and
+    never a decoded image in the test's own memory."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    row = b"\0" + bytes(color) * width  # filter byte "none", then the pixels
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
 def jpeg_claiming(width: int, height: int) -> bytes:
     data = bytearray(jpeg(64, 48))
     sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width

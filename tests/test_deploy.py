@@ -204,6 +204,31 @@ def test_service_unit_verifies_and_is_hardened(pi: tuple[Path, str], tmp_path: P
     assert done.returncode == 0 and done.stderr == "", done.stderr  # unknown keys only warn
 
 
+def test_service_unit_has_resource_limits_and_a_syscall_filter(
+    pi: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, _ = pi
+    text = (root / "etc/systemd/system/kiosk.service").read_text()
+    keys = unit(text)
+    # A Pi has 2 GB; the server idles near 130 MB and decodes one 80 MP photo (320 MB) at most.
+    assert keys["MemoryHigh"] == ["512M"] and keys["MemoryMax"] == ["768M"]
+    assert keys["TasksMax"] == ["128"] and keys["LimitNOFILE"] == ["16384"]
+    assert keys["SystemCallFilter"] == ["@system-service"]
+    assert keys["ProtectProc"] == ["invisible"]
+    venv = tmp_path / "opt/kiosk/bin"
+    venv.mkdir(parents=True)
+    (venv / "kiosk").symlink_to(Path(sys.executable).parent / "kiosk")
+    copy = tmp_path / "kiosk.service"
+    copy.write_text(text.replace("/opt/kiosk/", f"{tmp_path}/opt/kiosk/"))
+    done = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(copy)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    score = re.search(r"Overall exposure level for \S+: ([0-9.]+)", done.stdout)
+    assert score is not None, done.stdout + done.stderr
+    assert float(score.group(1)) <= 1.7  # 3.3 before the limits, the filter, /proc protection
+
+
 def test_sd_card_care(pi: tuple[Path, str]) -> None:
     root, _ = pi
     journald = unit((root / "etc/systemd/journald.conf.d/kiosk.conf").read_text())

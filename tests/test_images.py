@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin
+from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin, PngImagePlugin
 
 from kiosk.ingest import images
 from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition_names
@@ -623,3 +623,44 @@ def test_concurrent_calls_are_safe(src: Path, media: Path) -> None:
     assert leftovers(media) == []
     for r in results:
         assert opened(media, r.image).size == (r.width, r.height) == (800, 600)
+
+
+def test_concurrent_decodes_stay_within_the_pixel_budget(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six 2 MP PNGs and one 5 MP one (more than the whole 3 MP budget) rendered at once: at
+    most one 2 MP decode at a time beside another, and the 5 MP one alone, but it does run."""
+    monkeypatch.setattr(images, "DECODE_BUDGET", images.PixelBudget(3_000_000))
+    sizes = [(2000, 1000)] * 6 + [(2500, 2000)]
+    paths = [write(src, f"p{i}.png", png(*size, color=(i, 90, 60))) for i, size in enumerate(sizes)]
+    decoding: list[int] = []  # pixels of each decode in progress
+    seen: list[list[int]] = []
+    lock = threading.Lock()
+    real_load = PngImagePlugin.PngImageFile.load
+
+    def counted_load(self: PngImagePlugin.PngImageFile):  # noqa: ANN202 (Pillow's own type)
+        with lock:
+            decoding.append(self.width * self.height)
+            seen.append(list(decoding))
+        try:
+            return real_load(self)
+        finally:
+            with lock:
+                decoding.remove(self.width * self.height)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counted_load)
+    start = threading.Barrier(len(paths))
+
+    def work(path: Path) -> None:
+        start.wait()
+        render(path, media, max_px=400)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert len(list(media.glob("*-400.jpg"))) == len(paths)
+    assert [5_000_000] in seen  # the big one ran, alone
+    assert all(sum(at_once) <= 3_000_000 for at_once in seen if len(at_once) > 1), seen

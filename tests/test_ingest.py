@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
+from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
-from .factories import jpeg, make_tree, photo, png_claiming, sixteen_bit_grey, story
-from .support import LiveServer, make_settings
+from kiosk.library import Library
+
+from .factories import flat_png, jpeg, make_tree, photo, png_claiming, sixteen_bit_grey, story
+from .support import LiveServer, free_port, make_settings, wait_for
 
 
 def animated_gif() -> bytes:
@@ -101,3 +107,47 @@ def test_hostile_folder_loses_nothing_and_ignores_litter(hostile: LiveServer) ->
     good = hostile.wait_status("good.md", "pending")
     assert hostile.library.approve(good["id"], "mod")["status"] == "approved"
     assert [s["name"] for s in hostile.library.on_screen()] == ["Good Person"]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+def test_four_huge_pngs_at_once_are_decoded_one_at_a_time(tmp_path: Path) -> None:
+    """Four 80 MP PNGs (a quarter MB each, 320 MB each decoded) dropped on a real `kiosk serve`:
+    its memory grows by about one decoded image, never by four (or as many as it has workers)."""
+    content, data = tmp_path / "content", tmp_path / "data"
+    content.mkdir()
+    port = free_port()
+    cmd = [sys.executable, "-m", "kiosk.cli", "serve", "--content-dir", str(content),
+           "--data-dir", str(data), "--port", str(port)]  # fmt: skip
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        photos = [flat_png(8944, 8944, (50 * i, 120, 200)) for i in range(4)]  # 2 s each
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=60)
+        idle = peak_rss_mb(server.pid)
+        for i, photo_bytes in enumerate(photos):
+            (content / f"wall{i}.png").write_bytes(photo_bytes)
+        for i in range(4):
+            (content / f"wall{i}.md").write_text(story(f"Wall {i}"))
+        library = Library(data / "kiosk.db")
+        try:
+            pending = lambda: len(library.submissions("pending")) == 4  # noqa: E731
+            wait_for(pending, timeout=120, interval=0.2)
+        finally:
+            library.close()
+        grown = peak_rss_mb(server.pid) - idle
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert grown < 480, f"peak RSS grew by {grown:.0f} MB for four 80 MP PNGs (one is ~320 MB)"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

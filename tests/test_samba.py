@@ -67,14 +67,19 @@ def test_share_section_passes_testparm(tmp_path: Path) -> None:
         "valid users = @kiosk-staff",
         "force group = kiosk-staff",
         "create mask = 0664",
-        "vfs objects = catia fruit streams_xattr",
         "veto files = /.DS_Store/Thumbs.db/desktop.ini/._*/",
         "delete veto files = Yes",
         "fruit:metadata = stream",
         "read only = No",
+        "vfs objects = catia fruit streams_xattr recycle",
+        "recycle:repository = .recycle/%U",
+        "recycle:keeptree = yes",
+        "recycle:versions = yes",
     ):
         assert line in share, f"{line!r} missing from\n{share}"
     assert "guest ok = Yes" not in share
+    sweep = section.parents[2] / "etc/tmpfiles.d/kiosk-recycle.conf"  # the bin keeps 30 days
+    assert sweep.read_text() == "e /srv/stories/.recycle - - - 30d\n"
 
 
 @pytest.fixture
@@ -167,9 +172,20 @@ def test_files_dropped_on_the_share_become_one_pending_story(
         subs = server.submissions()
         assert [(s["source"], s["status"]) for s in subs] == [("babette.md", "pending")]
 
-        # Deleting the photo from a Mac also deletes its vetoed ._ file: nothing is left over.
+        # Deleting the photo from a Mac also deletes its vetoed ._ file: nothing is left over
+        # but the recycle bin, which keeps the photo, out of the watcher's sight.
         done = smbclient(port, outbox, "del babette.jpg")
         assert done.returncode == 0, done.stdout + done.stderr
-        assert names(content) == ["babette.md"]
+        assert names(content) == [".recycle", "babette.md"]
+        assert (content / ".recycle" / USER / "babette.jpg").read_bytes() == jpeg()
+
+        # A colleague deletes the story: it leaves the screens, and an admin can put it back.
+        done = smbclient(port, outbox, "del babette.md")
+        assert done.returncode == 0, done.stdout + done.stderr
+        server.wait_status("babette.md", "retired", timeout=20)
+        kept = content / ".recycle" / USER / "babette.md"
+        assert "Babette Ruiz" in kept.read_text()
+        server.watcher.wait_for_pass()
+        assert [s["source"] for s in server.submissions()] == ["babette.md"]  # nothing from the bin
     finally:
         server.stop()

@@ -249,3 +249,55 @@ def test_a_drop_streams_in_small_files_first(tmp_path: Path) -> None:
         assert any(b["done"] < b["total"] == 9 for b in backlog), backlog
     finally:
         live.stop()
+
+
+def test_withdrawn_story_is_purged_after_the_rename_window(tmp_path: Path) -> None:
+    """Deleting the file withdraws consent: once a rename can no longer bring it back, its
+    photos leave the disk and its words the database; the audit keeps who, when and which."""
+    live = LiveServer(make_settings(tmp_path, rescan_seconds=1)).start()  # window: 2 s
+    try:
+        content, media = live.settings.content_dir, live.settings.media_dir
+        body = "Brews the coffee that keeps the night shift awake."
+        make_tree(
+            content, {"kim.md": story("Kim Secret", body, quote="Strong."), "kim.jpg": jpeg()}
+        )
+        sid = live.wait_status("kim.md", "pending")["id"]
+        shown = live.library.approve(sid, "mod")
+        image, thumbnail = shown["image"], shown["thumbnail"]
+        assert live.get(f"/media/{image}").status_code == 200
+        (content / "kim.md").unlink()
+        (content / "kim.jpg").unlink()
+        live.wait_status("kim.md", "retired")
+        wait_for(lambda: not (media / image).exists() and not (media / thumbnail).exists(), 15)
+        with closing(sqlite3.connect(live.library.path)) as db:
+            dump = "\n".join(db.iterdump())
+            actions = [r[0] for r in db.execute("SELECT action FROM audit WHERE submission_id=?",
+                                                (sid,))]  # fmt: skip
+        for words in ("Kim Secret", "coffee", "Strong.", image, thumbnail):
+            assert words not in dump
+        assert actions == ["pending", "approve", "retire"]
+        assert live.library.submission(sid)["source"] == "kim.md"
+        assert live.get(f"/media/{image}").status_code == 404
+    finally:
+        live.stop()
+
+
+def test_a_moderators_retire_holds_until_the_file_changes(
+    server: LiveServer, content: Path
+) -> None:
+    make_tree(content, {"lee.md": story("Lee Park"), "lee.jpg": jpeg()})
+    sid = server.wait_status("lee.md", "pending")["id"]
+    server.library.approve(sid, "mod")
+    before = revisions(server)
+    server.library.retire(sid, "mod")
+    for _ in range(3):  # the watcher looks again and again at the unchanged file
+        assert server.watcher.wait_for_pass()
+    assert server.library.submission(sid)["status"] == "retired"
+    assert revisions(server) == before
+    (content / "lee.md").write_text(story("Lee Park", "Now with a story of her own."))
+    back = server.wait_status("lee.md", "pending")
+    assert back["id"] == sid and back["body"].startswith("Now with a story")
+    server.library.retire(sid, "mod")
+    (content / "lee.md").unlink()
+    (content / "lee.jpg").unlink()
+    server.wait_until(lambda: "lee.md" not in server.library.fingerprints())  # withdrawn

@@ -373,6 +373,8 @@ install_sd_care() {
 install_samba() {
     local smb=/etc/samba/smb.conf include="include = /etc/samba/kiosk-stories.conf"
     render smb-stories.conf | put /etc/samba/kiosk-stories.conf 0644
+    # The share's recycle bin keeps deleted files 30 days; systemd-tmpfiles-clean.timer sweeps.
+    printf 'e %s/.recycle - - - 30d\n' "$CONTENT_DIR" | put /etc/tmpfiles.d/kiosk-recycle.conf 0644
     if [ ! -f "$DESTDIR$smb" ]; then # only under DESTDIR: the samba package ships one
         printf '[global]\n   workgroup = WORKGROUP\n   server role = standalone server\n' |
             put "$smb" 0644

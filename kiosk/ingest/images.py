@@ -1,7 +1,14 @@
 """Photos -> renditions: load, orient, strip every bit of metadata, fit, write under a content hash.
 
 `render_photo` is called from the ingest thread pool, so nothing here touches process-wide state
-(no warning filters, no `Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`).
+(no warning filters, no `Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`) except
+`DECODE_BUDGET`, which every render in the process shares on purpose.
+
+Memory: a decode costs 4 bytes per decoded pixel, however small the file (an 80 MP PNG of one
+colour is a quarter of a megabyte and 320 MB decoded). Only JPEG can be decoded smaller than it
+is stored (`draft()` scales the IDCT by 1/2, 1/4, 1/8). Pillow's PNG, TIFF, WebP, GIF, BMP and
+HEIF/AVIF (pillow-heif) decoders always produce the full frame, and `Image.reduce()` after
+`load()` saves nothing at the peak. So decodes wait for room in a budget of megapixels.
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ import hashlib
 import io
 import math
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -23,6 +32,12 @@ from ..errors import KioskError
 
 pillow_heif.register_heif_opener()
 Image.init()
+if "PILLOW_BLOCK_SIZE" not in os.environ:
+    # Pillow allocates pixels in 16 MB blocks by default. glibc serves those from a per-thread
+    # heap and keeps them after free (it only ever unmaps blocks over 32 MB), so each ingest
+    # thread would hold on to the largest image it ever decoded: four threads, four 80 MP
+    # images' worth of memory. Blocks of 64 MB are mapped for each image and given back.
+    Image.core.set_block_size(64 * 1024 * 1024)
 
 # MPO is what Pillow calls a JPEG with extra frames (many phones and cameras write those).
 _READABLE = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"}
@@ -53,6 +68,36 @@ _RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
 _WHITE = (255, 255, 255)
 # sRGB's red, green and blue as CIE XYZ, adapted to D50 as ICC profiles store them
 _SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+class PixelBudget:
+    """A semaphore counted in decoded pixels: decodes run together while their pixels fit.
+
+    One bigger than the whole budget still runs, alone, once everything else has finished.
+    """
+
+    def __init__(self, pixels: int) -> None:
+        self.pixels = pixels
+        self.in_use = 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        weight = min(pixels, self.pixels)  # a huge image waits for an empty budget, not forever
+        with self._room:
+            self._room.wait_for(lambda: self.in_use + weight <= self.pixels)
+            self.in_use += weight
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_use -= weight
+                self._room.notify_all()
+
+
+# 24 MP is ~100 MB of decoded pixels: two 12 MP PNG or HEIC photos at once, or eight 12 MP
+# JPEGs (decoded at half size); the server's own ~130 MB plus this fits a 2 GB Pi with room.
+DECODE_BUDGET = PixelBudget(24_000_000)
 
 
 @dataclass(frozen=True)
@@ -166,13 +211,18 @@ def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Imag
             # still covers the target. The long side is the same before and after rotation,
             # so the target needs no swapping for EXIF orientation.
             img.draft("RGB", _fit(img.size, max_px))
-        img.load()
-        icc = img.info.get("icc_profile")
-        orientation = _orientation(img)
-        img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
     except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
         raise _unreadable(name) from exc
-    img = _shrink(img, max_px)
+    width, height = img.size  # after draft(): what will be decoded
+    with DECODE_BUDGET.hold(width * height):
+        try:
+            img.load()
+            icc = img.info.get("icc_profile")
+            orientation = _orientation(img)
+            img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
+        except Exception as exc:
+            raise _unreadable(name) from exc
+        img = _shrink(img, max_px)  # the full-size pixels are freed here, inside the budget
     img = _to_srgb(img, icc)
     img = _orient(img, orientation)
     img.info.clear()  # nothing read from the source may reach a rendition

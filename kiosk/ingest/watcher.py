@@ -265,6 +265,7 @@ class Watcher:
             self.backlog.done += 1
             self.backlog.report()
         self._retire(vanished, result)
+        self._purge()
         self._seen = seen
         self.backlog.summary(result)
         self.backlog = None
@@ -350,6 +351,15 @@ class Watcher:
             return False
         self.library.move(moved, item.entry.source, item.entry.fingerprint)
         return True
+
+    def _purge(self) -> None:
+        """Withdrawn stories (file deleted, no rename within the window) leave no trace but the
+        audit log: their words leave the database, their photos the media folder."""
+        for name in self.library.purge_withdrawn(2 * self.settings.rescan_seconds):
+            try:
+                (self.settings.media_dir / name).unlink(missing_ok=True)
+            except OSError as exc:  # /media serves only names the library has: none can fetch it
+                log.error("could not delete the withdrawn photo %s: %s", name, exc.strerror)
 
     def _retire(self, vanished: set[str], result: PassResult) -> None:
         for source in vanished:  # a vanished source that was moved above is no longer there

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..model import EDITABLE, FocalPoint, RevisionStatus, Status, Submission
+from ..model import EDITABLE, STORY_FIELDS, FocalPoint, Kind, RevisionStatus, Status, Submission
 from .audit import AuditLog
 from .db import Conflict, NotFound, Refused
 from .read_model import ReadModel
@@ -57,6 +57,12 @@ def _refresh(db: sqlite3.Connection, submission_id: int, now: str) -> Status:
     return status
 
 
+# What a withdrawn story's fields become: its words go, the yes/no facts a decision rested on
+# (consent, needs a story) stay.
+_BLANK: dict[Kind, Any] = {Kind.TEXT: "", Kind.DATE: None, Kind.TAGS: [], Kind.EXTRA: {}}
+_WITHDRAWN_FIELDS = json.dumps({f.name: _BLANK[f.kind] for f in STORY_FIELDS if f.kind in _BLANK})
+
+
 def _submission_row(db: sqlite3.Connection, sid: int) -> sqlite3.Row:
     row = db.execute("SELECT * FROM submissions WHERE id=?", (sid,)).fetchone()
     if row is None:
@@ -68,8 +74,13 @@ class Submissions(ReadModel, AuditLog):
     """Every change answers with `submission()`, the same dict the queue lists."""
 
     def fingerprints(self) -> dict[str, str]:
-        """Source -> fingerprint of every submission still backed by a file."""
-        rows = self._rows("SELECT source, fingerprint FROM submissions WHERE retired_at IS NULL")
+        """Source -> fingerprint of every submission still backed by a file. One a moderator
+        retired is in too: the same file stays retired, a changed one comes back for review."""
+        rows = self._rows(
+            "SELECT source, fingerprint FROM submissions"
+            " WHERE retired_at IS NULL OR (retired_reason IS NOT ? AND fingerprint <> '')",
+            RetiredReason.SOURCE_DELETED,
+        )
         return {r["source"]: r["fingerprint"] for r in rows}
 
     def record_revision(
@@ -213,13 +224,69 @@ class Submissions(ReadModel, AuditLog):
         """The file is gone: off every screen at once (this is how consent is withdrawn)."""
         with self._tx() as db:
             row = db.execute(
-                "SELECT id FROM submissions WHERE source=? AND retired_at IS NULL", (source,)
+                "SELECT id, retired_at FROM submissions WHERE source=? AND (retired_at IS NULL"
+                " OR (retired_reason IS NOT ? AND fingerprint <> ''))",
+                (source, RetiredReason.SOURCE_DELETED),
             ).fetchone()
             if row is None:
+                return None
+            if row["retired_at"]:
+                # Retired by a moderator, and now the file is gone too: withdrawn all the same
+                # (purged after the window), and no longer a file the watcher looks for.
+                db.execute("UPDATE submissions SET fingerprint='' WHERE id=?", (row["id"],))
+                self._audit(db, "watcher", "source deleted", row["id"], None)
                 return None
             self._retire(db, row["id"], "watcher", RetiredReason.SOURCE_DELETED)
         self._changed()
         return row["id"]
+
+    def purge_withdrawn(self, older_than_seconds: float) -> list[str]:
+        """Forget what stories whose file was deleted more than `older_than_seconds` ago said
+        and showed (a rename can no longer bring them back): the text and fields of every
+        revision, and the names of their renditions. The submission (its source) and the
+        audit log (who, when) stay. Returns the rendition names no revision uses any more,
+        for the caller to delete from the media folder."""
+        since = self.now(ago=older_than_seconds)
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT r.id, r.image, r.thumbnail FROM revisions r"
+                " JOIN submissions s ON s.id = r.submission_id"
+                " WHERE (s.retired_reason=? OR s.fingerprint='') AND s.retired_at < ?"
+                " AND (r.image IS NOT NULL OR r.thumbnail IS NOT NULL OR r.body <> ''"
+                " OR r.html <> '' OR r.fields <> ?)",
+                (RetiredReason.SOURCE_DELETED, since, _WITHDRAWN_FIELDS),
+            ).fetchall()
+            if not rows:
+                return []
+            names = {n for r in rows for n in (r["image"], r["thumbnail"]) if n}
+            db.executemany(
+                "UPDATE revisions SET fields=?, body='', html='', problems='[]', image=NULL,"
+                " thumbnail=NULL WHERE id=?",
+                [(_WITHDRAWN_FIELDS, r["id"]) for r in rows],
+            )
+            # The same photo under another story keeps its renditions (names are content hashes).
+            used = {
+                n
+                for (image, thumbnail) in db.execute(
+                    "SELECT image, thumbnail FROM revisions WHERE image IS NOT NULL"
+                    " OR thumbnail IS NOT NULL"
+                )
+                for n in (image, thumbnail)
+            }
+            # A moderator's edits may have quoted the story: keep which fields, not the words.
+            ids = sorted({r["id"] for r in rows})
+            marks = ",".join("?" * len(ids))
+            for entry in db.execute(
+                f"SELECT id, detail FROM audit WHERE action='edit' AND revision_id IN ({marks})",
+                ids,
+            ).fetchall():
+                changed = sorted(json.loads(entry["detail"]).get("changes", {}))
+                db.execute(
+                    "UPDATE audit SET detail=? WHERE id=?",
+                    (json.dumps({"changes": changed}), entry["id"]),
+                )
+        self._changed()
+        return sorted(names - used)
 
     def _retire(self, db: sqlite3.Connection, sid: int, actor: str, reason: str) -> None:
         db.execute(

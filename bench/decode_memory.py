@@ -1,0 +1,130 @@
+"""Peak memory of a real `kiosk serve` while it ingests a drop of huge-but-small photos.
+
+A single-colour 8944×8944 PNG is 80 megapixels (just under the default `max_megapixels`) in a
+quarter of a megabyte: decoded, it is 320 MB of pixels. The table gives the server's peak RSS
+(VmHWM) for four of them dropped at once, for one alone, and for four 12 MP JPEGs (the
+baseline, measured in the same run), against the budget of DESIGN.md (≤ 150 MB for any drop).
+
+    .venv/bin/python -m bench.decode_memory [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.server import serve, wait_http
+from tests.factories import flat_png, jpeg, story
+from tests.support import free_port
+
+SIDE = 8944  # 8944² = 79.99 MP, under the default limit of 80
+BUDGET_MB = 150.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def ingested(db: Path) -> int:
+    """Submissions the server has recorded, read without the server's help."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def drop_peak(folder: Path, photos: dict[str, bytes], timeout: float = 300) -> dict[str, float]:
+    """Start a server on an empty folder, drop `photos` (name -> bytes) with a story each at
+    once, and return its peak RSS before and after they are all ingested, and the seconds."""
+    content, data = folder / "content", folder / "data"
+    content.mkdir()
+    port = free_port()
+    proc = serve(content, data, port)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        idle = peak_rss_mb(proc.pid)
+        start = time.perf_counter()
+        for name, data_bytes in photos.items():
+            stem = Path(name).stem
+            (content / name).write_bytes(data_bytes)
+            (content / f"{stem}.md").write_text(story(stem.title()))
+        deadline = time.monotonic() + timeout
+        while ingested(data / "kiosk.db") < len(photos):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise TimeoutError(f"{len(photos)} stories not ingested (server {proc.poll()})")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        return {"idle_mb": idle, "peak_mb": peak_rss_mb(proc.pid), "seconds": seconds}
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def huge_pngs(count: int) -> dict[str, bytes]:
+    return {f"wall{i}.png": flat_png(SIDE, SIDE, (40 * i, 120, 200 - 30 * i)) for i in range(count)}
+
+
+def run() -> list[dict[str, object]]:
+    cases = {
+        "4 × 12 MP JPEG (baseline)": {
+            f"phone{i}.jpg": jpeg(4032, 3024, color=(30 * i, 90, 60)) for i in range(4)
+        },
+        "1 × 80 MP PNG": huge_pngs(1),
+        "4 × 80 MP PNG at once": huge_pngs(4),
+    }
+    rows: list[dict[str, object]] = []
+    baseline = None
+    for label, photos in cases.items():
+        with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+            measured = drop_peak(Path(tmp), photos)
+        baseline = baseline or measured["peak_mb"]
+        rows.append(
+            {
+                "drop": label,
+                "file_kb": sum(len(b) for b in photos.values()) / 1024,
+                **measured,
+                "vs_baseline": measured["peak_mb"] / baseline,
+                "budget_met": measured["peak_mb"] <= BUDGET_MB,
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| drop | files KB | idle RSS MB | peak RSS MB | vs baseline | seconds "
+        f"| ≤ {BUDGET_MB:.0f} MB? |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['drop']} | {r['file_kb']:.0f} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} "
+            f"| {r['vs_baseline']:.2f}× | {r['seconds']:.1f} "
+            f"| {'yes' if r['budget_met'] else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    args = parser.parse_args(argv)
+    rows = run()
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
