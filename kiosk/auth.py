@@ -1,10 +1,9 @@
-"""Who may moderate: users with argon2 password hashes, sessions in a signed cookie with a CSRF
-token each, hashed bearer tokens for scripts, and a throttle on failed sign-ins.
+"""Who may moderate: users with argon2 password hashes, sessions with a CSRF token each, hashed
+bearer tokens for scripts, and a throttle on sign-ins.
 
-Sessions are stateless (the cookie carries user, session id, CSRF token and last activity, signed
-with the server's secret). The server remembers only sessions ended by signing out, until they
-would have timed out anyway, and a fingerprint of the password hash in the cookie ends every
-session of a user whose password changes.
+Sessions live in the database (the cookie is a random id, stored only as its SHA-256), so signing
+out, an idle timeout, a password change or a removed user ends a session for good, across
+restarts and whichever process made the change (`kiosk user passwd` runs in its own).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ import anyio.to_thread
 import argon2
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from starlette.responses import Response
 
 from .atomic import write_atomically
@@ -50,7 +49,7 @@ MIN_PASSWORD = 10
 TOKEN_PREFIX = "kiosk_"
 FIRST_ADMIN = "admin"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
-_REFRESH_SECONDS = 60  # re-sign the cookie at most once a minute, not on every request
+_REFRESH_SECONDS = 60  # note activity at most once a minute, not on every request
 # argon2id as OWASP's password storage cheat sheet sizes it for small machines (19 MiB, 2 passes,
 # one lane): about 0.1 s on a Pi 4. Hashes made with other costs are redone at the next sign-in.
 PI_COSTS = dataclasses.replace(
@@ -235,9 +234,6 @@ class Auth:
         # turn here, on the event loop, not in a thread of the pool the other routes share.
         self._hashing = anyio.Semaphore(HASHES_AT_ONCE)
         self._secret = load_secret(settings.data_dir)
-        self._sessions = URLSafeSerializer(self._secret, salt="kiosk-session")
-        self._ended: dict[str, float] = {}  # session id -> when its user signed out
-        self._lock = threading.Lock()
         self._dummy_hash = ""
 
     def signer(self, salt: str) -> URLSafeTimedSerializer:
@@ -327,44 +323,48 @@ class Auth:
             log.warning("sign-in as %r from %s refused: too many at once", name, address)
             raise Throttled(1, "the server is busy checking other sign-ins: try again") from None
         try:
-            user = await anyio.to_thread.run_sync(self.verify, name, password)
+            who = await anyio.to_thread.run_sync(self._start_session, name, password)
         finally:
             self._hashing.release()
-        if user is None:
+        if who is None:
             count = self.throttle.count(*keys)
             log.warning("failed sign-in as %r from %s (%d in a row)", name, address, count)
             raise Unauthenticated("wrong user name or password")
         self.throttle.succeeded(*keys)
-        log.info("%s signed in from %s", user["name"], address)
-        return Principal(
+        log.info("%s signed in from %s", who.name, address)
+        return who
+
+    def _start_session(self, name: str, password: str) -> Principal | None:
+        user = self.verify(name, password)
+        if user is None:
+            return None
+        who = Principal(
             user["name"],
             user["role"],
             csrf_token=secrets.token_urlsafe(32),
-            session_id=secrets.token_urlsafe(16),
+            session_id=secrets.token_urlsafe(32),
             active_at=self.clock(),
         )
+        self.library.start_session(
+            digest(who.session_id), who.name, who.csrf_token, who.active_at, self.idle_seconds
+        )
+        return who
 
     def read_session(self, cookie: str | None) -> Principal | None:
-        """The session in a cookie, or None when it is forged, idle too long or ended."""
+        """The session a cookie names, or None when it is unknown, ended or idle too long."""
         if not cookie:
             return None
-        try:
-            data = self._sessions.loads(cookie)
-            name, sid, csrf, generation, active_at = (
-                data["u"],
-                data["s"],
-                data["c"],
-                data["g"],
-                float(data["t"]),
-            )
-        except (BadSignature, KeyError, TypeError, ValueError):
+        sid = digest(cookie)
+        session = self.library.session(sid)
+        if session is None:
             return None
-        if self.clock() - active_at > self.idle_seconds or sid in self._ended:
+        now = self.clock()
+        if now - session["last_seen"] > self.idle_seconds:
+            self.library.end_session(sid, now)
             return None
-        user = self.library.user(name)
-        if user is None or _generation(user["password_hash"]) != generation:
-            return None
-        return Principal(user["name"], user["role"], csrf, sid, active_at)
+        return Principal(
+            session["user"], session["role"], session["csrf_token"], cookie, session["last_seen"]
+        )
 
     def principal(self, cookie: str | None, bearer: str | None) -> Principal:
         """Who is asking, from a bearer token or the session cookie; raises Unauthenticated."""
@@ -390,31 +390,16 @@ class Auth:
 
     def set_cookie(self, response: Response, who: Principal, secure: bool) -> None:
         """(Re)issue the session cookie, marking the session active now."""
-        user = self.library.user(who.name)
-        if user is None:
-            return
-        value = self._sessions.dumps(
-            {
-                "u": who.name,
-                "s": who.session_id,
-                "c": who.csrf_token,
-                "g": _generation(user["password_hash"]),
-                "t": self.clock(),
-            }
-        )
+        self.library.touch_session(digest(who.session_id), self.clock())
         response.set_cookie(
-            SESSION_COOKIE, value, httponly=True, samesite="strict", secure=secure, path="/"
+            SESSION_COOKIE,
+            who.session_id,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            path="/",
         )
 
     def end_session(self, who: Principal) -> None:
-        now = self.clock()
-        with self._lock:
-            # After the idle timeout the cookie is dead anyway; forget older sign-outs.
-            self._ended = {s: t for s, t in self._ended.items() if now - t < self.idle_seconds}
-            self._ended[who.session_id] = now
+        self.library.end_session(digest(who.session_id), self.clock())
         log.info("%s signed out", who.name)
-
-
-def _generation(password_hash: str) -> str:
-    """Changes with the password, which ends every session signed in with the old one."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]

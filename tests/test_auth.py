@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from kiosk import cli
 from kiosk.auth import (
+    SESSION_COOKIE,
     Auth,
     LoginThrottle,
     Principal,
@@ -32,7 +33,14 @@ from kiosk.auth import (
 from kiosk.cli import main
 from kiosk.library import Library, NotFound, Refused
 
-from .support import CHEAP_HASHER, PASSWORD, LiveServer, add_users, make_settings
+from .support import (
+    CHEAP_HASHER,
+    PASSWORD,
+    LiveServer,
+    add_users,
+    make_settings,
+    signed_in,
+)
 
 
 class Clock:
@@ -143,19 +151,23 @@ def test_sessions_end_when_idle_forged_signed_out_or_password_changed(
     assert who.csrf_token and who.session_id
     cookie = cookie_of(auth, who)
     assert auth.read_session(cookie).name == "ann"
-    assert auth.read_session(cookie[:-2] + "xx") is None  # the signature no longer fits
+    assert auth.read_session(cookie[:-2] + "xx") is None  # not a session the server started
     assert auth.read_session("garbage") is None and auth.read_session(None) is None
 
     clock.now += 29 * 60
     active = auth.read_session(cookie)
     assert active is not None and auth.should_refresh(active)
-    refreshed = cookie_of(auth, active)  # activity moves the idle deadline
+    assert cookie_of(auth, active) == cookie  # activity moves the idle deadline
     clock.now += 29 * 60
-    assert auth.read_session(cookie) is None  # 58 idle minutes: over the 30 allowed
-    assert auth.read_session(refreshed).csrf_token == who.csrf_token
+    assert auth.read_session(cookie).csrf_token == who.csrf_token  # 29 idle minutes of 30
+    clock.now += 31 * 60
+    assert auth.read_session(cookie) is None  # 60 idle minutes: over the 30 allowed
+    clock.now -= 31 * 60
+    assert auth.read_session(cookie) is None  # and it stays ended
 
-    auth.end_session(auth.read_session(refreshed))
-    assert auth.read_session(refreshed) is None
+    again = login(auth, "ann", PASSWORD, "10.0.0.1")
+    auth.end_session(again)
+    assert auth.read_session(cookie_of(auth, again)) is None
 
     other = cookie_of(auth, login(auth, "ann", PASSWORD, "10.0.0.1"))
     auth.set_password("ann", "another good password", "test")
@@ -352,6 +364,7 @@ def test_a_burst_of_sign_ins_is_counted_before_hashing_and_hashed_a_few_at_a_tim
                 for client in clients:
                     await client.aclose()
 
+        assert server.get("/api/playlist").status_code == 200  # built once before the burst
         poller = threading.Thread(target=poll_playlist)
         poller.start()
         try:
@@ -400,3 +413,40 @@ def test_failing_as_a_moderator_from_elsewhere_does_not_lock_them_out(tmp_path: 
         assert usual == 200  # the moderator, from their usual address, gets in
     finally:
         server.stop()
+
+
+def test_signed_out_sessions_stay_dead_after_a_restart_and_others_survive_it(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    server = LiveServer(settings).start()
+    try:
+        add_users(server)
+        leaving, staying = signed_in(server, "mod"), signed_in(server, "ann")
+        cookie = leaving.cookies[SESSION_COOKIE]
+        assert leaving.post("/api/admin/logout").status_code == 204
+    finally:
+        server.stop()
+    server = LiveServer(settings).start()  # the same data folder, a new process's memory
+    try:
+        stale = httpx.get(server.url + "/api/admin/audit", cookies={SESSION_COOKIE: cookie})
+        assert stale.status_code == 401
+        assert staying.get("/api/admin/audit").status_code == 200
+        # Changing a password or removing a user ends their sessions, in any process.
+        other = Auth(settings, Library(settings.db_path), hasher=CHEAP_HASHER)
+        mod = signed_in(server, "mod")
+        other.set_password("ann", "a brand new passphrase", "test")
+        assert staying.get("/api/admin/audit").status_code == 401
+        assert mod.get("/api/admin/submissions").status_code == 200
+        other.remove_user("mod", "test")
+        assert mod.get("/api/admin/submissions").status_code == 401
+    finally:
+        server.stop()
+
+
+def test_sessions_are_stored_hashed(auth: Auth) -> None:
+    auth.add_user("ann", "admin", PASSWORD, "test")
+    cookie = cookie_of(auth, login(auth, "ann", PASSWORD, "10.0.0.1"))
+    with closing(sqlite3.connect(auth.library.path)) as db:
+        rows = db.execute("SELECT id, user FROM sessions").fetchall()
+    assert rows == [(digest(cookie), "ann")]

@@ -48,7 +48,7 @@ def test_a_migration_may_hold_a_trigger(tmp_path: Path, monkeypatch: pytest.Monk
     lib = Library(tmp_path / "k.db")
     lib.add_user("ann", "admin", "hash", "test")
     db = sqlite3.connect(tmp_path / "k.db")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS) == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(db_module.MIGRATIONS) == 4
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute("DELETE FROM audit")
 
