@@ -313,14 +313,14 @@ class Auth:
         keys = (f"user:{name.strip().lower()}@{address}", f"address:{address}")
         wait = self.throttle.attempt(*keys)
         if wait:
-            log.warning("sign-in as %r from %s refused: throttled for %d s", name, address, wait)
+            log.warning("sign-in as '%s' from %s refused: throttled for %d s", name, address, wait)
             raise Throttled(wait)
         try:
             with anyio.fail_after(LOGIN_QUEUE_SECONDS):
                 await self._hashing.acquire()
         except TimeoutError:
             self.throttle.refund(*keys)  # its password was never checked
-            log.warning("sign-in as %r from %s refused: too many at once", name, address)
+            log.warning("sign-in as '%s' from %s refused: too many at once", name, address)
             raise Throttled(1, "the server is busy checking other sign-ins: try again") from None
         try:
             who = await anyio.to_thread.run_sync(self._start_session, name, password)
@@ -328,7 +328,7 @@ class Auth:
             self._hashing.release()
         if who is None:
             count = self.throttle.count(*keys)
-            log.warning("failed sign-in as %r from %s (%d in a row)", name, address, count)
+            log.warning("failed sign-in as '%s' from %s (%d in a row)", name, address, count)
             raise Unauthenticated("wrong user name or password")
         self.throttle.succeeded(*keys)
         log.info("%s signed in from %s", who.name, address)

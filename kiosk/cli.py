@@ -17,6 +17,7 @@ from typing import Any
 from . import __version__
 from .auth import MIN_PASSWORD, ROLES, Auth
 from .errors import KioskError
+from .printable import PrintableArgs
 from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
 
 STARTER = Path(__file__).resolve().parent / "starter"
@@ -43,6 +44,8 @@ def setup_logging(level: str = "info") -> None:
         format=fmt or "%(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(PrintableArgs())  # a file or user name cannot forge a log line
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import sqlite3
 import stat
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import closing
 from functools import partial
 from pathlib import Path
@@ -450,3 +452,55 @@ def test_sessions_are_stored_hashed(auth: Auth) -> None:
     with closing(sqlite3.connect(auth.library.path)) as db:
         rows = db.execute("SELECT id, user FROM sessions").fetchall()
     assert rows == [(digest(cookie), "ann")]
+
+
+@pytest.fixture
+def users(server: LiveServer) -> LiveServer:
+    add_users(server)
+    return server
+
+
+def test_sign_in_fields_and_admin_bodies_are_limited(users: LiveServer) -> None:
+    def login_as(name: str, password: str = PASSWORD) -> httpx.Response:
+        body = {"username": name, "password": password}
+        return httpx.post(users.url + "/api/admin/login", json=body, timeout=30)
+
+    assert login_as("a" * 65).status_code == 422
+    assert login_as("mod", "p" * 1025).status_code == 422
+    assert login_as("m" * 8_000_000).status_code == 413  # refused before it is read whole
+    client = signed_in(users)
+    too_long = {"reason": "x" * 70_000}
+    assert client.post("/api/admin/submissions/1/reject", json=too_long).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"reason": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    sent = client.post(
+        "/api/admin/submissions/1/reject",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert sent.status_code == 413
+    assert login_as("mod").status_code == 200
+
+
+def test_untrusted_values_cannot_forge_a_log_line(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        cli.setup_logging("info")  # as `kiosk serve` logs
+        forged = "a.md\nINFO kiosk.auth: admin signed in from 10.0.0.1"
+        logging.getLogger("kiosk.ingest.watcher").info("%s: file deleted", forged)
+        logging.getLogger("kiosk.auth").warning("failed sign-in as %s", "m" * 8000)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2, lines
+    assert (
+        lines[0] == "INFO kiosk.ingest.watcher: " + forged.replace("\n", "\\n") + ": file deleted"
+    )
+    assert len(lines[1]) < 300 and lines[1].endswith("…(+7800 characters)")

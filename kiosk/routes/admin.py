@@ -63,8 +63,9 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class LoginIn(BaseModel):
-    username: str
-    password: str
+    # Bounded, so a megabyte "user name" is refused before it is hashed or logged.
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
 
 
 class UserOut(BaseModel):
