@@ -34,6 +34,7 @@ from starlette.responses import Response
 from .atomic import write_atomically
 from .errors import KioskError
 from .library import Library, Refused
+from .passwords import password_problem
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ CSRF_FIELD = "csrf_token"
 # The admin page polls with this header; polling is not activity, so it keeps no session alive.
 BACKGROUND_HEADER = "X-Kiosk-Background"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MIN_PASSWORD = 10
 TOKEN_PREFIX = "kiosk_"
 FIRST_ADMIN = "admin"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
@@ -142,9 +142,10 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise Refused(f"the password is too short: use at least {MIN_PASSWORD} characters")
+def check_password(password: str, user: str) -> str:
+    problem = password_problem(password, user)
+    if problem:
+        raise Refused(problem)
     return password
 
 
@@ -244,12 +245,13 @@ class Auth:
     def add_user(self, name: str, role: str, password: str, actor: str) -> str:
         name = user_name(name)
         check_role(role)
-        self.library.add_user(name, role, self.hasher.hash(check_password(password)), actor)
+        self.library.add_user(name, role, self.hasher.hash(check_password(password, name)), actor)
         return name
 
     def set_password(self, name: str, password: str, actor: str) -> None:
-        hashed = self.hasher.hash(check_password(password))
-        self.library.set_password(user_name(name), hashed, actor)
+        name = user_name(name)
+        hashed = self.hasher.hash(check_password(password, name))
+        self.library.set_password(name, hashed, actor)
 
     def remove_user(self, name: str, actor: str) -> None:
         self.library.remove_user(user_name(name), actor)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .auth import MIN_PASSWORD, ROLES, Auth
+from .auth import ROLES, Auth
 from .errors import KioskError
+from .passwords import MIN_PASSWORD
 from .printable import PrintableArgs
 from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
 

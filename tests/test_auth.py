@@ -300,7 +300,7 @@ def test_cli_tokens(
 # ---- floods and hostile colleagues -------------------------------------------------------------
 class CountingHasher(argon2.PasswordHasher):
     """Test-sized argon2 that records how many verifications run at once. Each one also holds
-    its thread for `hold` seconds, standing in for the ~0.3 s a real hash takes on a Pi."""
+    its thread for `hold` seconds, standing in for a real hash on a busy Pi."""
 
     def __init__(self) -> None:
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
@@ -372,7 +372,7 @@ def test_a_burst_of_sign_ins_is_counted_before_hashing_and_hashed_a_few_at_a_tim
         try:
             # 40 at once from one address: every one is counted before any is hashed, so only
             # the free attempts are hashed and the rest are refused without costing a hash.
-            hasher.calls, hasher.most, hasher.hold = 0, 0, 0.5
+            hasher.calls, hasher.most, hasher.hold = 0, 0, 1.0
             answers = asyncio.run(burst(["127.0.0.1"]))
             assert len(answers) == 40 and set(answers) <= {401, 429}
             assert answers.count(401) == hasher.calls <= 3
@@ -387,7 +387,7 @@ def test_a_burst_of_sign_ins_is_counted_before_hashing_and_hashed_a_few_at_a_tim
             done.set()
             poller.join()
         # The screens' playlist kept answering while the sign-ins waited their turn.
-        assert latencies and max(latencies) < 0.5, max(latencies)
+        assert latencies and max(latencies) < 1.0, max(latencies)
     finally:
         server.stop()
 
@@ -504,3 +504,32 @@ def test_untrusted_values_cannot_forge_a_log_line(capsys: pytest.CaptureFixture[
         lines[0] == "INFO kiosk.ingest.watcher: " + forged.replace("\n", "\\n") + ": file deleted"
     )
     assert len(lines[1]) < 300 and lines[1].endswith("…(+7800 characters)")
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("1234567890", "only digits"),
+        ("annabelle-2026", "contains the user name"),
+        ("Password123!", "first that guessers try"),
+        ("qwertyuiop", "first that guessers try"),
+        ("1q2w3e4r5t", "first that guessers try"),
+        ("aaaaaaaaaaaa", "first that guessers try"),
+        ("2026!!!!2026", "first that guessers try"),
+    ],
+)
+def test_guessable_passwords_are_refused_with_advice(
+    auth: Auth, password: str, message: str
+) -> None:
+    with pytest.raises(Refused, match=f"{message}.*choose a few unrelated words"):
+        auth.add_user("annabelle", "admin", password, "test")
+    auth.add_user("annabelle", "admin", PASSWORD, "test")
+    with pytest.raises(Refused, match=message):
+        auth.set_password("annabelle", password, "test")
+
+
+def test_the_admin_api_refuses_a_guessable_password(users: LiveServer) -> None:
+    client = signed_in(users, "ann")
+    body = {"username": "dora", "password": "1234567890"}
+    answer = client.post("/api/admin/users", json=body)
+    assert answer.status_code == 422 and "only digits" in answer.text
