@@ -15,7 +15,7 @@ from . import __version__
 from .auth import Auth
 from .errors import KioskError
 from .events import Broadcaster
-from .guards import AllowedHosts, NoSniff, StreamLimit, own_names
+from .guards import AllowedHosts, BodyLimit, NoSniff, StreamLimit, own_names
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -25,6 +25,8 @@ from .status_file import StatusFile
 from .theme import check_themes
 
 log = logging.getLogger(__name__)
+
+ADMIN_BODY_LIMIT = 64 * 1024  # the admin API's JSON bodies are a few hundred bytes
 
 
 async def kiosk_error(request: Request, exc: Exception) -> JSONResponse:
@@ -79,6 +81,7 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
         per_client=settings.screens_per_address,
         total=settings.max_screens,
     )
+    app.add_middleware(BodyLimit, prefix="/api/admin/", limit=ADMIN_BODY_LIMIT)
     app.add_middleware(NoSniff)
     app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])
     app.state.settings = settings

@@ -1,15 +1,15 @@
-"""Who may moderate: users with argon2 password hashes, sessions in a signed cookie with a CSRF
-token each, hashed bearer tokens for scripts, and a throttle on failed sign-ins.
+"""Who may moderate: users with argon2 password hashes, sessions with a CSRF token each, hashed
+bearer tokens for scripts, and a throttle on sign-ins.
 
-Sessions are stateless (the cookie carries user, session id, CSRF token and last activity, signed
-with the server's secret). The server remembers only sessions ended by signing out, until they
-would have timed out anyway, and a fingerprint of the password hash in the cookie ends every
-session of a user whose password changes.
+Sessions live in the database (the cookie is a random id, stored only as its SHA-256), so signing
+out, an idle timeout, a password change or a removed user ends a session for good, across
+restarts and whichever process made the change (`kiosk user passwd` runs in its own).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -23,15 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
+import argon2
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from starlette.responses import Response
 
 from .atomic import write_atomically
 from .errors import KioskError
 from .library import Library, Refused
 from .model import ROLES
+from .passwords import password_problem
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,11 +46,17 @@ CSRF_FIELD = "csrf_token"
 # The admin page polls with this header; polling is not activity, so it keeps no session alive.
 BACKGROUND_HEADER = "X-Kiosk-Background"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MIN_PASSWORD = 10
 TOKEN_PREFIX = "kiosk_"
 FIRST_ADMIN = "admin"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
-_REFRESH_SECONDS = 60  # re-sign the cookie at most once a minute, not on every request
+_REFRESH_SECONDS = 60  # note activity at most once a minute, not on every request
+# argon2id as OWASP's password storage cheat sheet sizes it for small machines (19 MiB, 2 passes,
+# one lane): about 0.1 s on a Pi 4. Hashes made with other costs are redone at the next sign-in.
+PI_COSTS = dataclasses.replace(
+    argon2.profiles.RFC_9106_LOW_MEMORY, memory_cost=19 * 1024, time_cost=2, parallelism=1
+)
+HASHES_AT_ONCE = 2
+LOGIN_QUEUE_SECONDS = 3.0  # how long a sign-in waits for a free hasher before 429
 
 
 class Unauthenticated(KioskError):
@@ -66,13 +76,14 @@ class Forbidden(KioskError):
 
 
 class Throttled(KioskError):
-    """Too many failed sign-ins; try again after `retry_after` seconds."""
+    """Too many sign-ins; try again after `retry_after` seconds."""
 
     status = 429
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, message: str = "") -> None:
         super().__init__(
-            f"too many failed sign-ins: wait {retry_after} seconds, then try again "
+            message
+            or f"too many failed sign-ins: wait {retry_after} seconds, then try again "
             "(ask an admin to reset the password with `kiosk user passwd` if it is lost)"
         )
         self.retry_after = retry_after
@@ -131,50 +142,77 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise Refused(f"the password is too short: use at least {MIN_PASSWORD} characters")
+def check_password(password: str, user: str) -> str:
+    problem = password_problem(password, user)
+    if problem:
+        raise Refused(problem)
     return password
 
 
 class LoginThrottle:
-    """Failed sign-ins per key (user name, address). After `free` failures in a row each attempt
-    has to wait twice as long as the one before: 2 s, 4 s, 8 s … up to `cap` seconds."""
+    """Sign-in attempts per key (a user name at an address, an address). After `free` attempts
+    in a row that did not succeed each one has to wait twice as long as the one before: 2 s,
+    4 s, 8 s … up to `cap` seconds.
+
+    An attempt is counted when it starts, before its password is checked, so a burst sent at
+    once is counted whole instead of every request reading the count before any failure is
+    written."""
 
     def __init__(self, clock: Callable[[], float], free: int = 3, cap: int = 900) -> None:
         self.clock = clock
         self.free = free
         self.cap = cap
-        self._failures: dict[str, tuple[int, float]] = {}
+        self._attempts: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     def _delay(self, count: int) -> int:
         return 0 if count < self.free else min(2 ** (count - self.free + 1), self.cap)
 
-    def wait(self, *keys: str) -> int:
-        """Seconds until an attempt for all of `keys` is allowed (0: now)."""
-        now = self.clock()
-        with self._lock:
-            waits = [
-                self._delay(count) - (now - last)
-                for count, last in (self._failures.get(k, (0, now)) for k in keys)
-            ]
+    def _wait(self, now: float, keys: tuple[str, ...]) -> int:
+        waits = [
+            self._delay(count) - (now - last)
+            for count, last in (self._attempts.get(k, (0, now)) for k in keys)
+        ]
         return max(0, *(int(w + 0.999) for w in waits))
 
-    def failed(self, *keys: str) -> int:
-        """Count a failure; returns the longest run of failures among `keys`."""
+    def wait(self, *keys: str) -> int:
+        """Seconds until an attempt for all of `keys` is allowed (0: now)."""
+        with self._lock:
+            return self._wait(self.clock(), keys)
+
+    def attempt(self, *keys: str) -> int:
+        """Count an attempt for all of `keys` if it is allowed now: 0. Otherwise nothing is
+        counted and the answer is the seconds to wait."""
         now = self.clock()
         with self._lock:
-            if len(self._failures) > 10_000:  # bound memory: forget runs that waited it out
-                self._failures = {k: v for k, v in self._failures.items() if now - v[1] < self.cap}
+            wait = self._wait(now, keys)
+            if wait:
+                return wait
+            if len(self._attempts) > 10_000:  # bound memory: forget runs that waited it out
+                self._attempts = {k: v for k, v in self._attempts.items() if now - v[1] < self.cap}
             for key in keys:
-                self._failures[key] = (self._failures.get(key, (0, now))[0] + 1, now)
-            return max(self._failures[k][0] for k in keys)
+                self._attempts[key] = (self._attempts.get(key, (0, now))[0] + 1, now)
+            return 0
+
+    def count(self, *keys: str) -> int:
+        """The longest run of attempts among `keys`."""
+        with self._lock:
+            return max(self._attempts.get(k, (0, 0.0))[0] for k in keys)
+
+    def refund(self, *keys: str) -> None:
+        """Take back an attempt whose password was never checked."""
+        with self._lock:
+            for key in keys:
+                count, last = self._attempts.get(key, (1, 0.0))
+                if count > 1:
+                    self._attempts[key] = (count - 1, last)
+                else:
+                    self._attempts.pop(key, None)
 
     def succeeded(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
-                self._failures.pop(key, None)
+                self._attempts.pop(key, None)
 
 
 class Auth:
@@ -191,13 +229,12 @@ class Auth:
         self.clock = clock
         self.idle_seconds = settings.session_idle_minutes * 60
         self.login_url = f"http://{settings.host}:{settings.port}/admin/login"
-        # argon2's own defaults (RFC 9106, low memory): slow on purpose. Tests pass cheaper costs.
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or PasswordHasher.from_parameters(PI_COSTS)  # tests pass cheaper costs
         self.throttle = LoginThrottle(clock)
+        # Each hash holds memory_cost KiB and a core for a while: a burst of sign-ins waits its
+        # turn here, on the event loop, not in a thread of the pool the other routes share.
+        self._hashing = anyio.Semaphore(HASHES_AT_ONCE)
         self._secret = load_secret(settings.data_dir)
-        self._sessions = URLSafeSerializer(self._secret, salt="kiosk-session")
-        self._ended: dict[str, float] = {}  # session id -> when its user signed out
-        self._lock = threading.Lock()
         self._dummy_hash = ""
 
     def signer(self, salt: str) -> URLSafeTimedSerializer:
@@ -208,12 +245,13 @@ class Auth:
     def add_user(self, name: str, role: str, password: str, actor: str) -> str:
         name = user_name(name)
         check_role(role)
-        self.library.add_user(name, role, self.hasher.hash(check_password(password)), actor)
+        self.library.add_user(name, role, self.hasher.hash(check_password(password, name)), actor)
         return name
 
     def set_password(self, name: str, password: str, actor: str) -> None:
-        hashed = self.hasher.hash(check_password(password))
-        self.library.set_password(user_name(name), hashed, actor)
+        name = user_name(name)
+        hashed = self.hasher.hash(check_password(password, name))
+        self.library.set_password(name, hashed, actor)
 
     def remove_user(self, name: str, actor: str) -> None:
         self.library.remove_user(user_name(name), actor)
@@ -252,6 +290,11 @@ class Auth:
             self.hasher.verify(user["password_hash"] if user else self._dummy_hash, password)
         except (VerificationError, InvalidHashError):
             return None
+        if user and self.hasher.check_needs_rehash(user["password_hash"]):
+            # Made with other costs (argon2's larger defaults before): redo it with ours, now
+            # that the password is at hand. The same password, so no session ends.
+            fresh = self.hasher.hash(password)
+            self.library.rehash_password(user["name"], user["password_hash"], fresh)
         return user
 
     # ---- tokens ------------------------------------------------------------------------
@@ -265,49 +308,65 @@ class Auth:
         return token
 
     # ---- sessions ----------------------------------------------------------------------
-    def login(self, name: str, password: str, address: str) -> Principal:
-        """Check the password (throttled per user name and per address); start a session."""
-        keys = (f"user:{name.strip().lower()}", f"address:{address}")
-        wait = self.throttle.wait(*keys)
+    async def login(self, name: str, password: str, address: str) -> Principal:
+        """Check the password and start a session. Throttled per user name at an address and
+        per address, so nobody elsewhere can lock a moderator out by failing as them; at most
+        HASHES_AT_ONCE passwords are checked at once, the rest wait a moment or get 429."""
+        keys = (f"user:{name.strip().lower()}@{address}", f"address:{address}")
+        wait = self.throttle.attempt(*keys)
         if wait:
-            log.warning("sign-in as %r from %s refused: throttled for %d s", name, address, wait)
+            log.warning("sign-in as '%s' from %s refused: throttled for %d s", name, address, wait)
             raise Throttled(wait)
-        user = self.verify(name, password)
-        if user is None:
-            count = self.throttle.failed(*keys)
-            log.warning("failed sign-in as %r from %s (%d in a row)", name, address, count)
+        try:
+            with anyio.fail_after(LOGIN_QUEUE_SECONDS):
+                await self._hashing.acquire()
+        except TimeoutError:
+            self.throttle.refund(*keys)  # its password was never checked
+            log.warning("sign-in as '%s' from %s refused: too many at once", name, address)
+            raise Throttled(1, "the server is busy checking other sign-ins: try again") from None
+        try:
+            who = await anyio.to_thread.run_sync(self._start_session, name, password)
+        finally:
+            self._hashing.release()
+        if who is None:
+            count = self.throttle.count(*keys)
+            log.warning("failed sign-in as '%s' from %s (%d in a row)", name, address, count)
             raise Unauthenticated("wrong user name or password")
         self.throttle.succeeded(*keys)
-        log.info("%s signed in from %s", user["name"], address)
-        return Principal(
+        log.info("%s signed in from %s", who.name, address)
+        return who
+
+    def _start_session(self, name: str, password: str) -> Principal | None:
+        user = self.verify(name, password)
+        if user is None:
+            return None
+        who = Principal(
             user["name"],
             user["role"],
             csrf_token=secrets.token_urlsafe(32),
-            session_id=secrets.token_urlsafe(16),
+            session_id=secrets.token_urlsafe(32),
             active_at=self.clock(),
         )
+        self.library.start_session(
+            digest(who.session_id), who.name, who.csrf_token, who.active_at, self.idle_seconds
+        )
+        return who
 
     def read_session(self, cookie: str | None) -> Principal | None:
-        """The session in a cookie, or None when it is forged, idle too long or ended."""
+        """The session a cookie names, or None when it is unknown, ended or idle too long."""
         if not cookie:
             return None
-        try:
-            data = self._sessions.loads(cookie)
-            name, sid, csrf, generation, active_at = (
-                data["u"],
-                data["s"],
-                data["c"],
-                data["g"],
-                float(data["t"]),
-            )
-        except (BadSignature, KeyError, TypeError, ValueError):
+        sid = digest(cookie)
+        session = self.library.session(sid)
+        if session is None:
             return None
-        if self.clock() - active_at > self.idle_seconds or sid in self._ended:
+        now = self.clock()
+        if now - session["last_seen"] > self.idle_seconds:
+            self.library.end_session(sid, now)
             return None
-        user = self.library.user(name)
-        if user is None or _generation(user["password_hash"]) != generation:
-            return None
-        return Principal(user["name"], user["role"], csrf, sid, active_at)
+        return Principal(
+            session["user"], session["role"], session["csrf_token"], cookie, session["last_seen"]
+        )
 
     def principal(self, cookie: str | None, bearer: str | None) -> Principal:
         """Who is asking, from a bearer token or the session cookie; raises Unauthenticated."""
@@ -333,31 +392,16 @@ class Auth:
 
     def set_cookie(self, response: Response, who: Principal, secure: bool) -> None:
         """(Re)issue the session cookie, marking the session active now."""
-        user = self.library.user(who.name)
-        if user is None:
-            return
-        value = self._sessions.dumps(
-            {
-                "u": who.name,
-                "s": who.session_id,
-                "c": who.csrf_token,
-                "g": _generation(user["password_hash"]),
-                "t": self.clock(),
-            }
-        )
+        self.library.touch_session(digest(who.session_id), self.clock())
         response.set_cookie(
-            SESSION_COOKIE, value, httponly=True, samesite="strict", secure=secure, path="/"
+            SESSION_COOKIE,
+            who.session_id,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            path="/",
         )
 
     def end_session(self, who: Principal) -> None:
-        now = self.clock()
-        with self._lock:
-            # After the idle timeout the cookie is dead anyway; forget older sign-outs.
-            self._ended = {s: t for s, t in self._ended.items() if now - t < self.idle_seconds}
-            self._ended[who.session_id] = now
+        self.library.end_session(digest(who.session_id), self.clock())
         log.info("%s signed out", who.name)
-
-
-def _generation(password_hash: str) -> str:
-    """Changes with the password, which ends every session signed in with the old one."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import KioskError
 from .model import ROLES
+from .passwords import MIN_PASSWORD
+from .printable import PrintableArgs
 from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ def setup_logging(level: str = "info") -> None:
         format=fmt or "%(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(PrintableArgs())  # a file or user name cannot forge a log line
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -251,8 +255,6 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     import getpass
-
-    from .auth import MIN_PASSWORD
 
     first = getpass.getpass(f"Password for {args.name} (at least {MIN_PASSWORD} characters): ")
     if getpass.getpass("The same password again: ") != first:

@@ -12,7 +12,8 @@ import socket
 from collections import Counter
 from collections.abc import Iterable
 
-from starlette.responses import PlainTextResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,46 @@ class AllowedHosts:
         except ValueError:
             return host in self.names
         return True
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes under `prefix` with 413: by Content-Length at
+    once, or, for a chunked body, as soon as the bytes that arrived pass the limit. The admin
+    API takes small JSON; without this a body was read whole into memory before it was judged.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str, limit: int) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                # Raised inside the route's body read; FastAPI answers an HTTPException as is.
+                raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _message(self) -> str:
+        return f"the request body is larger than {self.limit // 1024} KB"
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = JSONResponse({"detail": self._message()}, status_code=413)
+        await answer(scope, receive, send)
 
 
 class StreamLimit:

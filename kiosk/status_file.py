@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from .atomic import write_atomically
 from .library import Library, RetiredReason
 from .model import Status
+from .printable import printable
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,14 +64,15 @@ def _worth_listing(sub: Mapping[str, Any]) -> bool:
 
 
 def _entry(sub: Mapping[str, Any]) -> list[str]:
-    source, name = sub["source"], sub.get("name") or ""
+    # Every value comes from a story file or its name: one line each, so none can forge another.
+    source, name = printable(sub["source"]), printable(sub.get("name") or "")
     head = f"  {source}" + (f"  ({name})" if name else "")
     status = sub["status"]
     if status == Status.PROBLEM:
-        return [head + "\n", *(f"      - {p}\n" for p in sub.get("problems") or ())]
+        return [head + "\n", *(f"      - {printable(p)}\n" for p in sub.get("problems") or ())]
     if status == Status.REJECTED:
         reason = (sub.get("decision") or {}).get("reason") or "no reason given"
-        return [f"{head}\n      - {reason}\n"]
+        return [f"{head}\n      - {printable(reason, 500)}\n"]
     if status == Status.PENDING and sub.get("on_screen"):
         return [f"{head}\n      - a changed version; the earlier one stays on the screens\n"]
     if status == Status.RETIRED and sub.get("retired_reason"):

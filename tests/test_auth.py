@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 import sqlite3
 import stat
+import threading
+import time
+from collections.abc import Iterator
 from contextlib import closing
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
+import anyio
 import argon2
+import httpx
 import pytest
 from starlette.responses import Response
 
 from kiosk import cli
-from kiosk.auth import Auth, LoginThrottle, Throttled, Unauthenticated, digest, load_secret
+from kiosk.auth import (
+    SESSION_COOKIE,
+    Auth,
+    LoginThrottle,
+    Principal,
+    Throttled,
+    Unauthenticated,
+    digest,
+    load_secret,
+)
 from kiosk.cli import main
 from kiosk.library import Library, NotFound, Refused
 
-from .support import CHEAP_HASHER, PASSWORD, LiveServer, make_settings
+from .support import (
+    CHEAP_HASHER,
+    PASSWORD,
+    LiveServer,
+    add_users,
+    make_settings,
+    signed_in,
+)
 
 
 class Clock:
@@ -42,6 +66,10 @@ def auth(tmp_path: Path, clock: Clock) -> Auth:
     return Auth(settings, Library(settings.db_path), clock=clock, hasher=CHEAP_HASHER)
 
 
+def login(auth: Auth, name: str, password: str, address: str) -> Principal:
+    return anyio.run(auth.login, name, password, address)
+
+
 def cookie_of(auth: Auth, who) -> str:
     response = Response()
     auth.set_cookie(response, who, secure=False)
@@ -59,13 +87,24 @@ def test_passwords_are_argon2_hashes(auth: Auth) -> None:
     assert auth.verify("no way!", PASSWORD) is None  # not even a valid name
 
 
-def test_the_server_hashes_with_argon2s_recommended_costs(tmp_path: Path) -> None:
+def test_the_server_hashes_with_costs_sized_for_a_pi_and_rehashes_older_hashes(
+    tmp_path: Path,
+) -> None:
     settings = make_settings(tmp_path)
     auth = Auth(settings, Library(settings.db_path))  # the production hasher: slow on purpose
     auth.add_user("ann", "admin", PASSWORD, "test")
     stored = auth.library.user("ann")["password_hash"]
-    assert argon2.extract_parameters(stored) == argon2.profiles.RFC_9106_LOW_MEMORY
+    costs = argon2.extract_parameters(stored)
+    # OWASP's argon2id for small machines: 19 MiB, 2 passes, 1 lane.
+    assert (costs.memory_cost, costs.time_cost, costs.parallelism) == (19 * 1024, 2, 1)
     assert auth.verify("ann", PASSWORD)["name"] == "ann"
+    # A hash made with argon2's own (larger) defaults is redone at the next right password.
+    older = argon2.PasswordHasher().hash(PASSWORD)
+    auth.library.rehash_password("ann", stored, older)
+    assert auth.verify("ann", "a wrong password") is None
+    assert auth.library.user("ann")["password_hash"] == older
+    assert login(auth, "ann", PASSWORD, "10.0.0.1").name == "ann"
+    assert argon2.extract_parameters(auth.library.user("ann")["password_hash"]) == costs
 
 
 @pytest.mark.parametrize(
@@ -110,44 +149,52 @@ def test_sessions_end_when_idle_forged_signed_out_or_password_changed(
     auth: Auth, clock: Clock
 ) -> None:
     auth.add_user("ann", "admin", PASSWORD, "test")
-    who = auth.login("ann", PASSWORD, "10.0.0.1")
+    who = login(auth, "ann", PASSWORD, "10.0.0.1")
     assert who.csrf_token and who.session_id
     cookie = cookie_of(auth, who)
     assert auth.read_session(cookie).name == "ann"
-    assert auth.read_session(cookie[:-2] + "xx") is None  # the signature no longer fits
+    assert auth.read_session(cookie[:-2] + "xx") is None  # not a session the server started
     assert auth.read_session("garbage") is None and auth.read_session(None) is None
 
     clock.now += 29 * 60
     active = auth.read_session(cookie)
     assert active is not None and auth.should_refresh(active)
-    refreshed = cookie_of(auth, active)  # activity moves the idle deadline
+    assert cookie_of(auth, active) == cookie  # activity moves the idle deadline
     clock.now += 29 * 60
-    assert auth.read_session(cookie) is None  # 58 idle minutes: over the 30 allowed
-    assert auth.read_session(refreshed).csrf_token == who.csrf_token
+    assert auth.read_session(cookie).csrf_token == who.csrf_token  # 29 idle minutes of 30
+    clock.now += 31 * 60
+    assert auth.read_session(cookie) is None  # 60 idle minutes: over the 30 allowed
+    clock.now -= 31 * 60
+    assert auth.read_session(cookie) is None  # and it stays ended
 
-    auth.end_session(auth.read_session(refreshed))
-    assert auth.read_session(refreshed) is None
+    again = login(auth, "ann", PASSWORD, "10.0.0.1")
+    auth.end_session(again)
+    assert auth.read_session(cookie_of(auth, again)) is None
 
-    other = cookie_of(auth, auth.login("ann", PASSWORD, "10.0.0.1"))
+    other = cookie_of(auth, login(auth, "ann", PASSWORD, "10.0.0.1"))
     auth.set_password("ann", "another good password", "test")
     assert auth.read_session(other) is None
 
 
 def test_login_throttle_doubles_the_wait(clock: Clock) -> None:
     throttle = LoginThrottle(clock)
-    keys = ("user:ann", "address:10.0.0.9")
+    keys = ("user:ann@10.0.0.9", "address:10.0.0.9")
     for _ in range(2):
-        throttle.failed(*keys)
+        assert throttle.attempt(*keys) == 0
     assert throttle.wait(*keys) == 0  # a couple of typos cost nothing
-    assert throttle.failed(*keys) == 3
+    assert throttle.attempt(*keys) == 0 and throttle.count(*keys) == 3
     assert throttle.wait(*keys) == 2
-    assert throttle.wait("user:bob") == 0 and throttle.wait("user:bob", keys[1]) == 2
+    assert throttle.attempt(*keys) == 2 and throttle.count(*keys) == 3  # refused: not counted
+    assert throttle.wait("user:bob@10.0.0.9") == 0
+    assert throttle.wait("user:bob@10.0.0.9", keys[1]) == 2
     clock.now += 2
-    assert throttle.wait(*keys) == 0
-    throttle.failed(*keys)
+    assert throttle.attempt(*keys) == 0
     assert throttle.wait(*keys) == 4
+    throttle.refund(*keys)  # an attempt whose password was never checked
+    assert throttle.count(*keys) == 3 and throttle.wait(*keys) == 2
     for _ in range(20):
-        throttle.failed(*keys)
+        clock.now += 900
+        throttle.attempt(*keys)
     assert throttle.wait(*keys) == 900  # capped at 15 minutes
     throttle.succeeded(*keys)
     assert throttle.wait(*keys) == 0
@@ -157,13 +204,13 @@ def test_login_is_throttled_per_address_too(auth: Auth, clock: Clock) -> None:
     auth.add_user("ann", "admin", PASSWORD, "test")
     for name in ("ann", "bob", "carl"):  # guessing different users from one address
         with pytest.raises(Unauthenticated):
-            auth.login(name, "guess", "10.0.0.66")
+            login(auth, name, "guess", "10.0.0.66")
     with pytest.raises(Throttled) as raised:
-        auth.login("ann", PASSWORD, "10.0.0.66")
+        login(auth, "ann", PASSWORD, "10.0.0.66")
     assert raised.value.retry_after == 2
-    assert auth.login("ann", PASSWORD, "10.0.0.7").name == "ann"  # another address is fine
+    assert login(auth, "ann", PASSWORD, "10.0.0.7").name == "ann"  # another address is fine
     clock.now += 2
-    assert auth.login("ann", PASSWORD, "10.0.0.66").name == "ann"
+    assert login(auth, "ann", PASSWORD, "10.0.0.66").name == "ann"
 
 
 def test_tokens_are_stored_hashed_and_revocable(auth: Auth) -> None:
@@ -248,3 +295,241 @@ def test_cli_tokens(
     assert "no live token" in capsys.readouterr().err
     with pytest.raises(Unauthenticated):
         auth.principal(None, token)
+
+
+# ---- floods and hostile colleagues -------------------------------------------------------------
+class CountingHasher(argon2.PasswordHasher):
+    """Test-sized argon2 that records how many verifications run at once. Each one also holds
+    its thread for `hold` seconds, standing in for a real hash on a busy Pi."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.hold = 0.0
+        self.calls = 0
+        self.running = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._lock:
+            self.calls += 1
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(self.hold)
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def from_address(server: LiveServer, host: str) -> httpx.AsyncClient:
+    """A client whose requests come from `host`, one of the many addresses of loopback."""
+    transport = httpx.AsyncHTTPTransport(local_address=host)
+    return httpx.AsyncClient(base_url=server.url, timeout=30, transport=transport)
+
+
+async def guesses(clients: list[httpx.AsyncClient], count: int, name: str = "mod") -> list[int]:
+    """`count` wrong sign-ins at once, spread over `clients`; their status codes."""
+    sent = [
+        clients[i % len(clients)].post(
+            "/api/admin/login", json={"username": name, "password": f"guess number {i}"}
+        )
+        for i in range(count)
+    ]
+    return [answer.status_code for answer in await asyncio.gather(*sent)]
+
+
+def test_a_burst_of_sign_ins_is_counted_before_hashing_and_hashed_a_few_at_a_time(
+    tmp_path: Path,
+) -> None:
+    hasher = CountingHasher()
+    server = LiveServer(make_settings(tmp_path), hasher=hasher).start()
+    try:
+        add_users(server)
+        latencies: list[float] = []
+        done = threading.Event()
+
+        def poll_playlist() -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                while not done.is_set():
+                    start = time.perf_counter()
+                    assert client.get("/api/playlist").status_code == 200
+                    latencies.append(time.perf_counter() - start)
+                    done.wait(0.02)
+
+        async def burst(hosts: list[str]) -> list[int]:
+            clients = [from_address(server, host) for host in hosts]
+            try:
+                return await guesses(clients, 40)
+            finally:
+                for client in clients:
+                    await client.aclose()
+
+        assert server.get("/api/playlist").status_code == 200  # built once before the burst
+        poller = threading.Thread(target=poll_playlist)
+        poller.start()
+        try:
+            # 40 at once from one address: every one is counted before any is hashed, so only
+            # the free attempts are hashed and the rest are refused without costing a hash.
+            hasher.calls, hasher.most, hasher.hold = 0, 0, 1.0
+            answers = asyncio.run(burst(["127.0.0.1"]))
+            assert len(answers) == 40 and set(answers) <= {401, 429}
+            assert answers.count(401) == hasher.calls <= 3
+            assert answers.count(429) >= 37
+            # The same number from 20 addresses (2 each, all within the free attempts): every
+            # one is hashed, but never more than two at once.
+            hasher.calls, hasher.most, hasher.hold = 0, 0, 0.02
+            answers = asyncio.run(burst([f"127.0.0.{10 + i}" for i in range(20)]))
+            assert answers.count(401) == hasher.calls and answers.count(401) >= 30
+            assert hasher.most <= 2
+        finally:
+            done.set()
+            poller.join()
+        # The screens' playlist kept answering while the sign-ins waited their turn.
+        assert latencies and max(latencies) < 1.0, max(latencies)
+    finally:
+        server.stop()
+
+
+def test_failing_as_a_moderator_from_elsewhere_does_not_lock_them_out(tmp_path: Path) -> None:
+    server = LiveServer(make_settings(tmp_path)).start()
+    try:
+        add_users(server)
+
+        async def attack_then_sign_in() -> tuple[list[int], int, int]:
+            async with from_address(server, "127.0.0.66") as attacker:
+                refused = [(await guesses([attacker], 1))[0] for _ in range(8)]  # one by one
+                later = await attacker.post(
+                    "/api/admin/login", json={"username": "mod", "password": PASSWORD}
+                )
+            async with from_address(server, "127.0.0.1") as usual:
+                mine = await usual.post(
+                    "/api/admin/login", json={"username": "mod", "password": PASSWORD}
+                )
+            return refused, later.status_code, mine.status_code
+
+        refused, attacker_with_password, usual = asyncio.run(attack_then_sign_in())
+        assert refused == [401] * 3 + [429] * 5
+        assert attacker_with_password == 429  # the attacker's address stays throttled
+        assert usual == 200  # the moderator, from their usual address, gets in
+    finally:
+        server.stop()
+
+
+def test_signed_out_sessions_stay_dead_after_a_restart_and_others_survive_it(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    server = LiveServer(settings).start()
+    try:
+        add_users(server)
+        leaving, staying = signed_in(server, "mod"), signed_in(server, "ann")
+        cookie = leaving.cookies[SESSION_COOKIE]
+        assert leaving.post("/api/admin/logout").status_code == 204
+    finally:
+        server.stop()
+    server = LiveServer(settings).start()  # the same data folder, a new process's memory
+    try:
+        stale = httpx.get(server.url + "/api/admin/audit", cookies={SESSION_COOKIE: cookie})
+        assert stale.status_code == 401
+        assert staying.get("/api/admin/audit").status_code == 200
+        # Changing a password or removing a user ends their sessions, in any process.
+        other = Auth(settings, Library(settings.db_path), hasher=CHEAP_HASHER)
+        mod = signed_in(server, "mod")
+        other.set_password("ann", "a brand new passphrase", "test")
+        assert staying.get("/api/admin/audit").status_code == 401
+        assert mod.get("/api/admin/submissions").status_code == 200
+        other.remove_user("mod", "test")
+        assert mod.get("/api/admin/submissions").status_code == 401
+    finally:
+        server.stop()
+
+
+def test_sessions_are_stored_hashed(auth: Auth) -> None:
+    auth.add_user("ann", "admin", PASSWORD, "test")
+    cookie = cookie_of(auth, login(auth, "ann", PASSWORD, "10.0.0.1"))
+    with closing(sqlite3.connect(auth.library.path)) as db:
+        rows = db.execute("SELECT id, user FROM sessions").fetchall()
+    assert rows == [(digest(cookie), "ann")]
+
+
+@pytest.fixture
+def users(server: LiveServer) -> LiveServer:
+    add_users(server)
+    return server
+
+
+def test_sign_in_fields_and_admin_bodies_are_limited(users: LiveServer) -> None:
+    def login_as(name: str, password: str = PASSWORD) -> httpx.Response:
+        body = {"username": name, "password": password}
+        return httpx.post(users.url + "/api/admin/login", json=body, timeout=30)
+
+    assert login_as("a" * 65).status_code == 422
+    assert login_as("mod", "p" * 1025).status_code == 422
+    assert login_as("m" * 8_000_000).status_code == 413  # refused before it is read whole
+    client = signed_in(users)
+    too_long = {"reason": "x" * 70_000}
+    assert client.post("/api/admin/submissions/1/reject", json=too_long).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"reason": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    sent = client.post(
+        "/api/admin/submissions/1/reject",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert sent.status_code == 413
+    assert login_as("mod").status_code == 200
+
+
+def test_untrusted_values_cannot_forge_a_log_line(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        cli.setup_logging("info")  # as `kiosk serve` logs
+        forged = "a.md\nINFO kiosk.auth: admin signed in from 10.0.0.1"
+        logging.getLogger("kiosk.ingest.watcher").info("%s: file deleted", forged)
+        logging.getLogger("kiosk.auth").warning("failed sign-in as %s", "m" * 8000)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2, lines
+    assert (
+        lines[0] == "INFO kiosk.ingest.watcher: " + forged.replace("\n", "\\n") + ": file deleted"
+    )
+    assert len(lines[1]) < 300 and lines[1].endswith("…(+7800 characters)")
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("1234567890", "only digits"),
+        ("annabelle-2026", "contains the user name"),
+        ("Password123!", "first that guessers try"),
+        ("qwertyuiop", "first that guessers try"),
+        ("1q2w3e4r5t", "first that guessers try"),
+        ("aaaaaaaaaaaa", "first that guessers try"),
+        ("2026!!!!2026", "first that guessers try"),
+    ],
+)
+def test_guessable_passwords_are_refused_with_advice(
+    auth: Auth, password: str, message: str
+) -> None:
+    with pytest.raises(Refused, match=f"{message}.*choose a few unrelated words"):
+        auth.add_user("annabelle", "admin", password, "test")
+    auth.add_user("annabelle", "admin", PASSWORD, "test")
+    with pytest.raises(Refused, match=message):
+        auth.set_password("annabelle", password, "test")
+
+
+def test_the_admin_api_refuses_a_guessable_password(users: LiveServer) -> None:
+    client = signed_in(users, "ann")
+    body = {"username": "dora", "password": "1234567890"}
+    answer = client.post("/api/admin/users", json=body)
+    assert answer.status_code == 422 and "only digits" in answer.text

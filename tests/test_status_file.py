@@ -76,3 +76,17 @@ def test_deleted_files_are_not_listed() -> None:
     assert "Updated 2026-03-01 13:00 (Europe/Berlin)" in text
     assert "gone.md" not in text
     assert "TAKEN OFF THE SCREENS\n  off.md  (Off)\n      - retired by a moderator\n" in text
+
+
+def test_a_story_field_cannot_forge_a_line_or_a_section() -> None:
+    forged = "Ana\r\n\r\nON THE SCREENS\n  fake.md  (Faked)"
+    subs = [
+        {"status": "pending", "source": "ana\n.md", "name": forged},
+        {"status": "rejected", "source": "bo.md", "name": "Bo" + "x" * 5000,
+         "decision": {"reason": "no\nON THE SCREENS"}},
+    ]  # fmt: skip
+    text = render(subs, ZoneInfo("Europe/Berlin"), datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    lines = text.splitlines()
+    assert "ON THE SCREENS" not in lines and not any(line.startswith("  fake.md") for line in lines)
+    assert any(line.startswith("  ana\\n.md  (Ana\\r\\n\\r\\nON THE SCREENS") for line in lines)
+    assert max(len(line) for line in lines) < 600  # a huge field is cut short

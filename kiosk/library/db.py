@@ -104,6 +104,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE screens ADD COLUMN other_address TEXT",
         "ALTER TABLE screens ADD COLUMN other_seen TEXT",
     ),
+    # Sign-in sessions, so signing out (and a password change) outlives a restart. `id` is the
+    # SHA-256 of the cookie: the file never holds a usable cookie. Times are Unix seconds.
+    (
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            user TEXT NOT NULL,
+            csrf_token TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            ended_at REAL
+        )""",
+        "CREATE INDEX sessions_user ON sessions(user)",
+    ),
 ]
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from starlette.concurrency import run_in_threadpool
 
 from .. import model, playlist
 from ..auth import SESSION_COOKIE
@@ -63,8 +64,9 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class LoginIn(BaseModel):
-    username: str
-    password: str
+    # Bounded, so a megabyte "user name" is refused before it is hashed or logged.
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
 
 
 class UserOut(BaseModel):
@@ -341,11 +343,11 @@ def _check_dates(current: Mapping[str, Any], changes: Mapping[str, Any]) -> None
         429: {"model": Problem, "description": "too many failed sign-ins; see Retry-After"},
     },
 )
-def login(body: LoginIn, request: Request, response: Response, auth: AuthDep) -> LoginOut:
+async def login(body: LoginIn, request: Request, response: Response, auth: AuthDep) -> LoginOut:
     """Sign in: sets the session cookie and returns the CSRF token for unsafe requests."""
     address = request.client.host if request.client else "unknown"
-    who = auth.login(body.username, body.password, address)
-    auth.set_cookie(response, who, secure=request.url.scheme == "https")
+    who = await auth.login(body.username, body.password, address)
+    await run_in_threadpool(auth.set_cookie, response, who, request.url.scheme == "https")
     return LoginOut(csrf_token=who.csrf_token, user=UserOut(name=who.name, role=who.role))
 
 
