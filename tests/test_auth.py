@@ -249,7 +249,7 @@ def test_first_start_creates_admin_and_prints_the_password_once(
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     # The commands build their own Auth; the costs are checked above, not in every CLI call.
-    monkeypatch.setattr(cli, "Auth", partial(Auth, hasher=CHEAP_HASHER))
+    monkeypatch.setattr("kiosk.auth.Auth", partial(Auth, hasher=CHEAP_HASHER))
     dirs = ["--content-dir", str(tmp_path), "--data-dir", str(tmp_path / "data")]
     return main([*args, *dirs])
 
