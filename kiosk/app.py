@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .auth import Auth
+from .consent import ConsentKeeper
 from .errors import KioskError
 from .events import Broadcaster
 from .guards import AllowedHosts, BodyLimit, NoSniff, StreamLimit, own_names
@@ -48,6 +49,7 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
     events = Broadcaster(settings, library, playlists)
     auth = Auth(settings, library, hasher=hasher)
     status_file = StatusFile(settings, library)
+    consent = ConsentKeeper(settings, library)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,12 +57,14 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
         watcher.start()
         await events.start()
         status_file.start()
+        consent.start()
         log.info(
             "watching %s (%s); data in %s", settings.content_dir, watcher.backend, settings.data_dir
         )
         try:
             yield
         finally:
+            consent.stop()
             status_file.stop()
             await events.stop()
             watcher.stop()

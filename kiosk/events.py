@@ -145,7 +145,12 @@ class Broadcaster:
         key = profile(self.settings, screen)
         self._clients.setdefault(screen, set()).add(client)
         try:
-            first = self._latest.get(key) or (await self._build([screen]))[screen]
+            first = self._latest.get(key)
+            if first is None:
+                first = (await self._build([screen]))[screen]
+                # The loop learns this profile's next boundary only when it publishes.
+                if self._wake is not None:
+                    self._wake.set()
             client.offer(first)
             retry: int | None = RETRY_MS
             while (message := await client.queue.get()) is not None:

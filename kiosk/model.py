@@ -84,6 +84,8 @@ STORY_FIELDS = (
     StoryField("end", "End", Kind.DATE, editable=True, hint="a bare date lasts all day"),
     StoryField("tags", "Tags", Kind.TAGS, editable=True),
     StoryField("consent", "Consent", Kind.BOOL),
+    StoryField("consent_date", "Consent given", Kind.DATE, hint="the day the customer agreed"),
+    StoryField("consent_until", "Consent until", Kind.DATE, hint="leaves the screens after it"),
     StoryField("needs_story", "Needs a story", Kind.FLAG),
     StoryField("extra", "Other header fields", Kind.EXTRA),
 )
@@ -163,6 +165,8 @@ class StoryFields(TypedDict):
     end: str | None
     tags: list[str]
     consent: bool
+    consent_date: str | None
+    consent_until: str | None
     needs_story: bool
     extra: dict[str, Any]
 
@@ -197,10 +201,12 @@ class Revision(_Content):
 
 
 class OnScreen(Revision):
-    """An approved revision on the screens, with its submission's id and pin."""
+    """An approved revision on the screens, with its submission's id, pin and first approval
+    (consent without a date counts from it)."""
 
     id: int
     pinned: bool
+    first_approved: str | None
 
 
 class Submission(_Content):
@@ -221,4 +227,5 @@ class Submission(_Content):
     retired_at: str | None
     retired_reason: str | None
     current_revision: int | None
+    first_approved: str | None  # when a moderator first approved any of its revisions
     on_screen: Revision | None

@@ -1,8 +1,8 @@
 """Approved ∧ scheduled ∧ meant for this screen ∧ not quiet -> slides and a version.
 
 The version is a hash of everything a screen shows, so it changes exactly when a screen must
-change: a decision, an edit, a start or end date passing, quiet hours beginning or ending, a new
-theme or new player code. The time rules (dates, quiet hours) are kiosk.schedule's.
+change: a decision, an edit, a start or end date passing, consent ending, quiet hours beginning
+or ending, a new theme or new player code. The time rules (dates, quiet hours) are kiosk.schedule's.
 """
 
 from __future__ import annotations
@@ -101,12 +101,18 @@ def _compose(revisions: list[OnScreen], settings: Settings, screen: str, now: da
     now = now.astimezone(UTC)
     zone = settings.zone
     wanted = set(settings.screen(screen).tags)
+    terms = settings.consent_terms
     edges: list[datetime] = []
     slides = []
     for rev in revisions:
         if wanted and not wanted & {str(t).lower() for t in rev.get("tags") or ()}:
             continue
-        window = story_window(rev.get("start"), rev.get("end"), zone)
+        start, end = story_window(rev.get("start"), rev.get("end"), zone)
+        # Consent ending is an end date the story cannot move past (kiosk.consent retires it).
+        consent_end = terms.end(rev, rev["first_approved"])
+        if consent_end is not None and (end is None or consent_end < end):
+            end = consent_end
+        window = (start, end)
         edges += [t for t in window if t is not None and t > now]
         if in_window(window, now):
             slides.append(slide(rev, settings))

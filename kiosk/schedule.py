@@ -1,4 +1,5 @@
-"""Time rules: quiet hours, a story's start and end, when a screen counts as silent, ISO instants.
+"""Time rules: quiet hours, a story's start and end, how long consent lasts, when a screen counts
+as silent, ISO instants.
 
 Quiet hours and story dates are wall-clock times where the screens hang (`settings.timezone`);
 they become instants through zoneinfo, so daylight saving is right. Instants are UTC.
@@ -9,10 +10,12 @@ without loading the server.
 
 from __future__ import annotations
 
+import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -153,6 +156,54 @@ def _instant(value: str | None, zone: ZoneInfo, end: bool = False) -> datetime |
     except ValueError:
         return None  # ingest refuses bad dates; one that slipped through must not hide a story
     return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+# ---- consent ------------------------------------------------------------------------------
+CONSENT_NOTICE_DAYS = 30  # the writer and the moderators hear this long before consent ends
+
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """How long consent lasts: until `consent_until`, else `months` after `consent_date`, else
+    `months` after a moderator first approved the story (what staff expect of a story that
+    just says `consent: yes`: it counts from the day it went on the screens). `months` = 0:
+    consent without `consent_until` does not end. A story without consent has no end here;
+    `require_consent` decides whether it may be shown at all."""
+
+    months: int
+    zone: ZoneInfo
+
+    def last(self, fields: Mapping[str, Any], first_approved: str | None) -> str | None:
+        """The last day (or time) consent holds, written as `consent_until` would be."""
+        if fields.get("consent_until"):
+            return str(fields["consent_until"])
+        if self.months <= 0 or not (fields.get("consent") or fields.get("consent_date")):
+            return None
+        if fields.get("consent_date"):
+            since = wall_time(str(fields["consent_date"])).date()
+        elif first_approved:
+            since = datetime.fromisoformat(first_approved).astimezone(self.zone).date()
+        else:
+            return None  # not approved yet: the count starts when it is
+        return _add_months(since, self.months).isoformat()
+
+    def end(self, fields: Mapping[str, Any], first_approved: str | None) -> datetime | None:
+        """The instant consent ends (UTC): the story leaves the screens then."""
+        return _instant(self.last(fields, first_approved), self.zone, end=True)
+
+
+def consent_words(name: str, last: str, *, ended: bool = False) -> str:
+    """`consent for Babette Ruiz ends on 30 June 2027`, as staff and moderators read it."""
+    when = wall_time(last)
+    day = f"{when.day} {when:%B %Y}" + ("" if _is_date(last) else f" at {when:%H:%M}")
+    return f"consent for {name} {'ended' if ended else 'ends'} on {day}"
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    # 31 January + 1 month is the last day of February
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # ---- screens -----------------------------------------------------------------------------

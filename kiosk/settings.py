@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import KioskError
-from .schedule import QuietWindow, parse_quiet
+from .schedule import ConsentTerms, QuietWindow, parse_quiet
 
 # Where deploy/raspberry-pi/install.sh writes the server's settings; every `kiosk` command reads
 # it when neither --config nor KIOSK_CONFIG says otherwise.
@@ -127,6 +127,13 @@ class Settings:
         default=False,
         metadata=_help("When true, a story needs `consent: yes` before it can be approved."),
     )
+    consent_months: int = field(
+        default=24,
+        metadata=_help(
+            "How long consent lasts when a story gives no `consent_until`: counted from its"
+            " `consent_date`, else from its first approval. 0: it lasts until withdrawn."
+        ),
+    )
     quiet_hours: tuple[str, ...] = field(
         default=(),
         metadata=_help(
@@ -185,6 +192,10 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def consent_terms(self) -> ConsentTerms:
+        return ConsentTerms(self.consent_months, self.zone)
 
     @property
     def quiet_windows(self) -> tuple[QuietWindow, ...]:
@@ -356,6 +367,8 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"display_max_px = {s.display_max_px}: use 320 to 8192 (1920 for HD)")
     if not 64 <= s.thumb_px <= 1024:
         raise SettingsError(f"thumb_px = {s.thumb_px}: use 64 to 1024")
+    if s.consent_months < 0:
+        raise SettingsError("consent_months must be 0 (consent lasts until withdrawn) or more")
     if s.reload_hours < 0:
         raise SettingsError("reload_hours must be 0 (never) or more")
     if s.log_level.lower() not in {"debug", "info", "warning", "error"}:

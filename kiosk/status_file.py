@@ -16,14 +16,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
+from .consent import consent_notice
 from .library import Library, RetiredReason
 from .model import Status
 from .printable import printable
+from .schedule import ConsentTerms
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 NAME = "_status.txt"
+RECHECK_SECONDS = 3600.0
 HEADER = (
     "What happened to each story in this folder. Hallway Kiosk rewrites this file by itself;\n"
     "changes to it are lost. Fix a story by editing its own file: it is read again on save.\n"
@@ -80,6 +83,20 @@ def _entry(sub: Mapping[str, Any]) -> list[str]:
     return [head + "\n"]
 
 
+def consent_section(
+    submissions: Sequence[Mapping[str, Any]], terms: ConsentTerms, now: datetime
+) -> str:
+    """The stories whose consent ends within thirty days, first in the file: the writer has
+    to ask the customer again before then."""
+    notices = [(s["source"], consent_notice(s, terms, now)) for s in submissions]
+    lines = [
+        f"  {source}\n      - {notice}\n"
+        for source, notice in sorted(notices, key=lambda n: n[0])
+        if notice
+    ]
+    return "".join(["\nCONSENT ENDS SOON\n", *lines]) if lines else ""
+
+
 class StatusFile:
     """Keeps `_status.txt` in step with the library while the server runs."""
 
@@ -109,7 +126,7 @@ class StatusFile:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait()
+            self._wake.wait(RECHECK_SECONDS)  # time alone brings consent notices
             if self._stop.wait(self.debounce):
                 return
             self._wake.clear()
@@ -123,7 +140,11 @@ class StatusFile:
         if not self.path.parent.is_dir():  # an unmounted share: the watcher reports that
             return False
         subs = self.library.submissions()
-        text = render(subs, self.settings.zone, self.library.clock())
+        now = self.library.clock()
+        text = render(subs, self.settings.zone, now)
+        if notices := consent_section(subs, self.settings.consent_terms, now):
+            updated_end = text.index("\n", len(HEADER)) + 1  # after the "Updated" line
+            text = text[:updated_end] + notices + text[updated_end:]
         body = text.split("\n", 3)[-1]  # everything below the "Updated" line
         if body == self._last and self.path.exists():
             return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +363,20 @@ def test_order_pin_retire_focal_keys_and_users(
     expect(page.get_by_role("status")).to_have_text("Removed zed.")
     expect(page.locator("#panel-users")).not_to_contain_text("zed")
     expect(page.get_by_role("button", name="Remove ann")).to_be_disabled()  # the one signed in
+
+
+def test_a_story_whose_consent_ends_soon_is_flagged_on_the_screens_tab(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    soon = datetime.now(server.settings.zone).date() + timedelta(days=20)
+    files = {"babette.md": story("Babette Ruiz", consent="yes", consent_until=soon.isoformat())}
+    make_tree(content, files | {"babette.jpg": jpeg(400, 500)})
+    sub = server.wait_status("babette.md", "pending")
+    server.library.approve(sub["id"], "mod")
+    sign_in(page, server)
+    page.get_by_role("tab", name=re.compile("^On the screens")).click()
+    row = page.locator("article.row-card", has_text="Babette Ruiz")
+    expect(row.locator(".badge.consent-ends")).to_have_text(
+        f"consent for Babette Ruiz ends on {soon.day} {soon:%B %Y}: ask again and update "
+        "consent_until, or the story leaves the screens then"
+    )

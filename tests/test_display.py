@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import queue
 import sqlite3
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,36 +12,7 @@ import httpx
 import pytest
 
 from .factories import approved, jpeg, make_tree, story
-from .support import LiveServer, wait_for
-
-
-class Events:
-    """An SSE connection read on a thread; `next()` waits for the next `playlist` event."""
-
-    def __init__(self, url: str) -> None:
-        self.events: queue.Queue[dict] = queue.Queue()
-        self.client = httpx.Client(timeout=httpx.Timeout(10, read=None))
-        self.thread = threading.Thread(target=self._read, args=(url,), daemon=True)
-        self.thread.start()
-
-    def _read(self, url: str) -> None:
-        event = ""
-        try:
-            with self.client.stream("GET", url) as response:
-                self.headers = response.headers
-                for line in response.iter_lines():
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:") and event == "playlist":
-                        self.events.put(json.loads(line.split(":", 1)[1]))
-        except httpx.HTTPError:
-            pass  # closed by the test
-
-    def next(self, timeout: float = 10) -> dict:
-        return self.events.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.client.close()
+from .support import Events, LiveServer, wait_for
 
 
 @pytest.fixture

@@ -66,6 +66,7 @@ def test_screens_tables(tmp_path: Path) -> None:
         ({"quiet_hours": ["weekdays 7pm"]}, 'write it like "mon-fri 19:00-07:00"'),
         ({"slide_seconds": 0}, "must be greater than 0"),
         ({"admin_poll_seconds": -1}, "admin_poll_seconds = -1.0 must be greater than 0"),
+        ({"consent_months": -6}, "consent_months must be 0 (consent lasts until withdrawn)"),
         ({"nonsense": 1}, "unknown setting nonsense"),
     ],
 )

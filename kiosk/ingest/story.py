@@ -70,6 +70,8 @@ class Story:
     end: str | None = None
     tags: tuple[str, ...] = ()
     consent: bool = False
+    consent_date: str | None = None
+    consent_until: str | None = None
     needs_story: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
@@ -228,6 +230,8 @@ def _story(entry: Entry, parsed: Header, label: str, fallback: str, raw: bytes) 
         end=end,
         tags=_tags(fields.get("tags")),
         consent=_as_bool(fields.get("consent")),
+        consent_date=_date_field(fields, "consent_date", label, problems),
+        consent_until=_date_field(fields, "consent_until", label, problems),
         needs_story=not body,
         extra={k: _plain(v) for k, v in fields.items() if k not in HEADER_KEYS},
         problems=tuple(problems),

@@ -47,13 +47,21 @@ def _prefixed(alias: str) -> str:
     return ", ".join(f"{alias}.{c} AS {alias}_{c}" for c in _REVISION_COLUMNS)
 
 
+# When a moderator first approved each submission: consent without a date counts from it. The
+# audit log keeps it (a revision's own decision time moves when it is approved again).
+_FIRST_APPROVED = (
+    " LEFT JOIN (SELECT submission_id, MIN(at) AS first_approved FROM audit"
+    " WHERE action='approve' GROUP BY submission_id) fa ON fa.submission_id = s.id"
+)
+
 # A submission with its newest revision (l_*) and, only when it differs, the one on screen
 # (c_*). `submitted_at` is when the newest revision arrived: the order of the moderators' queue.
 _SUBMISSIONS = (
-    "SELECT s.*, COALESCE(l.created_at, s.created_at) AS submitted_at,"
+    "SELECT s.*, COALESCE(l.created_at, s.created_at) AS submitted_at, fa.first_approved,"
     f" {_prefixed('l')}, {_prefixed('c')}"
     " FROM submissions s LEFT JOIN revisions l ON l.id = s.latest_revision"
     " LEFT JOIN revisions c ON c.id = s.current_revision AND c.id IS NOT s.latest_revision"
+    + _FIRST_APPROVED
 )
 
 
@@ -111,6 +119,7 @@ def _submission(row: sqlite3.Row) -> Submission:
         "retired_at": row["retired_at"],
         "retired_reason": row["retired_reason"],
         "current_revision": row["current_revision"],
+        "first_approved": row["first_approved"],
         "on_screen": on_screen,
     }
 
@@ -135,11 +144,20 @@ class ReadModel(Database):
     def on_screen(self) -> list[OnScreen]:
         """The approved revision of every live submission, pinned first, then moderators' order."""
         rows = self._rows(
-            "SELECT s.id AS sid, s.pinned, s.position, r.* FROM submissions s"
+            "SELECT s.id AS sid, s.pinned, s.position, fa.first_approved, r.* FROM submissions s"
             " JOIN revisions r ON r.id = s.current_revision"
-            " WHERE s.retired_at IS NULL ORDER BY s.pinned DESC, s.position, s.id"
+            + _FIRST_APPROVED
+            + " WHERE s.retired_at IS NULL ORDER BY s.pinned DESC, s.position, s.id"
         )
-        return [{"id": r["sid"], "pinned": bool(r["pinned"]), **_revision(r)} for r in rows]
+        return [
+            {
+                "id": r["sid"],
+                "pinned": bool(r["pinned"]),
+                "first_approved": r["first_approved"],
+                **_revision(r),
+            }
+            for r in rows
+        ]
 
     def is_public_media(self, name: str) -> bool:
         """Only renditions of revisions currently on screen may be served to anyone."""

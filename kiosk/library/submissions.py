@@ -9,10 +9,12 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from ..model import EDITABLE, STORY_FIELDS, FocalPoint, Kind, RevisionStatus, Status, Submission
+from ..schedule import ConsentTerms, consent_words, iso_utc
 from .audit import AuditLog
 from .db import Conflict, NotFound, Refused
 from .read_model import ReadModel
@@ -23,6 +25,7 @@ class RetiredReason(StrEnum):
 
     SOURCE_DELETED = "source deleted"  # the file is gone; its content may be back under a new name
     BY_MODERATOR = "retired by a moderator"
+    CONSENT_ENDED = "consent ended"  # its consent_until (or consent_months) passed
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,26 @@ def _refresh(db: sqlite3.Connection, submission_id: int, now: str) -> Status:
 # (consent, needs a story) stay.
 _BLANK: dict[Kind, Any] = {Kind.TEXT: "", Kind.DATE: None, Kind.TAGS: [], Kind.EXTRA: {}}
 _WITHDRAWN_FIELDS = json.dumps({f.name: _BLANK[f.kind] for f in STORY_FIELDS if f.kind in _BLANK})
+
+
+def _check_consent(
+    db: sqlite3.Connection,
+    sid: int,
+    fields: Mapping[str, Any],
+    terms: ConsentTerms,
+    now: datetime,
+) -> None:
+    first = db.execute(
+        "SELECT MIN(at) FROM audit WHERE submission_id=? AND action='approve'", (sid,)
+    ).fetchone()[0]
+    end = terms.end(fields, first or iso_utc(now))
+    if end is not None and end <= now:
+        last = terms.last(fields, first)
+        assert last is not None  # there is an end, so there is a last day
+        raise Refused(
+            consent_words(fields.get("name") or "this story", last, ended=True)
+            + ": ask the person again and update consent_until in the file"
+        )
 
 
 def _submission_row(db: sqlite3.Connection, sid: int) -> sqlite3.Row:
@@ -297,9 +320,16 @@ class Submissions(ReadModel, AuditLog):
         _refresh(db, sid, self.now())
 
     def approve(
-        self, sid: int, actor: str, revision: int | None = None, require_consent: bool = False
+        self,
+        sid: int,
+        actor: str,
+        revision: int | None = None,
+        require_consent: bool = False,
+        consent: ConsentTerms | None = None,
     ) -> Submission:
-        """Approve the newest revision; it replaces whatever was playing."""
+        """Approve the newest revision; it replaces whatever was playing. With `consent`, a
+        revision whose consent has already ended is refused (it would leave the screens at once).
+        """
         with self._tx() as db:
             sub = _submission_row(db, sid)
             if revision is not None and revision != sub["latest_revision"]:
@@ -318,6 +348,8 @@ class Submissions(ReadModel, AuditLog):
                 raise Refused(
                     "this story has no `consent: yes`: ask the person, then add it to the file"
                 )
+            if consent is not None:
+                _check_consent(db, sid, json.loads(rev["fields"]), consent, self.clock())
             now = self.now()
             if sub["current_revision"] and sub["current_revision"] != rev["id"]:
                 db.execute(
@@ -333,6 +365,25 @@ class Submissions(ReadModel, AuditLog):
             _refresh(db, sid, self.now())
         self._changed()
         return self.submission(sid)
+
+    def end_consent(self, sid: int, revision: int, until: str) -> bool:
+        """Consent for the revision on screen ran out: it leaves the screens. The submission is
+        retired, unless a newer version waits for a moderator (it may renew consent). False
+        when that revision is no longer on screen (a moderator acted first)."""
+        with self._tx() as db:
+            sub = _submission_row(db, sid)
+            if sub["current_revision"] != revision or sub["retired_at"]:
+                return False
+            db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))
+            if sub["latest_revision"] == revision:
+                db.execute(
+                    "UPDATE submissions SET retired_at=?, retired_reason=? WHERE id=?",
+                    (self.now(), RetiredReason.CONSENT_ENDED, sid),
+                )
+            self._audit(db, "kiosk", "consent ended", sid, revision, until=until)
+            _refresh(db, sid, self.now())
+        self._changed()
+        return True
 
     def reject(self, sid: int, actor: str, reason: str) -> Submission:
         """Reject the newest revision; an approved older one keeps playing."""

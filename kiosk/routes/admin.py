@@ -30,10 +30,18 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import model, playlist
 from ..auth import SESSION_COOKIE
+from ..consent import consent_ends, consent_notice
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
 from ..library import Refused
 from ..model import FIELDS, STORY_FIELDS, TEXT_LIMITS, FocalPoint, Kind, Status, StoryField
-from ..schedule import SILENT_SECONDS, ends_before_start, silent_for, story_date
+from ..schedule import (
+    SILENT_SECONDS,
+    ConsentTerms,
+    ends_before_start,
+    silent_for,
+    story_date,
+    utcnow,
+)
 from .display import ScreenQuery
 
 # SQLite integers are 64-bit; a larger id is not "unknown", it is not an id at all (422).
@@ -146,6 +154,12 @@ class Submission(Revision):
     retired_reason: str | None = None
     current_revision: int | None = None
     on_screen: Revision | None = None
+    consent_ends: str | None = Field(
+        None, description="the last day (or time) of consent; the story leaves the screens after"
+    )
+    consent_notice: str | None = Field(
+        None, description="in the last 30 days of consent for a story on the screens: what to do"
+    )
 
 
 class SubmissionList(BaseModel):
@@ -321,10 +335,15 @@ def _media(rev: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _submission(sub: model.Submission) -> Submission:
-    """A submission as the library reads it, with media as moderator-only URLs."""
+def _submission(sub: model.Submission, terms: ConsentTerms) -> Submission:
+    """A submission as the library reads it, with media as moderator-only URLs and when its
+    consent ends."""
     on_screen = _media(sub["on_screen"]) if sub["on_screen"] else None
-    return Submission.model_validate(_media(sub) | {"on_screen": on_screen})
+    consent = {
+        "consent_ends": consent_ends(sub, terms),
+        "consent_notice": consent_notice(sub, terms, utcnow()),
+    }
+    return Submission.model_validate(_media(sub) | {"on_screen": on_screen} | consent)
 
 
 def _check_dates(current: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
@@ -362,10 +381,12 @@ def logout(who: ModeratorDep, auth: AuthDep, response: Response) -> None:
 # ---- the queue and decisions -------------------------------------------------------------
 @router.get("/submissions", responses=_errors(422))
 def submissions(
-    who: ModeratorDep, library: LibraryDep, status: Status | None = None
+    who: ModeratorDep, library: LibraryDep, settings: SettingsDep, status: Status | None = None
 ) -> SubmissionList:
     """Submissions with their newest revision, oldest first (the order to work through)."""
-    return SubmissionList(submissions=[_submission(s) for s in library.submissions(status)])
+    terms = settings.consent_terms
+    subs = library.submissions(status)
+    return SubmissionList(submissions=[_submission(s, terms) for s in subs])
 
 
 @router.post("/submissions/{sid}/approve", responses=_errors(404, 409, 422))
@@ -377,33 +398,43 @@ def approve(
     body: ApproveIn | None = None,
 ) -> Submission:
     """Approve the newest revision (or exactly `revision`): it replaces what was playing."""
-    sub = library.approve(sid, who.name, body.revision if body else None, settings.require_consent)
-    return _submission(sub)
+    revision = body.revision if body else None
+    terms = settings.consent_terms
+    sub = library.approve(sid, who.name, revision, settings.require_consent, terms)
+    return _submission(sub, terms)
 
 
 @router.post("/submissions/{sid}/reject", responses=_errors(404, 422))
-def reject(sid: SubmissionId, body: RejectIn, who: ModeratorDep, library: LibraryDep) -> Submission:
+def reject(
+    sid: SubmissionId, body: RejectIn, who: ModeratorDep, library: LibraryDep, settings: SettingsDep
+) -> Submission:
     """Reject the newest revision with a reason; an approved older one keeps playing."""
     sub = library.reject(sid, who.name, body.reason)
-    return _submission(sub)
+    return _submission(sub, settings.consent_terms)
 
 
 @router.post("/submissions/{sid}/retire", responses=_errors(404))
-def retire(sid: SubmissionId, who: ModeratorDep, library: LibraryDep) -> Submission:
+def retire(
+    sid: SubmissionId, who: ModeratorDep, library: LibraryDep, settings: SettingsDep
+) -> Submission:
     """Take it off every screen."""
     sub = library.retire(sid, who.name)
-    return _submission(sub)
+    return _submission(sub, settings.consent_terms)
 
 
 @router.patch("/submissions/{sid}", responses=_errors(404, 422))
 def patch(
-    sid: SubmissionId, body: SubmissionPatch, who: ModeratorDep, library: LibraryDep
+    sid: SubmissionId,
+    body: SubmissionPatch,
+    who: ModeratorDep,
+    library: LibraryDep,
+    settings: SettingsDep,
 ) -> Submission:
     """Fix fields (a misspelled name), the focal point, start/end dates, pin or order."""
     changes = body.model_dump(exclude_unset=True)
     _check_dates(library.submission(sid), changes)
     sub = library.patch(sid, who.name, changes)
-    return _submission(sub)
+    return _submission(sub, settings.consent_terms)
 
 
 @router.get("/submissions/{sid}/preview", responses=_errors(404))

@@ -81,6 +81,7 @@ function badges(sub) {
   if (!sub.consent) {
     list.push([config.require_consent ? "bad" : "warn", "No “consent: yes” in the file"]);
   }
+  if (sub.consent_notice) list.push(["warn consent-ends", sub.consent_notice]);
   if (sub.pinned) list.push(["info", "Pinned"]);
   if (!list.length) return null;
   const badge = ([kind, text]) => h("span", { class: `badge ${kind}`, text });

@@ -81,6 +81,13 @@ function showDates(rev) {
   return h("p", { class: "muted", text });
 }
 
+/** Consent ends within 30 days: the moderator can remind the person who dropped the file. */
+function consentFlag(sub) {
+  if (!sub.consent_notice) return null;
+  const text = sub.consent_notice;
+  return h("p", { class: "badges" }, h("span", { class: "badge warn consent-ends", text }));
+}
+
 /** A newer version waits for a decision: say where it is (the row shows what plays). */
 function newerVersionBadge(sub) {
   const where = sub.status === "problem" ? "Problems" : "Pending";
@@ -109,6 +116,7 @@ function playingRow(sub, group, index) {
         rev.decision ? when(rev.decision.at) : null,
       ),
       showDates(rev),
+      consentFlag(sub),
       sub.status !== "approved" ? newerVersionBadge(sub) : editor(sub, focalPicker(sub)),
     ),
     h(

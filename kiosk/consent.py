@@ -1,0 +1,103 @@
+"""Consent that ends: the notice thirty days before, and the keeper that takes a story off the
+screens when its consent runs out.
+
+The screens do not wait for the keeper: the playlist treats the end of consent as an end date
+(kiosk.playlist), so a story leaves every screen at that moment even if this thread is late. The
+keeper records it: the submission is retired ("consent ended") with an audit entry, which the
+admin page and `_status.txt` then show. How long consent lasts is `schedule.ConsentTerms`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from .library import Library
+from .model import Status
+from .schedule import CONSENT_NOTICE_DAYS, ConsentTerms, consent_words
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 3600.0  # with no end in sight, look again this often (settings do not change)
+
+
+def shown_revision(sub: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The revision of a submission that is on the screens, None when none is."""
+    if sub["status"] == Status.RETIRED or not sub.get("on_screen"):
+        return None
+    return sub["on_screen"]
+
+
+def consent_ends(sub: Mapping[str, Any], terms: ConsentTerms) -> str | None:
+    """The last day (or time) of consent for the revision on screen, else the newest one."""
+    return terms.last(shown_revision(sub) or sub, sub.get("first_approved"))
+
+
+def consent_notice(sub: Mapping[str, Any], terms: ConsentTerms, now: datetime) -> str | None:
+    """What to tell the writer and the moderators in the last thirty days of consent for a
+    story on the screens; None at any other time."""
+    rev = shown_revision(sub)
+    if rev is None:
+        return None
+    end = terms.end(rev, sub.get("first_approved"))
+    last = terms.last(rev, sub.get("first_approved"))
+    if end is None or last is None or not now < end <= now + timedelta(CONSENT_NOTICE_DAYS):
+        return None
+    name = rev.get("name") or sub["source"]
+    return (
+        consent_words(name, last)
+        + ": ask again and update consent_until, or the story leaves the screens then"
+    )
+
+
+class ConsentKeeper:
+    """Retires each story on the screens when its consent ends, waking at the next end."""
+
+    def __init__(self, settings: Settings, library: Library) -> None:
+        self.terms = settings.consent_terms
+        self.library = library
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.library.on_change(self._wake.set)
+        self._thread = threading.Thread(target=self._run, name="kiosk-consent", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                wait = self.sweep()
+            except Exception:  # a locked database must not end the keeping for good
+                log.exception("could not check when consent ends")
+                wait = IDLE_SECONDS / 60
+            self._wake.wait(wait)
+
+    def sweep(self) -> float:
+        """End consent that has run out; the seconds until the next end (or IDLE_SECONDS)."""
+        now = self.library.clock()
+        ends = []
+        for rev in self.library.on_screen():
+            end = self.terms.end(rev, rev["first_approved"])
+            if end is None:
+                continue
+            if end > now:
+                ends.append(end)
+                continue
+            last = self.terms.last(rev, rev["first_approved"])
+            if self.library.end_consent(rev["id"], rev["revision"], last or ""):
+                log.info("%s: %s", rev["name"], consent_words(rev["name"], last or "", ended=True))
+        # a hair late, so the end has passed when we look
+        return min([(e - now).total_seconds() + 0.05 for e in ends], default=IDLE_SECONDS)
