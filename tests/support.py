@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,12 @@ class Events:
 
     def close(self) -> None:
         self.client.close()
+
+
+def run_async(fn: Callable[..., Any], *args: Any) -> Any:
+    """`anyio.run(fn, *args)` on a thread of its own: Playwright's sync API keeps an event loop
+    running on the test thread once a browser test has run, and a second one may not start there."""
+    import anyio
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()

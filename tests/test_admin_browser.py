@@ -322,8 +322,10 @@ def test_order_pin_retire_focal_keys_and_users(
     page: Page, server: LiveServer, content: Path
 ) -> None:
     files = {"ana.md": story("Ana Alvarez"), "bo.md": story("Bo Berg"), "cy.md": story("Cy Chen")}
-    make_tree(content, {**files, "ana.jpg": jpeg(), "bo.jpg": jpeg(), "cy.jpg": jpeg()})
-    ids = {name: server.wait_status(name, "pending")["id"] for name in files}
+    ids = {}
+    for name, text in files.items():  # one after the other: the queue lists them as they came
+        make_tree(content, {name: text, name.replace(".md", ".jpg"): jpeg()})
+        ids[name] = server.wait_status(name, "pending")["id"]
     server.library.approve(ids["ana.md"], "ann")
     server.library.approve(ids["bo.md"], "ann")
     sign_in(page, server, "ann")

@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-import anyio
 import argon2
 import httpx
 import pytest
@@ -41,6 +40,7 @@ from .support import (
     LiveServer,
     add_users,
     make_settings,
+    run_async,
     signed_in,
 )
 
@@ -67,7 +67,7 @@ def auth(tmp_path: Path, clock: Clock) -> Auth:
 
 
 def login(auth: Auth, name: str, password: str, address: str) -> Principal:
-    return anyio.run(auth.login, name, password, address)
+    return run_async(auth.login, name, password, address)
 
 
 def cookie_of(auth: Auth, who) -> str:
@@ -373,14 +373,14 @@ def test_a_burst_of_sign_ins_is_counted_before_hashing_and_hashed_a_few_at_a_tim
             # 40 at once from one address: every one is counted before any is hashed, so only
             # the free attempts are hashed and the rest are refused without costing a hash.
             hasher.calls, hasher.most, hasher.hold = 0, 0, 1.0
-            answers = asyncio.run(burst(["127.0.0.1"]))
+            answers = run_async(burst, ["127.0.0.1"])
             assert len(answers) == 40 and set(answers) <= {401, 429}
             assert answers.count(401) == hasher.calls <= 3
             assert answers.count(429) >= 37
             # The same number from 20 addresses (2 each, all within the free attempts): every
             # one is hashed, but never more than two at once.
             hasher.calls, hasher.most, hasher.hold = 0, 0, 0.02
-            answers = asyncio.run(burst([f"127.0.0.{10 + i}" for i in range(20)]))
+            answers = run_async(burst, [f"127.0.0.{10 + i}" for i in range(20)])
             assert answers.count(401) == hasher.calls and answers.count(401) >= 30
             assert hasher.most <= 2
         finally:
@@ -409,7 +409,7 @@ def test_failing_as_a_moderator_from_elsewhere_does_not_lock_them_out(tmp_path: 
                 )
             return refused, later.status_code, mine.status_code
 
-        refused, attacker_with_password, usual = asyncio.run(attack_then_sign_in())
+        refused, attacker_with_password, usual = run_async(attack_then_sign_in)
         assert refused == [401] * 3 + [429] * 5
         assert attacker_with_password == 429  # the attacker's address stays throttled
         assert usual == 200  # the moderator, from their usual address, gets in
