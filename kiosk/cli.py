@@ -82,7 +82,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     setup_logging(settings.log_level)
     check_folders(settings, config=find_config(args.config, dict(os.environ)))
-    log.info("Hallway Kiosk %s on http://%s:%s/display", __version__, settings.host, settings.port)
+    scheme = "https" if settings.tls_certfile else "http"
+    where = f"{scheme}://{settings.host}:{settings.port}/display"
+    log.info("Hallway Kiosk %s on %s", __version__, where)
     uvicorn.run(
         partial(create_app, settings),
         factory=True,
@@ -90,6 +92,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_config=None,
         access_log=settings.access_log,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
         proxy_headers=False,
         timeout_graceful_shutdown=3,
         # Beyond this many open connections uvicorn answers 503 at once instead of queueing

@@ -53,6 +53,17 @@ class Settings:
         metadata=_help("Address to listen on. Use 0.0.0.0 so other PCs reach the admin page."),
     )
     port: int = field(default=8000, metadata=_help("TCP port to listen on."))
+    tls_certfile: Path | None = field(
+        default=None,
+        metadata=_help(
+            "PEM certificate (with its chain) to serve HTTPS, so moderators' passwords and "
+            "sessions never cross the LAN in clear; needs tls_keyfile. Sign-in cookies are "
+            "then marked Secure."
+        ),
+    )
+    tls_keyfile: Path | None = field(
+        default=None, metadata=_help("The PEM private key of tls_certfile, kept out of the share.")
+    )
     allowed_hosts: tuple[str, ...] = field(
         default=(),
         metadata=_help(
@@ -369,6 +380,14 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"thumb_px = {s.thumb_px}: use 64 to 1024")
     if s.consent_months < 0:
         raise SettingsError("consent_months must be 0 (consent lasts until withdrawn) or more")
+    if (s.tls_certfile is None) != (s.tls_keyfile is None):
+        raise SettingsError(
+            "tls_certfile and tls_keyfile go together: set both to serve HTTPS, or neither"
+        )
+    for name in ("tls_certfile", "tls_keyfile"):
+        path = getattr(s, name)
+        if path is not None and not path.is_file():
+            raise SettingsError(f"{name} {path} does not exist: give the PEM file's full path")
     if s.reload_hours < 0:
         raise SettingsError("reload_hours must be 0 (never) or more")
     if s.log_level.lower() not in {"debug", "info", "warning", "error"}:
@@ -408,6 +427,11 @@ def check_folders(s: Settings, create_data: bool = True, config: Path | None = N
         raise SettingsError(
             f"themes_dir {s.themes_dir} is inside content_dir {s.content_dir}, where anyone who "
             "drops stories could change the templates: move it out (e.g. to /etc/kiosk/themes)"
+        )
+    if s.tls_keyfile is not None and s.tls_keyfile.resolve().is_relative_to(content):
+        raise SettingsError(
+            f"tls_keyfile {s.tls_keyfile} is inside content_dir {s.content_dir}, where anyone "
+            "on the share could copy it: move it out (e.g. to /etc/kiosk/tls/)"
         )
     data = s.data_dir.resolve()
     if data == content or data.is_relative_to(content):

@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kiosk.library.screens import UNKNOWN_SCREENS
 from kiosk.schedule import utcnow
+from kiosk.settings import SettingsError, check_folders
 
 from .factories import drop
-from .support import LiveServer, add_users, make_settings, signed_in, wait_for
+from .support import PASSWORD, LiveServer, add_users, free_port, make_settings, signed_in, wait_for
 
 
 def test_pages_refuse_framing_and_sniffing(server: LiveServer) -> None:
@@ -146,3 +150,61 @@ def test_one_client_cannot_hold_every_connection(server: LiveServer, caplog) -> 
             s.close()
     # closed streams give their places back
     wait_for(lambda: _open_stream(server.settings.port)[1] == "200")
+
+
+def test_moderators_can_sign_in_over_https(tmp_path: Path) -> None:
+    """With tls_certfile/tls_keyfile, `kiosk serve` answers HTTPS only and its session cookie
+    is Secure: a password never crosses the LAN in clear."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    (tmp_path / "content").mkdir()
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "KIOSK_CONTENT_DIR": str(tmp_path / "content"),
+        "KIOSK_DATA_DIR": str(tmp_path / "data"),
+        "KIOSK_PORT": str(port),
+        "KIOSK_TLS_CERTFILE": str(cert),
+        "KIOSK_TLS_KEYFILE": str(key),
+    }
+    kiosk = [sys.executable, "-m", "kiosk.cli"]
+    proc = subprocess.Popen([*kiosk, "serve"], env=env, stdout=subprocess.DEVNULL)
+    try:
+        url = f"https://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(url + "/healthz", verify=False, timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, timeout=30)
+        add = [*kiosk, "user", "add", "mod", "--password-stdin"]
+        subprocess.run(add, env=env, input=PASSWORD, text=True, check=True, capture_output=True)
+        with httpx.Client(base_url=url, verify=False, timeout=10) as client:
+            answer = client.post("/api/admin/login", json={"username": "mod", "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            cookie = answer.headers["set-cookie"]
+            assert "secure" in cookie.lower() and "httponly" in cookie.lower()
+        with pytest.raises(httpx.TransportError):  # plain HTTP is not answered at all
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_tls_settings_come_in_pairs_and_never_from_the_share(tmp_path: Path) -> None:
+    cert = tmp_path / "content" / "cert.pem"
+    (tmp_path / "content").mkdir()
+    cert.write_text("not checked here")
+    with pytest.raises(SettingsError, match="go together"):
+        make_settings(tmp_path, tls_certfile=cert)
+    settings = make_settings(tmp_path, tls_certfile=cert, tls_keyfile=cert)
+    with pytest.raises(SettingsError, match="anyone on the share could copy it"):
+        check_folders(settings)
