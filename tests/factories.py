@@ -238,3 +238,25 @@ STORIES: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+
+def colour_keyed_png(mode: str) -> bytes:
+    """A 200×200 PNG whose transparency is a `tRNS` colour key, not an alpha channel: the
+    background (value 0) is transparent, the square in the middle (50..149) is opaque.
+
+    `mode` is what Pillow reads it as: "RGB" (a red square), "L" (grey 200), "I;16" (16-bit grey
+    40000, shown as 8-bit 155) or "P" (a palette whose entry 0 is transparent).
+    """
+    if mode == "P":
+        img = Image.new("P", (200, 200), 0)
+        img.putpalette([0, 0, 0, 220, 30, 30])
+        fill: int | tuple[int, int, int] = 1
+    else:
+        img = Image.new(mode, (200, 200), 0)
+        fill = {"RGB": (220, 30, 30), "L": 200, "I;16": 40000}[mode]
+    ImageDraw.Draw(img).rectangle((50, 50, 149, 149), fill=fill)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", transparency=(0, 0, 0) if mode == "RGB" else 0)
+    data = buf.getvalue()
+    assert b"tRNS" in data
+    return data

@@ -18,7 +18,15 @@ from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition
 from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
-from .factories import jpeg, jpeg_claiming, photo, png, png_claiming, sixteen_bit_grey
+from .factories import (
+    colour_keyed_png,
+    jpeg,
+    jpeg_claiming,
+    photo,
+    png,
+    png_claiming,
+    sixteen_bit_grey,
+)
 
 BACKGROUND = (200, 120, 80)  # factories.photo's default colour
 BLUE = (0, 0, 255)  # its top-left marker
@@ -341,6 +349,24 @@ def test_transparency_is_flattened_onto_white(src: Path, media: Path, mode: str,
     assert close(display.getpixel((10, 10)), WHITE, 8)  # not black
     red = (220, 30, 30) if mode != "LA" else (87, 87, 87)  # LA holds red's luminance
     assert close(display.getpixel((100, 100)), red, 12)
+
+
+@pytest.mark.parametrize(
+    ("mode", "square"),
+    [("RGB", (220, 30, 30)), ("L", (200,) * 3), ("I;16", (155,) * 3), ("P", (220, 30, 30))],
+)
+def test_colour_keyed_transparency_is_flattened_onto_white(
+    src: Path, media: Path, mode: str, square: tuple[int, int, int]
+) -> None:
+    data = colour_keyed_png(mode)
+    with Image.open(io.BytesIO(data)) as source:  # a colour key, not an alpha channel
+        assert source.mode == mode and "transparency" in source.info
+
+    display = opened(media, render(write(src, "logo.png", data), media).image)
+
+    assert close(display.getpixel((10, 10)), WHITE, 8)  # the keyed background: not black
+    assert close(display.getpixel((190, 190)), WHITE, 8)
+    assert close(display.getpixel((100, 100)), square, 8)
 
 
 @pytest.mark.parametrize("mode", ["1", "L"])

@@ -50,6 +50,8 @@ _TRANSPOSE = {
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 # Modes that resize and then convert to RGB correctly; everything else is converted first.
 _RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
+# Modes whose transparency may be a colour key (info["transparency"]) rather than a channel
+_KEYABLE = {"1", "L", "RGB"} | _SIXTEEN_BIT
 _WHITE = (255, 255, 255)
 # sRGB's red, green and blue as CIE XYZ, adapted to D50 as ICC profiles store them
 _SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
@@ -243,6 +245,8 @@ def _orientation(img: Image.Image) -> int:
 def _to_resizable(img: Image.Image) -> Image.Image:
     """Bring exotic modes to one that resamples correctly, keeping alpha and CMYK for later."""
     mode = img.mode
+    if img.info.get("transparency") is not None and mode in _KEYABLE:
+        return _key_to_alpha(img)
     if mode in _RESIZABLE:
         return img
     if mode in ("P", "PA"):
@@ -256,6 +260,16 @@ def _to_resizable(img: Image.Image) -> Image.Image:
     if mode in ("La", "RGBa"):
         return img.convert(mode.upper())
     return img.convert("RGB")
+
+
+def _key_to_alpha(img: Image.Image) -> Image.Image:
+    """A PNG `tRNS` colour key (one value that means "transparent") made an alpha channel,
+    so it is flattened like any other transparency instead of showing as a black box."""
+    if img.mode in _SIXTEEN_BIT:
+        # Pillow keys the 16-bit values exactly; only the grey is brought down to 8 bits
+        alpha = img.convert("LA").getchannel("A")
+        return Image.merge("LA", (_to_8bit(img), alpha))
+    return img.convert("RGBA" if img.mode == "RGB" else "LA")
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:
