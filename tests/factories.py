@@ -260,3 +260,26 @@ def colour_keyed_png(mode: str) -> bytes:
     data = buf.getvalue()
     assert b"tRNS" in data
     return data
+
+
+def bitfields_bmp(
+    header_size: int = 40, masks: tuple[int, ...] = (0x0F00, 0x00F0, 0x000F)
+) -> bytes:
+    """A well-formed 16-bit BI_BITFIELDS BMP (RGB 4-4-4 by default, which Pillow cannot read),
+    with a classic 40-byte header (masks after it) or a V4 (108) / V5 (124) header."""
+    width, height, bpp = 40, 30, 16
+    row = (width * bpp + 31) // 32 * 4
+    pixels = b"\x0f\x0f" * (row // 2) * height  # every pixel 0x0f0f: full green and blue
+    info = struct.pack("<IiiHHIIiiII", header_size, width, height, 1, bpp, 3, len(pixels),
+                       2835, 2835, 0, 0)  # fmt: skip
+    info = (info + struct.pack(f"<{len(masks)}I", *masks)).ljust(header_size, b"\0")
+    offset = 14 + len(info)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + pixels
+
+
+def heif_coded_as(codec: bytes) -> bytes:
+    """A HEIF whose picture is declared in another codec (b"vvc1": H.266), as newer phones and
+    cameras write: the container is fine, this libheif has no decoder for it."""
+    data = photo(400, 500, "HEIF", quality=90)
+    assert data.count(b"hvc1") == 1  # the item type in `infe`
+    return data.replace(b"hvc1", codec)

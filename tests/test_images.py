@@ -19,7 +19,9 @@ from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
 from .factories import (
+    bitfields_bmp,
     colour_keyed_png,
+    heif_coded_as,
     jpeg,
     jpeg_claiming,
     photo,
@@ -489,11 +491,12 @@ def ppm() -> bytes:
         ("babette.jpg", lambda: truncated(jpeg(4000, 3000))),  # the draft-decoding path
         ("babette.png", lambda: truncated(png(600, 500))),
         ("babette.heic", lambda: truncated(photo(400, 500, "HEIF"))),
+        ("babette.bmp", lambda: truncated(photo(400, 500, "BMP"))),
         ("babette.ppm", ppm),  # Pillow reads it, but it is not a format staff can be asked for
         ("babette.jpg", lambda: b"\xff\xd8\xff\xe0" + b"\x00" * 200),  # a JPEG start, then nothing
     ],
     ids=["text", "random", "truncated-jpeg", "truncated-big-jpeg", "truncated-png",
-         "truncated-heic", "unsupported", "header-only"],
+         "truncated-heic", "truncated-bmp", "unsupported", "header-only"],
 )  # fmt: skip
 def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str, make) -> None:
     with pytest.raises(PhotoProblem) as problem:
@@ -502,6 +505,28 @@ def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str
     message = str(problem.value)
     assert message.startswith(f"{name} is not a photo Hallway Kiosk can read")
     assert "save it again as JPEG or PNG" in message
+    assert list(media.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "kind"),
+    [
+        ("babette.bmp", bitfields_bmp, "BMP"),  # 40-byte header, 4-4-4 bitfields
+        ("babette.bmp", lambda: bitfields_bmp(108), "BMP"),  # V4 header
+        ("babette.bmp", lambda: bitfields_bmp(124, (0x0F00, 0xF0, 0xF, 0xF000)), "BMP"),  # V5
+        ("babette.heic", lambda: heif_coded_as(b"vvc1"), "HEIF"),
+    ],
+    ids=["bmp-bitfields", "bmp-v4", "bmp-v5", "heif-vvc"],
+)
+def test_a_well_formed_variant_the_decoder_lacks_is_not_called_damaged(
+    src: Path, media: Path, name: str, make, kind: str
+) -> None:
+    with pytest.raises(PhotoProblem) as problem:
+        render(write(src, name, make()), media)
+
+    assert str(problem.value) == (
+        f"{name} is a kind of {kind} the kiosk cannot read: save the photo as JPEG"
+    )
     assert list(media.iterdir()) == []
 
 

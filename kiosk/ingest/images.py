@@ -10,6 +10,7 @@ import hashlib
 import io
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,12 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+# What decoders say about a well-formed file they lack support for (a BMP bitfields layout, a
+# TIFF compression, a HEIF codec); truncated and garbled files get other words.
+_UNSUPPORTED_RE = re.compile(
+    r"unsupported|not supported|not available|no decoding plugin",
+    re.IGNORECASE,
+)
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 # Modes that resize and then convert to RGB correctly; everything else is converted first.
 _RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
@@ -173,7 +180,7 @@ def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Imag
         orientation = _orientation(img)
         img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
     except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
-        raise _unreadable(name) from exc
+        raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
     img = _shrink(img, max_px)
     img = _to_srgb(img, icc)
     img = _orient(img, orientation)
@@ -188,13 +195,37 @@ def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(name, _header_size(data), max_pixels) from exc
     except Exception as exc:
-        raise _unreadable(name) from exc
+        # Image.open only says "cannot identify": ask the plugin the signature points at why
+        raise _unreadable(name, _unsupported_variant(data)) from exc
     width, height = img.size
     if width * height > max_pixels:
         raise _too_many_pixels(name, img.size, max_pixels)
     if width < 1 or height < 1:
         raise _unreadable(name)
     return img
+
+
+def _unsupported_variant(data: bytes) -> str | None:
+    """The format of a file its decoder refuses as a variant it lacks (not as damaged), if so."""
+    for fmt in _OPENERS:
+        factory, accept = Image.OPEN[fmt]
+        if not accept or not accept(data[:16]):
+            continue
+        try:
+            if fmt == "HEIF":
+                # a container libheif reads whole but with no picture in a codec it can decode
+                # (H.266, JPEG 2000 in HEIF): pillow-heif lists no images and says nothing more
+                if len(pillow_heif.open_heif(io.BytesIO(data))) == 0:
+                    return fmt
+            factory(io.BytesIO(data), "").close()
+        except Exception as exc:
+            return fmt if _says_unsupported(exc) else None
+        return None
+    return None
+
+
+def _says_unsupported(exc: Exception) -> bool:
+    return bool(_UNSUPPORTED_RE.search(str(exc)))
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
@@ -226,7 +257,14 @@ def _megapixels(pixels: int) -> str:
     return f"{round(value) if value >= 10 else round(value, 1):g}"
 
 
-def _unreadable(name: str) -> PhotoProblem:
+def _unreadable(name: str, variant_of: str | None = None) -> PhotoProblem:
+    """A damaged file, or a well-formed kind of `variant_of` that the decoder lacks: copying
+    that one again would not help, saving it in another format does."""
+    if variant_of:
+        kind = "JPEG" if variant_of == "MPO" else variant_of
+        return PhotoProblem(
+            f"{name} is a kind of {kind} the kiosk cannot read: save the photo as JPEG"
+        )
     return PhotoProblem(
         f"{name} is not a photo Hallway Kiosk can read (it may be damaged or only partly "
         "copied): save it again as JPEG or PNG"
