@@ -53,6 +53,23 @@ def png(width: int = 800, height: int = 1000, **kw: object) -> bytes:
     return photo(width, height, "PNG", **kw)
 
 
+def multi_picture_jpeg() -> bytes:
+    """A JPEG with a second frame (MPO), as cameras and phones write for depth or 3D."""
+    first = Image.open(io.BytesIO(jpeg(400, 500)))
+    second = Image.new("RGB", (400, 500), "black")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    return buf.getvalue()
+
+
+def avif_sequence() -> bytes:
+    """An AVIF image sequence (.avifs): the photo, then a black frame."""
+    first = Image.open(io.BytesIO(jpeg(400, 500)))
+    buf = io.BytesIO()
+    first.save(buf, "AVIF", save_all=True, append_images=[Image.new("RGB", (400, 500))])
+    return buf.getvalue()
+
+
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a huge size: a decompression bomb, minus the bytes."""
     data = bytearray(png(8, 8))

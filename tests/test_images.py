@@ -24,6 +24,7 @@ from .factories import (
     heif_coded_as,
     jpeg,
     jpeg_claiming,
+    multi_picture_jpeg,
     photo,
     png,
     png_claiming,
@@ -95,14 +96,6 @@ def leftovers(media: Path) -> list[str]:
 
 
 # --- formats ------------------------------------------------------------------------------
-
-
-def multi_picture_jpeg() -> bytes:
-    first = Image.open(io.BytesIO(jpeg(400, 500)))
-    second = Image.new("RGB", (400, 500), "black")
-    buf = io.BytesIO()
-    first.save(buf, "MPO", save_all=True, append_images=[second])
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize(
