@@ -85,6 +85,14 @@ def jpeg_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def avif_claiming(width: int, height: int) -> bytes:
+    """A small AVIF whose `ispe` property (the picture size in the container) claims another."""
+    data = bytearray(photo(64, 48, "AVIF", quality=50))
+    at = data.index(b"ispe")  # then version and flags (4 bytes), width, height
+    struct.pack_into(">II", data, at + 8, width, height)
+    return bytes(data)
+
+
 def sixteen_bit_grey(fmt: str, value: int) -> bytes:
     img = Image.new("I;16", (300, 200))
     img.putdata([value] * (300 * 200))

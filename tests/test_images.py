@@ -19,6 +19,7 @@ from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
 from .factories import (
+    avif_claiming,
     bitfields_bmp,
     colour_keyed_png,
     heif_coded_as,
@@ -539,7 +540,7 @@ def test_file_over_the_byte_limit_is_refused_before_reading(
 
     size_mb = path.stat().st_size / 1024 / 1024
     assert str(problem.value) == (
-        f"babette.jpg is {-(-size_mb * 10 // 1) / 10:g} MB; photos must be under 0.1 MB "
+        f"babette.jpg is {-(-size_mb * 10 // 1) / 10:g} MB; the limit is 0.1 MB "
         "— export a smaller JPEG"
     )
 
@@ -559,17 +560,15 @@ def test_file_that_grows_past_the_limit_while_read_is_refused(
         return os.stat_result(fields)
 
     monkeypatch.setattr(os, "stat", stat_before_the_copy_finished)
-    with pytest.raises(
-        PhotoProblem, match=r"^babette\.jpg is 0\.2 MB; photos must be under 0\.1 MB"
-    ):
+    with pytest.raises(PhotoProblem, match=r"^babette\.jpg is 0\.2 MB; the limit is 0\.1 MB"):
         render(path, media, max_bytes=150 * 1024)
 
 
 def test_byte_limit_message_in_whole_megabytes() -> None:
     problem = images._too_many_bytes("babette.jpg", 62 * 1024 * 1024 - 5, 50 * 1024 * 1024)
-    assert (
-        str(problem) == "babette.jpg is 62 MB; photos must be under 50 MB — export a smaller JPEG"
-    )
+    assert str(problem) == "babette.jpg is 62 MB; the limit is 50 MB — export a smaller JPEG"
+    problem = images._too_many_bytes("video.jpg", 20_000 * 1024 * 1024, 50 * 1024 * 1024)
+    assert str(problem) == "video.jpg is 20,000 MB; the limit is 50 MB — export a smaller JPEG"
 
 
 # Real 20000×20000 files would need 400 MB of memory to make; a patched header is what matters,
@@ -579,8 +578,8 @@ def test_byte_limit_message_in_whole_megabytes() -> None:
 @pytest.mark.parametrize(
     ("width", "height", "sentence"),
     [
-        (20000, 20000, "20000×20000 pixels (400 megapixels); the limit is 80 — resize it"),
-        (10000, 9000, "10000×9000 pixels (90 megapixels); the limit is 80 — resize it"),
+        (20000, 20000, "20,000×20,000 pixels (400 megapixels); the limit is 80 megapixels"),
+        (10000, 9000, "10,000×9,000 pixels (90 megapixels); the limit is 80 megapixels"),
     ],
 )
 def test_decompression_bomb_is_refused_from_its_header(
@@ -589,13 +588,52 @@ def test_decompression_bomb_is_refused_from_its_header(
     with pytest.raises(PhotoProblem) as problem:
         render(write(src, "bomb.png", make(width, height)), media)
 
-    assert str(problem.value) == f"bomb.png is {sentence}"
+    assert str(problem.value) == f"bomb.png is {sentence} — resize it"
     assert list(media.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize(
+    ("width", "height", "sentence"),
+    [
+        (17000, 17000, "17,000×17,000 pixels (289 megapixels)"),  # past libavif's own limit
+        (65535, 65535, "65,535×65,535 pixels (4,295 megapixels)"),
+        (10000, 9000, "10,000×9,000 pixels (90 megapixels)"),
+    ],
+)
+def test_an_avif_too_big_for_its_decoder_gets_the_size_message(
+    src: Path, media: Path, width: int, height: int, sentence: str
+) -> None:
+    with pytest.raises(PhotoProblem) as problem:
+        render(write(src, "babette.avif", avif_claiming(width, height)), media)
+
+    assert str(problem.value) == (
+        f"babette.avif is {sentence}; the limit is 80 megapixels — resize it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "sentence"),
+    [
+        ((3_000_000, 2_000_000), "3,000,000×2,000,000 pixels (6,000,000 megapixels)"),
+        ((12_000, 9_000), "12,000×9,000 pixels (108 megapixels)"),
+        ((400, 300), "400×300 pixels (0.1 megapixels)"),
+        (None, "has far too many pixels"),
+    ],
+)
+def test_pixel_limit_messages_read_as_plain_numbers(
+    size: tuple[int, int] | None, sentence: str
+) -> None:
+    problem = str(images._too_many_pixels("babette.png", size, 80_000_000))
+    verb = "" if size is None else "is "
+    assert problem == f"babette.png {verb}{sentence}; the limit is 80 megapixels — resize it"
 
 
 def test_pixel_limit_is_configurable(src: Path, media: Path) -> None:
     path = write(src, "babette.jpg", jpeg(400, 300))
-    with pytest.raises(PhotoProblem, match="400×300 pixels \\(0.1 megapixels\\); the limit is 0.1"):
+    with pytest.raises(
+        PhotoProblem, match=r"400×300 pixels \(0\.1 megapixels\); the limit is 0\.1 megapixels"
+    ):
         render(path, media, max_pixels=100_000)
     assert render(path, media, max_pixels=120_000).width == 400
 

@@ -11,7 +11,8 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -142,7 +143,7 @@ def _read(path: Path, max_bytes: int) -> bytes:
 
 def _too_many_bytes(name: str, size: int, max_bytes: int) -> PhotoProblem:
     return PhotoProblem(
-        f"{name} is {_megabytes(size, math.ceil)} MB; photos must be under "
+        f"{name} is {_megabytes(size, math.ceil)} MB; the limit is "
         f"{_megabytes(max_bytes, math.floor)} MB — export a smaller JPEG"
     )
 
@@ -150,7 +151,12 @@ def _too_many_bytes(name: str, size: int, max_bytes: int) -> PhotoProblem:
 def _megabytes(size: int, rounding: Callable[[float], int]) -> str:
     # the file rounds up and the limit down, so it never reads "is 50 MB; under 50 MB"
     places = 0 if size >= 10 * 1024 * 1024 else 1
-    return f"{rounding(size / 1024 / 1024 * 10**places) / 10**places:g}"
+    return _number(rounding(size / 1024 / 1024 * 10**places) / 10**places)
+
+
+def _number(value: float) -> str:
+    """`20480` -> "20,480", `0.5` -> "0.5": never "2e+04"."""
+    return f"{round(value):,}" if value == round(value) else f"{value:,}"
 
 
 def _cached(media_dir: Path, photo_hash: str, image_name: str, thumb_name: str) -> Rendition | None:
@@ -195,6 +201,10 @@ def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(name, _header_size(data), max_pixels) from exc
     except Exception as exc:
+        # libavif refuses pictures over 16384×16384 as if they were damaged: say the size
+        declared = _container_size(data)
+        if declared and declared[0] * declared[1] > max_pixels:
+            raise _too_many_pixels(name, declared, max_pixels) from exc
         # Image.open only says "cannot identify": ask the plugin the signature points at why
         raise _unreadable(name, _unsupported_variant(data)) from exc
     width, height = img.size
@@ -228,6 +238,40 @@ def _says_unsupported(exc: Exception) -> bool:
     return bool(_UNSUPPORTED_RE.search(str(exc)))
 
 
+def _container_size(data: bytes) -> tuple[int, int] | None:
+    """The largest picture an AVIF/HEIF (ISOBMFF) file declares in its `ispe` properties,
+    read from meta/iprp/ipco without any decoder."""
+    if data[4:8] != b"ftyp":
+        return None
+    found = None
+    for path in _boxes(data, 0, len(data), (b"meta", b"iprp", b"ipco", b"ispe")):
+        if path + 12 <= len(data):
+            size = struct.unpack_from(">II", data, path + 4)  # after version and flags
+            if found is None or size[0] * size[1] > found[0] * found[1]:
+                found = size
+    return found
+
+
+def _boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> Iterator[int]:
+    """Where the payload of each box along `path` begins (meta is a full box: 4 more bytes)."""
+    while start + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, start)
+        header = 8
+        if size == 1 and start + 16 <= end:
+            size, header = struct.unpack_from(">Q", data, start + 8)[0], 16
+        elif size == 0:
+            size = end - start
+        if size < header or start + size > end:
+            return
+        if kind == path[0]:
+            body = start + header + (4 if kind == b"meta" else 0)
+            if len(path) == 1:
+                yield body
+            else:
+                yield from _boxes(data, body, start + size, path[1:])
+        start += size
+
+
 def _header_size(data: bytes) -> tuple[int, int] | None:
     """The size Image.open refused to hand over: ask the format plugins directly (header only)."""
     for fmt in _OPENERS:
@@ -242,19 +286,18 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _too_many_pixels(name: str, size: tuple[int, int] | None, max_pixels: int) -> PhotoProblem:
-    limit = _megapixels(max_pixels)
+    limit = f"the limit is {_megapixels(max_pixels)} megapixels — resize it"
     if size is None:
-        return PhotoProblem(f"{name} has far too many pixels; the limit is {limit} — resize it")
+        return PhotoProblem(f"{name} has far too many pixels; {limit}")
     width, height = size
     return PhotoProblem(
-        f"{name} is {width}×{height} pixels ({_megapixels(width * height)} megapixels); "
-        f"the limit is {limit} — resize it"
+        f"{name} is {width:,}×{height:,} pixels ({_megapixels(width * height)} megapixels); {limit}"
     )
 
 
 def _megapixels(pixels: int) -> str:
     value = pixels / 1e6
-    return f"{round(value) if value >= 10 else round(value, 1):g}"
+    return _number(round(value) if value >= 10 else round(value, 1))
 
 
 def _unreadable(name: str, variant_of: str | None = None) -> PhotoProblem:
