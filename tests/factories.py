@@ -308,3 +308,65 @@ def heif_coded_as(codec: bytes) -> bytes:
     data = photo(400, 500, "HEIF", quality=90)
     assert data.count(b"hvc1") == 1  # the item type in `infe`
     return data.replace(b"hvc1", codec)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _children(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The (type, payload) of each box in `data` (plain 32-bit sizes, as Pillow writes them)."""
+    boxes, at = [], 0
+    while at < len(data):
+        size, kind = struct.unpack_from(">I4s", data, at)
+        boxes.append((kind, data[at + 8 : at + size]))
+        at += size
+    return boxes
+
+
+def cropped_in_container(data: bytes, width: int, height: int, dx: int, dy: int) -> bytes:
+    """A single-picture AVIF or HEIF (as Pillow and pillow-heif write them) with a `clap`
+    (clean aperture) property added to its picture: keep width×height around the centre moved
+    by (dx, dy). Phones write this to crop without re-encoding; neither library can."""
+    clap = _box(b"clap", struct.pack(">IIIIiIiI", width, 1, height, 1, dx, 1, dy, 1))
+    top = _children(data)
+    (meta,) = [payload for kind, payload in top if kind == b"meta"]
+    parts = []
+    for kind, payload in _children(meta[4:]):  # meta is a full box: version and flags first
+        if kind == b"iprp":
+            props = dict(_children(payload))
+            index = len(_children(props[b"ipco"])) + 1  # the clap's 1-based property index
+            ipma = bytearray(props[b"ipma"])
+            assert ipma[:4] == b"\0\0\0\0" and struct.unpack_from(">I", ipma, 4)[0] == 1
+            ipma[10] += 1  # one item, 16-bit id, 8-bit associations: count, then each
+            ipma.append(0x80 | index)  # essential: a reader that cannot crop must not show it
+            payload = _box(b"ipco", props[b"ipco"] + clap) + _box(b"ipma", bytes(ipma))
+        parts.append((kind, payload))
+    grown = sum(8 + len(p) for _, p in parts) - len(meta[4:])
+    for i, (kind, payload) in enumerate(parts):
+        if kind == b"iloc":  # the pictures' offsets in the file move by what meta grew
+            parts[i] = (kind, _shifted_iloc(payload, grown))
+    new_meta = _box(b"meta", meta[:4] + b"".join(_box(k, p) for k, p in parts))
+    return b"".join(new_meta if kind == b"meta" else _box(kind, p) for kind, p in top)
+
+
+def _shifted_iloc(iloc: bytes, delta: int) -> bytes:
+    """An `iloc` (version 0, 32-bit fields, as both libraries write it) whose pictures start
+    `delta` bytes later: the base offset moves if there is one, else every extent's."""
+    out = bytearray(iloc)
+    offset_size, length_size, base_size = out[4] >> 4, out[4] & 0x0F, out[5] >> 4
+    assert out[0] == 0 and offset_size == 4 and base_size in (0, 4)
+    (count,) = struct.unpack_from(">H", out, 6)
+    at = 8
+    for _ in range(count):
+        at += 4  # item id, data reference index
+        if base_size:
+            struct.pack_into(">I", out, at, struct.unpack_from(">I", out, at)[0] + delta)
+            at += base_size
+        (extents,) = struct.unpack_from(">H", out, at)
+        at += 2
+        for _ in range(extents):
+            if not base_size:
+                struct.pack_into(">I", out, at, struct.unpack_from(">I", out, at)[0] + delta)
+            at += offset_size + length_size
+    return bytes(out)

@@ -22,6 +22,7 @@ from .factories import (
     avif_claiming,
     bitfields_bmp,
     colour_keyed_png,
+    cropped_in_container,
     heif_coded_as,
     jpeg,
     jpeg_claiming,
@@ -181,6 +182,21 @@ def test_orientation_with_draft_decoding_of_a_large_jpeg(src: Path, media: Path)
     assert close(display.getpixel((10, 10)), BACKGROUND)
     # the head sits a third down the stored (landscape) picture: two thirds across once turned
     assert close(display.getpixel((500, 500)), HEAD)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("phone.avif", "AVIF"), ("phone.heic", "HEIF")])
+def test_a_crop_stored_in_the_container_is_applied(
+    src: Path, media: Path, name: str, fmt: str
+) -> None:
+    # the clean aperture keeps the top-left quarter: 200×250 around a centre moved (-100, -125)
+    data = cropped_in_container(photo(400, 500, fmt, quality=90), 200, 250, -100, -125)
+
+    display = opened(media, render(write(src, name, data), media).image)
+
+    assert display.size == (200, 250)
+    assert close(display.getpixel((10, 10)), BLUE, 40)
+    assert close(display.getpixel((190, 166)), HEAD)  # the head's left edge, now on the right
+    assert close(display.getpixel((190, 245)), BACKGROUND)
 
 
 # --- metadata ---------------------------------------------------------------------------

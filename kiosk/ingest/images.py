@@ -14,6 +14,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
@@ -182,6 +183,8 @@ def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Imag
             # so the target needs no swapping for EXIF orientation.
             img.draft("RGB", _fit(img.size, max_px))
         img.load()
+        if img.format == "AVIF":
+            img = _clean_aperture(img, data)
         icc = img.info.get("icc_profile")
         orientation = _orientation(img)
         img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
@@ -240,20 +243,92 @@ def _says_unsupported(exc: Exception) -> bool:
 
 def _container_size(data: bytes) -> tuple[int, int] | None:
     """The largest picture an AVIF/HEIF (ISOBMFF) file declares in its `ispe` properties,
-    read from meta/iprp/ipco without any decoder."""
-    if data[4:8] != b"ftyp":
-        return None
+    read from the container without any decoder."""
     found = None
-    for path in _boxes(data, 0, len(data), (b"meta", b"iprp", b"ipco", b"ispe")):
-        if path + 12 <= len(data):
-            size = struct.unpack_from(">II", data, path + 4)  # after version and flags
+    for kind, start, end in _properties(data):
+        if kind == b"ispe" and end - start >= 12:
+            size = cast(tuple[int, int], struct.unpack_from(">II", data, start + 4))
             if found is None or size[0] * size[1] > found[0] * found[1]:
                 found = size
     return found
 
 
-def _boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> Iterator[int]:
-    """Where the payload of each box along `path` begins (meta is a full box: 4 more bytes)."""
+def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:
+    """`img` cropped to the AVIF's clean aperture (`clap`), which phones write to crop without
+    re-encoding: libheif applies it to HEIF, Pillow's AVIF decoder ignores it. It comes before
+    any rotation, as the EXIF orientation Pillow derives from `irot`/`imir` does here."""
+    try:
+        clap = _primary_clap(data)
+    except (struct.error, IndexError, KeyError, ValueError):
+        return img  # a container the decoder read but we cannot: show the whole picture
+    if clap is None:
+        return img
+    w_n, w_d, h_n, h_d, x_n, x_d, y_n, y_d = clap
+    if not (w_d and h_d and x_d and y_d):
+        return img
+    width, height = img.size
+    crop_w, crop_h = Fraction(w_n, w_d), Fraction(h_n, h_d)
+    # the offsets move the aperture's centre away from the picture's
+    left = Fraction(x_n, x_d) + (width - crop_w) / 2
+    top = Fraction(y_n, y_d) + (height - crop_h) / 2
+    box = (math.floor(left), math.floor(top), math.floor(left + crop_w), math.floor(top + crop_h))
+    if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height or box[:2] >= box[2:]:
+        return img  # an aperture outside the picture: better uncropped than refused
+    return img.crop(box)
+
+
+def _primary_clap(data: bytes) -> tuple[int, ...] | None:
+    """The `clap` values associated with the primary item (`pitm`), if it has one."""
+    meta = _meta(data)
+    if b"pitm" not in meta or b"iprp" not in meta:
+        return None
+    at = meta[b"pitm"][0]
+    primary = struct.unpack_from(">H" if data[at] == 0 else ">I", data, at + 4)[0]
+    iprp = {kind: (s, e) for kind, s, e in _boxes(data, *meta[b"iprp"])}
+    properties = list(_boxes(data, *iprp[b"ipco"]))
+    at = iprp[b"ipma"][0]
+    version, wide_index = data[at], data[at + 3] & 1
+    (entries,) = struct.unpack_from(">I", data, at + 4)
+    at += 8
+    for _ in range(entries):
+        item = struct.unpack_from(">H" if version < 1 else ">I", data, at)[0]
+        at += 2 if version < 1 else 4
+        count = data[at]
+        at += 1
+        for _ in range(count):
+            if wide_index:
+                index = struct.unpack_from(">H", data, at)[0] & 0x7FFF
+            else:
+                index = data[at] & 0x7F
+            at += 1 + wide_index
+            kind, start, end = properties[index - 1] if index else (b"", 0, 0)
+            if item == primary and kind == b"clap" and end - start >= 32:
+                return struct.unpack_from(">IIIIiIiI", data, start)
+    return None
+
+
+def _properties(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """The boxes in meta/iprp/ipco: the item properties of an AVIF or HEIF."""
+    iprp = _meta(data).get(b"iprp")
+    if iprp is None:
+        return
+    for kind, start, end in _boxes(data, *iprp):
+        if kind == b"ipco":
+            yield from _boxes(data, start, end)
+
+
+def _meta(data: bytes) -> dict[bytes, tuple[int, int]]:
+    """The boxes in the top-level `meta` box by type: (payload start, end); {} if none."""
+    if data[4:8] != b"ftyp":
+        return {}
+    for kind, start, end in _boxes(data, 0, len(data)):
+        if kind == b"meta":  # a full box: version and flags come before its boxes
+            return {k: (s, e) for k, s, e in _boxes(data, start + 4, end)}
+    return {}
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each ISOBMFF box in data[start:end]."""
     while start + 8 <= end:
         size, kind = struct.unpack_from(">I4s", data, start)
         header = 8
@@ -263,12 +338,7 @@ def _boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> Iterat
             size = end - start
         if size < header or start + size > end:
             return
-        if kind == path[0]:
-            body = start + header + (4 if kind == b"meta" else 0)
-            if len(path) == 1:
-                yield body
-            else:
-                yield from _boxes(data, body, start + size, path[1:])
+        yield kind, start + header, start + size
         start += size
 
 
