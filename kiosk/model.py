@@ -222,3 +222,5 @@ class Submission(_Content):
     retired_reason: str | None
     current_revision: int | None
     on_screen: Revision | None
+    # the newest rejection before the newest revision: the story came back after it
+    previous_rejection: Decision | None

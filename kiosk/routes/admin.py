@@ -143,6 +143,9 @@ class Submission(Revision):
     retired_reason: str | None = None
     current_revision: int | None = None
     on_screen: Revision | None = None
+    previous_rejection: Decision | None = Field(
+        None, description="a resubmission: the decision on the revision rejected before it"
+    )
 
 
 class SubmissionList(BaseModel):
