@@ -229,3 +229,5 @@ class Submission(_Content):
     current_revision: int | None
     first_approved: str | None  # when a moderator first approved any of its revisions
     on_screen: Revision | None
+    # the newest rejection before the newest revision: the story came back after it
+    previous_rejection: Decision | None

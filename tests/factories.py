@@ -53,6 +53,23 @@ def png(width: int = 800, height: int = 1000, **kw: object) -> bytes:
     return photo(width, height, "PNG", **kw)
 
 
+def multi_picture_jpeg() -> bytes:
+    """A JPEG with a second frame (MPO), as cameras and phones write for depth or 3D."""
+    first = Image.open(io.BytesIO(jpeg(400, 500)))
+    second = Image.new("RGB", (400, 500), "black")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    return buf.getvalue()
+
+
+def avif_sequence() -> bytes:
+    """An AVIF image sequence (.avifs): the photo, then a black frame."""
+    first = Image.open(io.BytesIO(jpeg(400, 500)))
+    buf = io.BytesIO()
+    first.save(buf, "AVIF", save_all=True, append_images=[Image.new("RGB", (400, 500))])
+    return buf.getvalue()
+
+
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a huge size: a decompression bomb, minus the bytes."""
     data = bytearray(png(8, 8))
@@ -83,6 +100,14 @@ def jpeg_claiming(width: int, height: int) -> bytes:
     data = bytearray(jpeg(64, 48))
     sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
     struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+def avif_claiming(width: int, height: int) -> bytes:
+    """A small AVIF whose `ispe` property (the picture size in the container) claims another."""
+    data = bytearray(photo(64, 48, "AVIF", quality=50))
+    at = data.index(b"ispe")  # then version and flags (4 bytes), width, height
+    struct.pack_into(">II", data, at + 8, width, height)
     return bytes(data)
 
 
@@ -256,3 +281,110 @@ STORIES: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+
+def colour_keyed_png(mode: str) -> bytes:
+    """A 200×200 PNG whose transparency is a `tRNS` colour key, not an alpha channel: the
+    background (value 0) is transparent, the square in the middle (50..149) is opaque.
+
+    `mode` is what Pillow reads it as: "RGB" (a red square), "L" (grey 200), "I;16" (16-bit grey
+    40000, shown as 8-bit 155) or "P" (a palette whose entry 0 is transparent).
+    """
+    if mode == "P":
+        img = Image.new("P", (200, 200), 0)
+        img.putpalette([0, 0, 0, 220, 30, 30])
+        fill: int | tuple[int, int, int] = 1
+    else:
+        img = Image.new(mode, (200, 200), 0)
+        fill = {"RGB": (220, 30, 30), "L": 200, "I;16": 40000}[mode]
+    ImageDraw.Draw(img).rectangle((50, 50, 149, 149), fill=fill)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", transparency=(0, 0, 0) if mode == "RGB" else 0)
+    data = buf.getvalue()
+    assert b"tRNS" in data
+    return data
+
+
+def bitfields_bmp(
+    header_size: int = 40, masks: tuple[int, ...] = (0x0F00, 0x00F0, 0x000F)
+) -> bytes:
+    """A well-formed 16-bit BI_BITFIELDS BMP (RGB 4-4-4 by default, which Pillow cannot read),
+    with a classic 40-byte header (masks after it) or a V4 (108) / V5 (124) header."""
+    width, height, bpp = 40, 30, 16
+    row = (width * bpp + 31) // 32 * 4
+    pixels = b"\x0f\x0f" * (row // 2) * height  # every pixel 0x0f0f: full green and blue
+    info = struct.pack("<IiiHHIIiiII", header_size, width, height, 1, bpp, 3, len(pixels),
+                       2835, 2835, 0, 0)  # fmt: skip
+    info = (info + struct.pack(f"<{len(masks)}I", *masks)).ljust(header_size, b"\0")
+    offset = 14 + len(info)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + pixels
+
+
+def heif_coded_as(codec: bytes) -> bytes:
+    """A HEIF whose picture is declared in another codec (b"vvc1": H.266), as newer phones and
+    cameras write: the container is fine, this libheif has no decoder for it."""
+    data = photo(400, 500, "HEIF", quality=90)
+    assert data.count(b"hvc1") == 1  # the item type in `infe`
+    return data.replace(b"hvc1", codec)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _children(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The (type, payload) of each box in `data` (plain 32-bit sizes, as Pillow writes them)."""
+    boxes, at = [], 0
+    while at < len(data):
+        size, kind = struct.unpack_from(">I4s", data, at)
+        boxes.append((kind, data[at + 8 : at + size]))
+        at += size
+    return boxes
+
+
+def cropped_in_container(data: bytes, width: int, height: int, dx: int, dy: int) -> bytes:
+    """A single-picture AVIF or HEIF (as Pillow and pillow-heif write them) with a `clap`
+    (clean aperture) property added to its picture: keep width×height around the centre moved
+    by (dx, dy). Phones write this to crop without re-encoding; neither library can."""
+    clap = _box(b"clap", struct.pack(">IIIIiIiI", width, 1, height, 1, dx, 1, dy, 1))
+    top = _children(data)
+    (meta,) = [payload for kind, payload in top if kind == b"meta"]
+    parts = []
+    for kind, payload in _children(meta[4:]):  # meta is a full box: version and flags first
+        if kind == b"iprp":
+            props = dict(_children(payload))
+            index = len(_children(props[b"ipco"])) + 1  # the clap's 1-based property index
+            ipma = bytearray(props[b"ipma"])
+            assert ipma[:4] == b"\0\0\0\0" and struct.unpack_from(">I", ipma, 4)[0] == 1
+            ipma[10] += 1  # one item, 16-bit id, 8-bit associations: count, then each
+            ipma.append(0x80 | index)  # essential: a reader that cannot crop must not show it
+            payload = _box(b"ipco", props[b"ipco"] + clap) + _box(b"ipma", bytes(ipma))
+        parts.append((kind, payload))
+    grown = sum(8 + len(p) for _, p in parts) - len(meta[4:])
+    for i, (kind, payload) in enumerate(parts):
+        if kind == b"iloc":  # the pictures' offsets in the file move by what meta grew
+            parts[i] = (kind, _shifted_iloc(payload, grown))
+    new_meta = _box(b"meta", meta[:4] + b"".join(_box(k, p) for k, p in parts))
+    return b"".join(new_meta if kind == b"meta" else _box(kind, p) for kind, p in top)
+
+
+def _shifted_iloc(iloc: bytes, delta: int) -> bytes:
+    """An `iloc` (version 0, 32-bit fields, as both libraries write it) whose pictures start
+    `delta` bytes later: the base offset moves if there is one, else every extent's."""
+    out = bytearray(iloc)
+    offset_size, length_size, base_size = out[4] >> 4, out[4] & 0x0F, out[5] >> 4
+    assert out[0] == 0 and offset_size == 4 and base_size in (0, 4)
+    (count,) = struct.unpack_from(">H", out, 6)
+    at = 8
+    for _ in range(count):
+        at += 4  # item id, data reference index
+        if base_size:
+            struct.pack_into(">I", out, at, struct.unpack_from(">I", out, at)[0] + delta)
+            at += base_size
+        (extents,) = struct.unpack_from(">H", out, at)
+        at += 2
+        for _ in range(extents):
+            if not base_size:
+                struct.pack_into(">I", out, at, struct.unpack_from(">I", out, at)[0] + delta)
+            at += offset_size + length_size
+    return bytes(out)

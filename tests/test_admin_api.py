@@ -225,6 +225,25 @@ def test_queue_decisions_and_audit(users: LiveServer, content: Path) -> None:
     assert client.get("/api/admin/audit", params={"limit": 0}).status_code == 422
 
 
+def test_a_resubmission_shows_the_earlier_rejection(users: LiveServer, content: Path) -> None:
+    sub = drop(users, content, "ana", "Ana Mria")
+    client = signed_in(users)
+    assert (
+        client.get("/api/admin/submissions").json()["submissions"][0]["previous_rejection"] is None
+    )
+    client.post(f"/api/admin/submissions/{sub['id']}/reject", json={"reason": "Name misspelt"})
+    make_tree(content, {"ana.md": story("Ana Maria")})  # fixed and saved again
+    users.wait_status("ana.md", "pending")
+
+    (back,) = client.get("/api/admin/submissions", params={"status": "pending"}).json()[
+        "submissions"
+    ]
+    assert back["name"] == "Ana Maria" and back["decision"] is None
+    earlier = back["previous_rejection"]
+    assert earlier == {"reason": "Name misspelt", "by": "mod", "at": earlier["at"]}
+    assert earlier["at"] < back["submitted_at"]
+
+
 def test_approving_a_superseded_revision_is_409(users: LiveServer, content: Path) -> None:
     sub = drop(users, content, "ana", "Ana Mria")
     make_tree(content, {"ana.md": story("Ana Maria")})  # fixed on the share meanwhile

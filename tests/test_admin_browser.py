@@ -105,6 +105,13 @@ def test_moderator_approves_rejects_and_sets_the_focal_point(
     expect(page.locator("#panel-rejected")).to_contain_text("The photo is blurred")
 
     page.get_by_role("tab", name=re.compile("^Pending")).click()
+    make_tree(content, {"bo.jpg": jpeg(color=(20, 200, 90))})  # a sharper photo, saved again
+    bo = card(page, "Bo Berg")
+    expect(bo.locator(".badges")).to_contain_text("Back after a rejection")
+    earlier = bo.locator("[data-part=earlier-rejection]")
+    expect(earlier).to_contain_text("Rejected before by mod")
+    expect(earlier).to_contain_text("The photo is blurred")
+
     make_tree(content, {"cy.md": story("Cy Chen"), "cy.jpg": jpeg(800, 1000, color=(90, 20, 60))})
     photo = card(page, "Cy Chen").locator(".focal img")
     box = photo.bounding_box()

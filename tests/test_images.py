@@ -18,7 +18,20 @@ from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition
 from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
-from .factories import jpeg, jpeg_claiming, photo, png, png_claiming, sixteen_bit_grey
+from .factories import (
+    avif_claiming,
+    bitfields_bmp,
+    colour_keyed_png,
+    cropped_in_container,
+    heif_coded_as,
+    jpeg,
+    jpeg_claiming,
+    multi_picture_jpeg,
+    photo,
+    png,
+    png_claiming,
+    sixteen_bit_grey,
+)
 
 BACKGROUND = (200, 120, 80)  # factories.photo's default colour
 BLUE = (0, 0, 255)  # its top-left marker
@@ -85,14 +98,6 @@ def leftovers(media: Path) -> list[str]:
 
 
 # --- formats ------------------------------------------------------------------------------
-
-
-def multi_picture_jpeg() -> bytes:
-    first = Image.open(io.BytesIO(jpeg(400, 500)))
-    second = Image.new("RGB", (400, 500), "black")
-    buf = io.BytesIO()
-    first.save(buf, "MPO", save_all=True, append_images=[second])
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -177,6 +182,21 @@ def test_orientation_with_draft_decoding_of_a_large_jpeg(src: Path, media: Path)
     assert close(display.getpixel((10, 10)), BACKGROUND)
     # the head sits a third down the stored (landscape) picture: two thirds across once turned
     assert close(display.getpixel((500, 500)), HEAD)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("phone.avif", "AVIF"), ("phone.heic", "HEIF")])
+def test_a_crop_stored_in_the_container_is_applied(
+    src: Path, media: Path, name: str, fmt: str
+) -> None:
+    # the clean aperture keeps the top-left quarter: 200×250 around a centre moved (-100, -125)
+    data = cropped_in_container(photo(400, 500, fmt, quality=90), 200, 250, -100, -125)
+
+    display = opened(media, render(write(src, name, data), media).image)
+
+    assert display.size == (200, 250)
+    assert close(display.getpixel((10, 10)), BLUE, 40)
+    assert close(display.getpixel((190, 166)), HEAD)  # the head's left edge, now on the right
+    assert close(display.getpixel((190, 245)), BACKGROUND)
 
 
 # --- metadata ---------------------------------------------------------------------------
@@ -343,6 +363,24 @@ def test_transparency_is_flattened_onto_white(src: Path, media: Path, mode: str,
     assert close(display.getpixel((100, 100)), red, 12)
 
 
+@pytest.mark.parametrize(
+    ("mode", "square"),
+    [("RGB", (220, 30, 30)), ("L", (200,) * 3), ("I;16", (155,) * 3), ("P", (220, 30, 30))],
+)
+def test_colour_keyed_transparency_is_flattened_onto_white(
+    src: Path, media: Path, mode: str, square: tuple[int, int, int]
+) -> None:
+    data = colour_keyed_png(mode)
+    with Image.open(io.BytesIO(data)) as source:  # a colour key, not an alpha channel
+        assert source.mode == mode and "transparency" in source.info
+
+    display = opened(media, render(write(src, "logo.png", data), media).image)
+
+    assert close(display.getpixel((10, 10)), WHITE, 8)  # the keyed background: not black
+    assert close(display.getpixel((190, 190)), WHITE, 8)
+    assert close(display.getpixel((100, 100)), square, 8)
+
+
 @pytest.mark.parametrize("mode", ["1", "L"])
 def test_black_and_white_and_grey_become_rgb(src: Path, media: Path, mode: str) -> None:
     path = write(src, "grey.png", png(300, 300, mode=mode))
@@ -463,11 +501,12 @@ def ppm() -> bytes:
         ("babette.jpg", lambda: truncated(jpeg(4000, 3000))),  # the draft-decoding path
         ("babette.png", lambda: truncated(png(600, 500))),
         ("babette.heic", lambda: truncated(photo(400, 500, "HEIF"))),
+        ("babette.bmp", lambda: truncated(photo(400, 500, "BMP"))),
         ("babette.ppm", ppm),  # Pillow reads it, but it is not a format staff can be asked for
         ("babette.jpg", lambda: b"\xff\xd8\xff\xe0" + b"\x00" * 200),  # a JPEG start, then nothing
     ],
     ids=["text", "random", "truncated-jpeg", "truncated-big-jpeg", "truncated-png",
-         "truncated-heic", "unsupported", "header-only"],
+         "truncated-heic", "truncated-bmp", "unsupported", "header-only"],
 )  # fmt: skip
 def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str, make) -> None:
     with pytest.raises(PhotoProblem) as problem:
@@ -476,6 +515,28 @@ def test_unreadable_photos_are_a_photo_problem(src: Path, media: Path, name: str
     message = str(problem.value)
     assert message.startswith(f"{name} is not a photo Hallway Kiosk can read")
     assert "save it again as JPEG or PNG" in message
+    assert list(media.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "kind"),
+    [
+        ("babette.bmp", bitfields_bmp, "BMP"),  # 40-byte header, 4-4-4 bitfields
+        ("babette.bmp", lambda: bitfields_bmp(108), "BMP"),  # V4 header
+        ("babette.bmp", lambda: bitfields_bmp(124, (0x0F00, 0xF0, 0xF, 0xF000)), "BMP"),  # V5
+        ("babette.heic", lambda: heif_coded_as(b"vvc1"), "HEIF"),
+    ],
+    ids=["bmp-bitfields", "bmp-v4", "bmp-v5", "heif-vvc"],
+)
+def test_a_well_formed_variant_the_decoder_lacks_is_not_called_damaged(
+    src: Path, media: Path, name: str, make, kind: str
+) -> None:
+    with pytest.raises(PhotoProblem) as problem:
+        render(write(src, name, make()), media)
+
+    assert str(problem.value) == (
+        f"{name} is a kind of {kind} the kiosk cannot read: save the photo as JPEG"
+    )
     assert list(media.iterdir()) == []
 
 
@@ -495,7 +556,7 @@ def test_file_over_the_byte_limit_is_refused_before_reading(
 
     size_mb = path.stat().st_size / 1024 / 1024
     assert str(problem.value) == (
-        f"babette.jpg is {-(-size_mb * 10 // 1) / 10:g} MB; photos must be under 0.1 MB "
+        f"babette.jpg is {-(-size_mb * 10 // 1) / 10:g} MB; the limit is 0.1 MB "
         "— export a smaller JPEG"
     )
 
@@ -515,17 +576,15 @@ def test_file_that_grows_past_the_limit_while_read_is_refused(
         return os.stat_result(fields)
 
     monkeypatch.setattr(os, "stat", stat_before_the_copy_finished)
-    with pytest.raises(
-        PhotoProblem, match=r"^babette\.jpg is 0\.2 MB; photos must be under 0\.1 MB"
-    ):
+    with pytest.raises(PhotoProblem, match=r"^babette\.jpg is 0\.2 MB; the limit is 0\.1 MB"):
         render(path, media, max_bytes=150 * 1024)
 
 
 def test_byte_limit_message_in_whole_megabytes() -> None:
     problem = images._too_many_bytes("babette.jpg", 62 * 1024 * 1024 - 5, 50 * 1024 * 1024)
-    assert (
-        str(problem) == "babette.jpg is 62 MB; photos must be under 50 MB — export a smaller JPEG"
-    )
+    assert str(problem) == "babette.jpg is 62 MB; the limit is 50 MB — export a smaller JPEG"
+    problem = images._too_many_bytes("video.jpg", 20_000 * 1024 * 1024, 50 * 1024 * 1024)
+    assert str(problem) == "video.jpg is 20,000 MB; the limit is 50 MB — export a smaller JPEG"
 
 
 # Real 20000×20000 files would need 400 MB of memory to make; a patched header is what matters,
@@ -535,8 +594,8 @@ def test_byte_limit_message_in_whole_megabytes() -> None:
 @pytest.mark.parametrize(
     ("width", "height", "sentence"),
     [
-        (20000, 20000, "20000×20000 pixels (400 megapixels); the limit is 80 — resize it"),
-        (10000, 9000, "10000×9000 pixels (90 megapixels); the limit is 80 — resize it"),
+        (20000, 20000, "20,000×20,000 pixels (400 megapixels); the limit is 80 megapixels"),
+        (10000, 9000, "10,000×9,000 pixels (90 megapixels); the limit is 80 megapixels"),
     ],
 )
 def test_decompression_bomb_is_refused_from_its_header(
@@ -545,13 +604,52 @@ def test_decompression_bomb_is_refused_from_its_header(
     with pytest.raises(PhotoProblem) as problem:
         render(write(src, "bomb.png", make(width, height)), media)
 
-    assert str(problem.value) == f"bomb.png is {sentence}"
+    assert str(problem.value) == f"bomb.png is {sentence} — resize it"
     assert list(media.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize(
+    ("width", "height", "sentence"),
+    [
+        (17000, 17000, "17,000×17,000 pixels (289 megapixels)"),  # past libavif's own limit
+        (65535, 65535, "65,535×65,535 pixels (4,295 megapixels)"),
+        (10000, 9000, "10,000×9,000 pixels (90 megapixels)"),
+    ],
+)
+def test_an_avif_too_big_for_its_decoder_gets_the_size_message(
+    src: Path, media: Path, width: int, height: int, sentence: str
+) -> None:
+    with pytest.raises(PhotoProblem) as problem:
+        render(write(src, "babette.avif", avif_claiming(width, height)), media)
+
+    assert str(problem.value) == (
+        f"babette.avif is {sentence}; the limit is 80 megapixels — resize it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "sentence"),
+    [
+        ((3_000_000, 2_000_000), "3,000,000×2,000,000 pixels (6,000,000 megapixels)"),
+        ((12_000, 9_000), "12,000×9,000 pixels (108 megapixels)"),
+        ((400, 300), "400×300 pixels (0.1 megapixels)"),
+        (None, "has far too many pixels"),
+    ],
+)
+def test_pixel_limit_messages_read_as_plain_numbers(
+    size: tuple[int, int] | None, sentence: str
+) -> None:
+    problem = str(images._too_many_pixels("babette.png", size, 80_000_000))
+    verb = "" if size is None else "is "
+    assert problem == f"babette.png {verb}{sentence}; the limit is 80 megapixels — resize it"
 
 
 def test_pixel_limit_is_configurable(src: Path, media: Path) -> None:
     path = write(src, "babette.jpg", jpeg(400, 300))
-    with pytest.raises(PhotoProblem, match="400×300 pixels \\(0.1 megapixels\\); the limit is 0.1"):
+    with pytest.raises(
+        PhotoProblem, match=r"400×300 pixels \(0\.1 megapixels\); the limit is 0\.1 megapixels"
+    ):
         render(path, media, max_pixels=100_000)
     assert render(path, media, max_pixels=120_000).width == 400
 

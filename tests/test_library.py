@@ -206,3 +206,29 @@ def test_the_queue_is_one_query_however_long(statements: list[str], tmp_path: Pa
     assert few == many == (1, 1)
     sid = lib.submissions("pending")[0]["id"]
     assert cost(lambda: lib.submission(sid)) == 1
+
+
+def test_a_story_back_after_a_rejection_carries_the_earlier_reason(lib: Library) -> None:
+    sid = add(lib, "b.md", "v1")
+    assert lib.submission(sid)["previous_rejection"] is None
+    lib.reject(sid, "mod", "photo is blurred")
+    rejected = lib.submission(sid)["decision"]
+    assert lib.submission(sid)["previous_rejection"] is None  # the rejection is the newest
+    add(lib, "b.md", "v2")  # the file comes back, changed
+    back = lib.submission(sid)
+    assert back["status"] == "pending"
+    assert (
+        back["previous_rejection"]
+        == rejected
+        == {
+            "by": "mod",
+            "at": rejected["at"],
+            "reason": "photo is blurred",
+        }
+    )
+    assert [s["previous_rejection"] for s in lib.submissions()] == [rejected]
+    lib.approve(sid, "mod")
+    add(lib, "b.md", "v3")  # a later rejection is the one shown, not the first
+    lib.reject(sid, "ann", "wrong name")
+    add(lib, "b.md", "v4")
+    assert lib.submission(sid)["previous_rejection"]["reason"] == "wrong name"

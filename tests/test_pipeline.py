@@ -13,7 +13,7 @@ from kiosk.ingest.scan import Scanner
 from kiosk.library import Library
 from kiosk.settings import Settings
 
-from .factories import jpeg, make_tree, story
+from .factories import avif_sequence, jpeg, make_tree, multi_picture_jpeg, photo, story
 
 LIMITS = Limits.from_settings(Settings())
 
@@ -61,9 +61,78 @@ def test_a_story_without_a_photo_is_told_how_to_add_one(content: Path, media: Pa
     item = prepared(content, media, "ana.md")
     assert item.rendition is None and item.photo_path is None
     assert item.problems == [
-        "ana.md has no photo: put a photo with the same name next to it "
-        "(for example babette-ruiz.jpg) or name one in a `photo:` line"
+        "ana.md has no photo: put a photo named ana.jpg next to it or name one in a `photo:` line"
     ]
+
+
+@pytest.mark.parametrize(
+    ("files", "source", "expected"),
+    [
+        (["team/jordan-alvarez.md", "team/ana.md"], "team/jordan-alvarez.md",
+         "team/jordan-alvarez.md has no photo: put a photo named jordan-alvarez.jpg next to it"),
+        (["Jordan Alvarez.txt"], "Jordan Alvarez.txt",
+         "Jordan Alvarez.txt has no photo: put a photo named Jordan Alvarez.jpg next to it"),
+        (["jordan-alvarez.md.txt"], "jordan-alvarez.md.txt",
+         "jordan-alvarez.md.txt has no photo: put a photo named jordan-alvarez.jpg next to it"),
+        (["solo/jordan-alvarez.md"], "solo",  # a story folder: any photo name will do
+         "solo/ has no photo: put one in the folder (for example jordan-alvarez.jpg)"),
+    ],
+)  # fmt: skip
+def test_the_no_photo_message_names_the_photo_it_expects(
+    content: Path, media: Path, files: list[str], source: str, expected: str
+) -> None:
+    make_tree(content, dict.fromkeys(files, story("Jordan Alvarez")))
+    (problem,) = prepared(content, media, source).problems
+    assert problem == f"{expected} or name one in a `photo:` line"
+
+
+def heif() -> bytes:
+    return photo(400, 500, "HEIF", quality=90)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("babette.mpo", multi_picture_jpeg),  # a JPEG with a second frame
+        ("babette.hif", heif),  # Canon's HEIF
+        ("babette.avifs", avif_sequence),  # an AVIF image sequence
+        ("babette.JPG", lambda: jpeg(400, 500)),
+        ("babette.HEIC", heif),
+        ("babette.Jpeg", lambda: jpeg(400, 500)),
+    ],
+)
+def test_photo_suffixes_cameras_and_phones_write(
+    content: Path, media: Path, name: str, make
+) -> None:
+    make_tree(content, {"babette.md": story("Babette Ruiz"), name: make()})
+    item = prepared(content, media, "babette.md")
+    assert (item.problems, item.photo_path) == ([], name)
+    assert item.rendition is not None and (item.rendition.width, item.rendition.height) == (
+        400,
+        500,
+    )
+
+
+@pytest.mark.parametrize(
+    ("other", "said"),
+    [
+        ("babette-ruiz.psd", "is a Photoshop file: save the photo as JPEG"),
+        ("babette-ruiz.CR2", "is a camera raw file: export the photo as JPEG"),
+        ("babette-ruiz.nef", "is a camera raw file: export the photo as JPEG"),
+        ("babette-ruiz.dng", "is a camera raw file: export the photo as JPEG"),
+        ("babette-ruiz.pdf", "is a PDF: save the photo in it as JPEG"),
+        ("babette-ruiz.docx", "is a Word document: save the photo in it as JPEG"),
+        ("babette-ruiz.pages", "is a Pages document: save the photo in it as JPEG"),
+        ("babette-ruiz.key", "is a Keynote presentation: save the photo in it as JPEG"),
+    ],
+)
+def test_a_story_beside_a_file_that_is_not_a_photo_says_what_to_save(
+    content: Path, media: Path, other: str, said: str
+) -> None:
+    make_tree(content, {"babette-ruiz.md": story("Babette Ruiz"), other: b"not a photo"})
+    item = prepared(content, media, "babette-ruiz.md")
+    assert item.problems == [f"{other} {said}"]
+    assert item.photo_path is None
 
 
 def test_a_bad_photo_just_written_may_still_be_arriving(content: Path, media: Path) -> None:

@@ -186,7 +186,10 @@ def test_photo_field_naming_a_missing_file_says_which(folder: Path) -> None:
 def test_photo_field_naming_something_else_than_a_photo(folder: Path) -> None:
     make_tree(folder, {"bob.md": story("Bob", photo="bob.pdf"), "bob.pdf": b"%PDF"})
     (problem,) = entries(folder)["bob.md"].problems
-    assert "bob.pdf, which is not a photo; use a .jpg, .png or .heic file" in problem
+    assert problem == "bob.md names photo bob.pdf, which is a PDF: save the photo in it as JPEG"
+    make_tree(folder, {"bob.md": story("Bob", photo="bob.ppm"), "bob.ppm": b"P6"})
+    (problem,) = entries(folder)["bob.md"].problems
+    assert "bob.ppm, which is not a photo; use a .jpg, .png or .heic file" in problem
 
 
 @pytest.mark.parametrize("named", ["../outside.jpg", "../../etc/passwd", "/etc/passwd"])
@@ -222,10 +225,24 @@ def test_lone_photo_is_a_submission_that_needs_a_story(folder: Path) -> None:
         ("o'neil.heic", "O'Neil"),
         ("babette-ruiz", "Babette Ruiz"),
         ("1234.jpg", "1234"),
+        ("jordan-alvarez.md.txt", "Jordan Alvarez"),  # Windows hid the .txt it added
+        ("babette-ruiz.jpeg.JPG", "Babette Ruiz"),
     ],
 )
 def test_name_from_filename(filename: str, name: str) -> None:
     assert name_from_filename(Path(filename)) == name
+
+
+@pytest.mark.parametrize(
+    "text", ["jordan-alvarez.md.txt", "jordan-alvarez.txt.md", "Jordan-Alvarez.MD.txt"]
+)
+def test_a_story_with_a_hidden_second_extension_pairs_with_its_photo(
+    folder: Path, text: str
+) -> None:
+    make_tree(folder, {text: story("Jordan Alvarez"), "jordan-alvarez.jpg": JPEG})
+    assert {e.source: e.photo for e in entries(folder).values()} == {
+        text: folder / "jordan-alvarez.jpg"
+    }
 
 
 def test_every_text_and_photo_is_part_of_an_entry(folder: Path) -> None:
@@ -453,6 +470,30 @@ def test_plain_header_for_people_who_never_saw_yaml(folder: Path) -> None:
 def test_plain_header_without_the_blank_line_still_finds_the_story(folder: Path) -> None:
     told = only_story(folder, {"bo.txt": "Name: Bo\nRole: Driver\nBo drives the night route.\n"})
     assert (told.name, told.role, told.body) == ("Bo", "Driver", "Bo drives the night route.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\nname:\u00a0Jordan Alvarez\nro\u00adle: Driver\u00a0lead\n"
+        "quote: “Safety first: always”\n---\nBody.\n",
+        "Name:\u00a0Jordan Alvarez\nRo\u00adle: Driver\u00a0lead\n"
+        "Quote: “Safety first: always”\n\nBody.\n",
+        "Name\u00a0: Jordan Alvarez\nRo\u00adle:\u00a0Driver\u00a0lead\n"
+        "Quote:\u00a0„Safety first: always“\n\nBody.\n",
+        '+++\nname\u00a0= “Jordan Alvarez”\nro\u00adle = "Driver\u00a0lead"\n'
+        "quote = “Safety first: always”\n+++\nBody.\n",
+        "---\nname: ‘Jordan Alvarez’\nrole: Driver lead\n"
+        "quote: “Safety first: “always””\n---\nBody.\n",
+    ],
+    ids=["yaml", "plain", "plain-spaced", "toml", "single-quotes"],
+)
+def test_word_smart_quotes_and_invisible_characters_in_headers(folder: Path, text: str) -> None:
+    told = only_story(folder, {"jordan.md": text})
+    assert told.problems == ()
+    assert (told.name, told.role) == ("Jordan Alvarez", "Driver lead")
+    assert told.quote.startswith("Safety first: ")
+    assert told.body == "Body."
 
 
 @pytest.mark.parametrize(

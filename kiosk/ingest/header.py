@@ -7,6 +7,7 @@ file name or SQLite column can hold (NULs, lone surrogates) are made harmless he
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +22,15 @@ _FIELD_RE = re.compile(r"([A-Za-z][A-Za-z0-9 _-]{0,39}?)[ \t]*:(?!//)[ \t]*(.*)"
 _SIMPLE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _UNSTORABLE_RE = re.compile("[\0\ud800-\udfff]")
 _TOML_AT_RE = re.compile(r"(.*) \(at line (\d+), column \d+\)")
+# Word and Pages type these where the person meant a space or nothing: non-breaking and narrow
+# spaces become spaces; soft hyphens, zero-width spaces and joiners, and stray BOMs go.
+_INVISIBLE = str.maketrans(
+    dict.fromkeys("\u00a0\u2007\u202f\u2002\u2003\u2009", " ")
+    | dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None)
+)
+# `quote: “Safety first: always”`: Word's "smart" quotes around a whole YAML or TOML value
+# were meant as quotes; YAML reads them as text (and trips on the colon), TOML refuses them.
+_SMART_QUOTED_RE = re.compile(r"([^\s:=#][^:=]*?[ \t]*[:=][ \t]+)[“”„‘’‚«](.*)[“”‘’»][ \t]*")
 
 
 @dataclass
@@ -52,13 +62,26 @@ def parse_header(text: str, label: str) -> Header:
     """The header's fields (keys folded to field names) and the story body after it."""
     lines = text.split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
-    opening = lines[first].strip() if first < len(lines) else ""
+    opening = _tidy(lines[first]).strip() if first < len(lines) else ""
     if opening in ("---", "+++"):
         return _parse_fenced(lines, first, opening, label)
-    match = _FIELD_RE.fullmatch(lines[first]) if opening else None
+    match = _FIELD_RE.fullmatch(_tidy(lines[first])) if opening else None
     if match and (field_key(match[1]) in HEADER_KEYS or _SIMPLE_KEY_RE.fullmatch(match[1])):
         return _parse_plain(lines, first)
     return Header({}, "\n".join(lines[first:]))
+
+
+def _tidy(line: str) -> str:
+    """A header line as the person meant it (see _INVISIBLE); story bodies are left alone."""
+    return line.translate(_INVISIBLE)
+
+
+def _straight_quoted(line: str) -> str:
+    """`key: “value”` -> `key: "value"`, escaped as JSON, which YAML and TOML both read."""
+    match = _SMART_QUOTED_RE.fullmatch(line)
+    if not match:
+        return line
+    return match[1] + json.dumps(match[2], ensure_ascii=False)
 
 
 def _parse_plain(lines: list[str], first: int) -> Header:
@@ -67,7 +90,7 @@ def _parse_plain(lines: list[str], first: int) -> Header:
     last = ""
     i = first
     while i < len(lines):
-        line = lines[i]
+        line = _tidy(lines[i])
         i += 1
         if not line.strip():
             break
@@ -94,7 +117,7 @@ def _parse_fenced(lines: list[str], first: int, fence: str, label: str) -> Heade
                 f"closed; add a line with just {fence} after the last field"
             ],
         )
-    block = "\n".join(lines[first + 1 : close])
+    block = "\n".join(_straight_quoted(_tidy(line)) for line in lines[first + 1 : close])
     body = "\n".join(lines[close + 1 :])
     load = _load_yaml if fence == "---" else _load_toml
     data, problem = load(block, first + 2, label)

@@ -17,10 +17,13 @@ import hashlib
 import io
 import math
 import os
+import re
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import cast
 
@@ -62,9 +65,17 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+# What decoders say about a well-formed file they lack support for (a BMP bitfields layout, a
+# TIFF compression, a HEIF codec); truncated and garbled files get other words.
+_UNSUPPORTED_RE = re.compile(
+    r"unsupported|not supported|not available|no decoding plugin",
+    re.IGNORECASE,
+)
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 # Modes that resize and then convert to RGB correctly; everything else is converted first.
 _RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
+# Modes whose transparency may be a colour key (info["transparency"]) rather than a channel
+_KEYABLE = {"1", "L", "RGB"} | _SIXTEEN_BIT
 _WHITE = (255, 255, 255)
 # sRGB's red, green and blue as CIE XYZ, adapted to D50 as ICC profiles store them
 _SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
@@ -178,7 +189,7 @@ def _read(path: Path, max_bytes: int) -> bytes:
 
 def _too_many_bytes(name: str, size: int, max_bytes: int) -> PhotoProblem:
     return PhotoProblem(
-        f"{name} is {_megabytes(size, math.ceil)} MB; photos must be under "
+        f"{name} is {_megabytes(size, math.ceil)} MB; the limit is "
         f"{_megabytes(max_bytes, math.floor)} MB — export a smaller JPEG"
     )
 
@@ -186,7 +197,12 @@ def _too_many_bytes(name: str, size: int, max_bytes: int) -> PhotoProblem:
 def _megabytes(size: int, rounding: Callable[[float], int]) -> str:
     # the file rounds up and the limit down, so it never reads "is 50 MB; under 50 MB"
     places = 0 if size >= 10 * 1024 * 1024 else 1
-    return f"{rounding(size / 1024 / 1024 * 10**places) / 10**places:g}"
+    return _number(rounding(size / 1024 / 1024 * 10**places) / 10**places)
+
+
+def _number(value: float) -> str:
+    """`20480` -> "20,480", `0.5` -> "0.5": never "2e+04"."""
+    return f"{round(value):,}" if value == round(value) else f"{value:,}"
 
 
 def _cached(media_dir: Path, photo_hash: str, image_name: str, thumb_name: str) -> Rendition | None:
@@ -212,16 +228,18 @@ def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Imag
             # so the target needs no swapping for EXIF orientation.
             img.draft("RGB", _fit(img.size, max_px))
     except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
-        raise _unreadable(name) from exc
+        raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
     width, height = img.size  # after draft(): what will be decoded
     with DECODE_BUDGET.hold(width * height):
         try:
             img.load()
+            if img.format == "AVIF":
+                img = _clean_aperture(img, data)
             icc = img.info.get("icc_profile")
             orientation = _orientation(img)
             img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
         except Exception as exc:
-            raise _unreadable(name) from exc
+            raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
         img = _shrink(img, max_px)  # the full-size pixels are freed here, inside the budget
     img = _to_srgb(img, icc)
     img = _orient(img, orientation)
@@ -236,13 +254,142 @@ def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(name, _header_size(data), max_pixels) from exc
     except Exception as exc:
-        raise _unreadable(name) from exc
+        # libavif refuses pictures over 16384×16384 as if they were damaged: say the size
+        declared = _container_size(data)
+        if declared and declared[0] * declared[1] > max_pixels:
+            raise _too_many_pixels(name, declared, max_pixels) from exc
+        # Image.open only says "cannot identify": ask the plugin the signature points at why
+        raise _unreadable(name, _unsupported_variant(data)) from exc
     width, height = img.size
     if width * height > max_pixels:
         raise _too_many_pixels(name, img.size, max_pixels)
     if width < 1 or height < 1:
         raise _unreadable(name)
     return img
+
+
+def _unsupported_variant(data: bytes) -> str | None:
+    """The format of a file its decoder refuses as a variant it lacks (not as damaged), if so."""
+    for fmt in _OPENERS:
+        factory, accept = Image.OPEN[fmt]
+        if not accept or not accept(data[:16]):
+            continue
+        try:
+            if fmt == "HEIF":
+                # a container libheif reads whole but with no picture in a codec it can decode
+                # (H.266, JPEG 2000 in HEIF): pillow-heif lists no images and says nothing more
+                if len(pillow_heif.open_heif(io.BytesIO(data))) == 0:
+                    return fmt
+            factory(io.BytesIO(data), "").close()
+        except Exception as exc:
+            return fmt if _says_unsupported(exc) else None
+        return None
+    return None
+
+
+def _says_unsupported(exc: Exception) -> bool:
+    return bool(_UNSUPPORTED_RE.search(str(exc)))
+
+
+def _container_size(data: bytes) -> tuple[int, int] | None:
+    """The largest picture an AVIF/HEIF (ISOBMFF) file declares in its `ispe` properties,
+    read from the container without any decoder."""
+    found = None
+    for kind, start, end in _properties(data):
+        if kind == b"ispe" and end - start >= 12:
+            size = cast(tuple[int, int], struct.unpack_from(">II", data, start + 4))
+            if found is None or size[0] * size[1] > found[0] * found[1]:
+                found = size
+    return found
+
+
+def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:
+    """`img` cropped to the AVIF's clean aperture (`clap`), which phones write to crop without
+    re-encoding: libheif applies it to HEIF, Pillow's AVIF decoder ignores it. It comes before
+    any rotation, as the EXIF orientation Pillow derives from `irot`/`imir` does here."""
+    try:
+        clap = _primary_clap(data)
+    except (struct.error, IndexError, KeyError, ValueError):
+        return img  # a container the decoder read but we cannot: show the whole picture
+    if clap is None:
+        return img
+    w_n, w_d, h_n, h_d, x_n, x_d, y_n, y_d = clap
+    if not (w_d and h_d and x_d and y_d):
+        return img
+    width, height = img.size
+    crop_w, crop_h = Fraction(w_n, w_d), Fraction(h_n, h_d)
+    # the offsets move the aperture's centre away from the picture's
+    left = Fraction(x_n, x_d) + (width - crop_w) / 2
+    top = Fraction(y_n, y_d) + (height - crop_h) / 2
+    box = (math.floor(left), math.floor(top), math.floor(left + crop_w), math.floor(top + crop_h))
+    if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height or box[:2] >= box[2:]:
+        return img  # an aperture outside the picture: better uncropped than refused
+    return img.crop(box)
+
+
+def _primary_clap(data: bytes) -> tuple[int, ...] | None:
+    """The `clap` values associated with the primary item (`pitm`), if it has one."""
+    meta = _meta(data)
+    if b"pitm" not in meta or b"iprp" not in meta:
+        return None
+    at = meta[b"pitm"][0]
+    primary = struct.unpack_from(">H" if data[at] == 0 else ">I", data, at + 4)[0]
+    iprp = {kind: (s, e) for kind, s, e in _boxes(data, *meta[b"iprp"])}
+    properties = list(_boxes(data, *iprp[b"ipco"]))
+    at = iprp[b"ipma"][0]
+    version, wide_index = data[at], data[at + 3] & 1
+    (entries,) = struct.unpack_from(">I", data, at + 4)
+    at += 8
+    for _ in range(entries):
+        item = struct.unpack_from(">H" if version < 1 else ">I", data, at)[0]
+        at += 2 if version < 1 else 4
+        count = data[at]
+        at += 1
+        for _ in range(count):
+            if wide_index:
+                index = struct.unpack_from(">H", data, at)[0] & 0x7FFF
+            else:
+                index = data[at] & 0x7F
+            at += 1 + wide_index
+            kind, start, end = properties[index - 1] if index else (b"", 0, 0)
+            if item == primary and kind == b"clap" and end - start >= 32:
+                return struct.unpack_from(">IIIIiIiI", data, start)
+    return None
+
+
+def _properties(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """The boxes in meta/iprp/ipco: the item properties of an AVIF or HEIF."""
+    iprp = _meta(data).get(b"iprp")
+    if iprp is None:
+        return
+    for kind, start, end in _boxes(data, *iprp):
+        if kind == b"ipco":
+            yield from _boxes(data, start, end)
+
+
+def _meta(data: bytes) -> dict[bytes, tuple[int, int]]:
+    """The boxes in the top-level `meta` box by type: (payload start, end); {} if none."""
+    if data[4:8] != b"ftyp":
+        return {}
+    for kind, start, end in _boxes(data, 0, len(data)):
+        if kind == b"meta":  # a full box: version and flags come before its boxes
+            return {k: (s, e) for k, s, e in _boxes(data, start + 4, end)}
+    return {}
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each ISOBMFF box in data[start:end]."""
+    while start + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, start)
+        header = 8
+        if size == 1 and start + 16 <= end:
+            size, header = struct.unpack_from(">Q", data, start + 8)[0], 16
+        elif size == 0:
+            size = end - start
+        if size < header or start + size > end:
+            return
+        yield kind, start + header, start + size
+        start += size
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
@@ -259,22 +406,28 @@ def _header_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _too_many_pixels(name: str, size: tuple[int, int] | None, max_pixels: int) -> PhotoProblem:
-    limit = _megapixels(max_pixels)
+    limit = f"the limit is {_megapixels(max_pixels)} megapixels — resize it"
     if size is None:
-        return PhotoProblem(f"{name} has far too many pixels; the limit is {limit} — resize it")
+        return PhotoProblem(f"{name} has far too many pixels; {limit}")
     width, height = size
     return PhotoProblem(
-        f"{name} is {width}×{height} pixels ({_megapixels(width * height)} megapixels); "
-        f"the limit is {limit} — resize it"
+        f"{name} is {width:,}×{height:,} pixels ({_megapixels(width * height)} megapixels); {limit}"
     )
 
 
 def _megapixels(pixels: int) -> str:
     value = pixels / 1e6
-    return f"{round(value) if value >= 10 else round(value, 1):g}"
+    return _number(round(value) if value >= 10 else round(value, 1))
 
 
-def _unreadable(name: str) -> PhotoProblem:
+def _unreadable(name: str, variant_of: str | None = None) -> PhotoProblem:
+    """A damaged file, or a well-formed kind of `variant_of` that the decoder lacks: copying
+    that one again would not help, saving it in another format does."""
+    if variant_of:
+        kind = "JPEG" if variant_of == "MPO" else variant_of
+        return PhotoProblem(
+            f"{name} is a kind of {kind} the kiosk cannot read: save the photo as JPEG"
+        )
     return PhotoProblem(
         f"{name} is not a photo Hallway Kiosk can read (it may be damaged or only partly "
         "copied): save it again as JPEG or PNG"
@@ -293,6 +446,8 @@ def _orientation(img: Image.Image) -> int:
 def _to_resizable(img: Image.Image) -> Image.Image:
     """Bring exotic modes to one that resamples correctly, keeping alpha and CMYK for later."""
     mode = img.mode
+    if img.info.get("transparency") is not None and mode in _KEYABLE:
+        return _key_to_alpha(img)
     if mode in _RESIZABLE:
         return img
     if mode in ("P", "PA"):
@@ -306,6 +461,16 @@ def _to_resizable(img: Image.Image) -> Image.Image:
     if mode in ("La", "RGBa"):
         return img.convert(mode.upper())
     return img.convert("RGB")
+
+
+def _key_to_alpha(img: Image.Image) -> Image.Image:
+    """A PNG `tRNS` colour key (one value that means "transparent") made an alpha channel,
+    so it is flattened like any other transparency instead of showing as a black box."""
+    if img.mode in _SIXTEEN_BIT:
+        # Pillow keys the 16-bit values exactly; only the grey is brought down to 8 bits
+        alpha = img.convert("LA").getchannel("A")
+        return Image.merge("LA", (_to_8bit(img), alpha))
+    return img.convert("RGBA" if img.mode == "RGB" else "LA")
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:

@@ -22,7 +22,7 @@ from ..library import Library, Recorded
 from ..model import STORY_FIELDS, FocalPoint, StoryFields
 from ..settings import Settings
 from .images import PhotoProblem, Rendition, render_photo
-from .story import Entry, Story, read_story
+from .story import Entry, Story, bare_stem, read_story
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +113,7 @@ def prepare(
                 raise NotSettled(str(exc)) from exc
             problems.append(str(exc))
     elif not problems:
-        problems.append(
-            f"{entry.source} has no photo: put a photo with the same name next to it "
-            "(for example babette-ruiz.jpg) or name one in a `photo:` line"
-        )
+        problems.append(_no_photo(entry))
     return Prepared(
         entry,
         story,
@@ -126,6 +123,21 @@ def prepare(
         photo_path=relative(story.photo, content_dir),
         owner=file_owner(entry.text or entry.photo),
         focal=focal,
+    )
+
+
+def _no_photo(entry: Entry) -> str:
+    """Names the photo the story expects, so its owner can compare it with what they dropped."""
+    text = entry.text.name if entry.text is not None else entry.source
+    expected = f"{bare_stem(text)}.jpg"
+    if entry.source.rsplit("/", 1)[-1] != text:  # a story folder: the photo may have any name
+        return (
+            f"{entry.source}/ has no photo: put one in the folder (for example {expected}) "
+            "or name one in a `photo:` line"
+        )
+    return (
+        f"{entry.source} has no photo: put a photo named {expected} next to it "
+        "or name one in a `photo:` line"
     )
 
 

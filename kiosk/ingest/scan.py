@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .story import IMAGE_SUFFIXES, TEXT_SUFFIXES, Entry, photo_field
+from .story import IMAGE_SUFFIXES, TEXT_SUFFIXES, Entry, bare_stem, photo_field
 
 NOT_A_STORY = (
     "ignored: not a story file (save stories as .md or .txt, photos as .jpg, .png or .heic)"
@@ -37,6 +37,34 @@ _JUNK_NAMES = frozenset(
     }
 )
 _JUNK_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
+
+# Files people drop where the photo should be: what each is and what to save instead.
+_RAW = ("a camera raw file", "export the photo as JPEG")
+_HOLDS_PHOTO = "save the photo in it as JPEG"
+_NOT_PHOTOS = {
+    ".psd": ("a Photoshop file", "save the photo as JPEG"),
+    ".psb": ("a Photoshop file", "save the photo as JPEG"),
+    ".xcf": ("a GIMP file", "export the photo as JPEG"),
+    ".ai": ("an Illustrator file", "export the picture as PNG"),
+    ".svg": ("a drawing (SVG)", "export it as PNG"),
+    ".jxl": ("a JPEG XL file", "save the photo as JPEG"),
+    ".jp2": ("a JPEG 2000 file", "save the photo as JPEG"),
+    ".pdf": ("a PDF", _HOLDS_PHOTO),
+    ".doc": ("a Word document", _HOLDS_PHOTO),
+    ".docx": ("a Word document", _HOLDS_PHOTO),
+    ".odt": ("a LibreOffice document", _HOLDS_PHOTO),
+    ".rtf": ("a rich-text document", _HOLDS_PHOTO),
+    ".pages": ("a Pages document", _HOLDS_PHOTO),
+    ".key": ("a Keynote presentation", _HOLDS_PHOTO),
+    ".ppt": ("a PowerPoint presentation", _HOLDS_PHOTO),
+    ".pptx": ("a PowerPoint presentation", _HOLDS_PHOTO),
+    ".mov": ("a video", "save one frame of it as JPEG"),
+    ".mp4": ("a video", "save one frame of it as JPEG"),
+} | dict.fromkeys(
+    (".raw", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf")
+    + (".rw2", ".raf", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mrw", ".iiq"),
+    _RAW,
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +101,7 @@ class _Dir:
     rel: str
     texts: list[_File] = field(default_factory=list)
     images: list[_File] = field(default_factory=list)
+    not_photos: list[_File] = field(default_factory=list)  # a .psd or .docx: see _NOT_PHOTOS
     folder_form: bool = False
     parent: _Dir | None = None
     below: bool = False  # a story or a problem was found in a folder inside this one
@@ -186,7 +215,7 @@ class _Walk:
         here.folder_form = (
             bool(here.rel) and len(here.texts) == 1 and len(here.images) <= 1 and not here.below
         )
-        if here.texts or here.images:
+        if here.texts or here.images or here.not_photos:
             self.dirs.append(here)
         if here.parent is not None and (here.texts or here.images or here.below):
             here.parent.below = True
@@ -248,12 +277,12 @@ class _Walk:
             return real
         if not child.is_file():  # dangling links, sockets, pipes
             return None
-        if kind is None:
+        if kind is None and _not_a_photo(child.name) is None:
             self.ignored.append((rel, NOT_A_STORY))
             return None
         st = child.stat()
         found = _File(Path(child.path), rel, real, st.st_size, st.st_mtime_ns)
-        (here.texts if kind == "text" else here.images).append(found)
+        {"text": here.texts, "image": here.images, None: here.not_photos}[kind].append(found)
         return None
 
     def _escaped(
@@ -304,6 +333,8 @@ class Scanner:
         entries = list(walk.escaped)
         for d, drafts in paired:
             _flag_unclear_photo(d, drafts, claimed)
+            _flag_not_a_photo(d, drafts, claimed)
+            walk.ignored += [(f.rel, NOT_A_STORY) for f in d.not_photos if f.real not in claimed]
             entries += [draft.entry() for draft in drafts]
             entries += [_lone(image).entry() for image in d.images if image.real not in claimed]
         entries.sort(key=lambda e: e.source)
@@ -371,6 +402,9 @@ class Scanner:
                 "put the photo in the folder and name it relative to the story"
             )
         if os.path.splitext(wanted)[1].lower() not in IMAGE_SUFFIXES:
+            known = _not_a_photo(wanted)
+            if known:
+                return None, f"{text.rel} names photo {value}, which is {known[0]}: {known[1]}"
             return None, (
                 f"{text.rel} names photo {value}, which is not a photo; "
                 "use a .jpg, .png or .heic file"
@@ -392,7 +426,29 @@ class Scanner:
 
 
 def _stem(rel: str) -> str:
-    return os.path.splitext(rel.rsplit("/", 1)[-1])[0].lower()
+    return bare_stem(rel.rsplit("/", 1)[-1]).lower()
+
+
+def _not_a_photo(name: str) -> tuple[str, str] | None:
+    """What a file is and what to save instead, for files people mistake for photos."""
+    return _NOT_PHOTOS.get(os.path.splitext(name)[1].lower())
+
+
+def _flag_not_a_photo(d: _Dir, drafts: list[_Draft], claimed: set[str]) -> None:
+    """A story with no photo but a .psd or .docx of its name: say what that file is, rather
+    than "no photo", so its owner knows what to save."""
+    for draft in drafts:
+        if draft.photo is not None or draft.problems or draft.text is None:
+            continue
+        stem = _stem(draft.text.rel)
+        for other in d.not_photos:
+            same_name = _stem(os.path.splitext(other.rel)[0]) == stem
+            if other.real in claimed or not (d.folder_form or same_name):
+                continue
+            claimed.add(other.real)
+            what, advice = _not_a_photo(other.rel) or ("", "")
+            draft.problems.append(f"{other.rel} is {what}: {advice}")
+            break
 
 
 def _lone(image: _File) -> _Draft:

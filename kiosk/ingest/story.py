@@ -20,12 +20,15 @@ from ..model import HEADER_KEYS
 from ..schedule import ends_before_start
 from .header import Header, field_key, parse_header
 
-# A submission is a story text, a photo or both; the suffix tells which a file is.
+# A submission is a story text, a photo or both; the suffix tells which a file is (in any case:
+# cameras write .JPG). .mpo is a JPEG with a second frame, .hif Canon's HEIF, .avifs an AVIF
+# sequence: the first picture of each is the photo.
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
-    | {".heic", ".heif", ".avif"}
+    {".jpg", ".jpeg", ".jpe", ".mpo", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"}
+    | {".heic", ".heif", ".hif", ".avif", ".avifs"}
 )
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+_STORY_SUFFIXES = IMAGE_SUFFIXES | TEXT_SUFFIXES
 
 _YES = frozenset({"yes", "true", "y", "1", "ja", "oui"})
 _OPEN_QUOTES = "\"'“”„«‘‚"
@@ -78,12 +81,19 @@ class Story:
     text_bytes: bytes = b""
 
 
+def bare_stem(name: str) -> str:
+    """`jordan-alvarez.md.txt` -> `jordan-alvarez`: every story or photo suffix comes off, since
+    Windows and macOS hide the one they add and people then type their own in front of it."""
+    stem, suffix = os.path.splitext(name)
+    while stem and suffix.lower() in _STORY_SUFFIXES:
+        name = stem
+        stem, suffix = os.path.splitext(name)
+    return name
+
+
 def name_from_filename(path: Path) -> str:
     """`babette-ruiz_2.jpg` -> `Babette Ruiz`: a best guess that a moderator can correct."""
-    stem = path.name
-    suffix = os.path.splitext(stem)[1].lower()
-    if suffix in IMAGE_SUFFIXES or suffix in TEXT_SUFFIXES:
-        stem = stem[: -len(suffix)]
+    stem = bare_stem(path.name)
     # Digits are copy counters ("(2)", "_2"), not part of anybody's name.
     words = [w for w in re.split(r"[\s_.()\-]+", stem) if w and not w.isdigit()]
     if not words:

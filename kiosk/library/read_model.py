@@ -54,14 +54,18 @@ _FIRST_APPROVED = (
     " WHERE action='approve' GROUP BY submission_id) fa ON fa.submission_id = s.id"
 )
 
-# A submission with its newest revision (l_*) and, only when it differs, the one on screen
-# (c_*). `submitted_at` is when the newest revision arrived: the order of the moderators' queue.
+# A submission with its newest revision (l_*), only when it differs the one on screen (c_*),
+# and the decision on the newest rejected revision before the newest (p_*): a story back after a
+# rejection. `submitted_at` is when the newest revision arrived: the order of the moderators' queue.
 _SUBMISSIONS = (
     "SELECT s.*, COALESCE(l.created_at, s.created_at) AS submitted_at, fa.first_approved,"
-    f" {_prefixed('l')}, {_prefixed('c')}"
+    f" {_prefixed('l')}, {_prefixed('c')},"
+    " p.decided_by AS p_decided_by, p.decided_at AS p_decided_at, p.reason AS p_reason"
     " FROM submissions s LEFT JOIN revisions l ON l.id = s.latest_revision"
     " LEFT JOIN revisions c ON c.id = s.current_revision AND c.id IS NOT s.latest_revision"
-    + _FIRST_APPROVED
+    " LEFT JOIN revisions p ON p.id = (SELECT r.id FROM revisions r WHERE r.submission_id = s.id"
+    f" AND r.status = '{RevisionStatus.REJECTED}' AND r.id < s.latest_revision"
+    " ORDER BY r.id DESC LIMIT 1)" + _FIRST_APPROVED
 )
 
 
@@ -121,6 +125,7 @@ def _submission(row: sqlite3.Row) -> Submission:
         "current_revision": row["current_revision"],
         "first_approved": row["first_approved"],
         "on_screen": on_screen,
+        "previous_rejection": _decision(row, "p_"),
     }
 
 

@@ -160,6 +160,9 @@ class Submission(Revision):
     consent_notice: str | None = Field(
         None, description="in the last 30 days of consent for a story on the screens: what to do"
     )
+    previous_rejection: Decision | None = Field(
+        None, description="a resubmission: the decision on the revision rejected before it"
+    )
 
 
 class SubmissionList(BaseModel):

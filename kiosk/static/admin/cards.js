@@ -77,6 +77,7 @@ function badges(sub) {
   if (sub.on_screen && sub.status === "pending") {
     list.push(["changed", "Changed version of a story on the screens"]);
   }
+  if (resubmitted(sub)) list.push(["changed", "Back after a rejection"]);
   if (sub.needs_story) list.push(["warn", "Photo only: needs a story"]);
   if (!sub.consent) {
     list.push([config.require_consent ? "bad" : "warn", "No “consent: yes” in the file"]);
@@ -86,6 +87,23 @@ function badges(sub) {
   if (!list.length) return null;
   const badge = ([kind, text]) => h("span", { class: `badge ${kind}`, text });
   return h("p", { class: "badges" }, list.map(badge));
+}
+
+function resubmitted(sub) {
+  return Boolean(sub.previous_rejection) && sub.status === "pending";
+}
+
+/** For a story back after a rejection: who turned it down, when, and why, beside the new one. */
+function earlierRejection(sub) {
+  if (!resubmitted(sub)) return null;
+  const { by, at, reason } = sub.previous_rejection;
+  return h(
+    "p",
+    { class: "earlier-rejection", "data-part": "earlier-rejection" },
+    `Rejected before${by ? ` by ${by}` : ""} `,
+    when(at),
+    reason ? [": ", h("q", { text: reason })] : null,
+  );
 }
 
 /** The story's file or files, e.g. "ana.md + ana.jpg". */
@@ -176,6 +194,7 @@ export function pendingCard(sub) {
       h("h3", { id: `title-${sub.id}`, text: sub.name || "(no name)" }),
       subtitle(sub),
       badges(sub),
+      earlierRejection(sub),
       sub.quote ? h("blockquote", { text: sub.quote }) : null,
       facts(sub),
       problemList(sub),
