@@ -10,11 +10,13 @@ folder is only ever removed once nothing is mounted beneath it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,8 @@ CACHE = Path(os.environ.get("KIOSK_TEST_CACHE") or Path.home() / ".cache" / "kio
 # and sudo (the guide's commands start with it).
 INCLUDE = ("systemd-sysv", "sudo")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+REPO = Path(__file__).resolve().parents[1]
+CHECKOUT = "/home/pi/hallway-kiosk"  # where the guide's `git clone` puts it
 
 
 class RootError(Exception):
@@ -333,3 +337,37 @@ class Service:
                 self.proc.kill()
                 self.proc.wait()
         self._out.close()
+
+
+def copy_checkout(root: Root) -> None:
+    """The working tree as `git clone` would give it (tracked and new files, nothing ignored)."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True,
+    ).stdout.split(b"\0")  # fmt: skip
+    dest = root / CHECKOUT
+    for rel in filter(None, listed):
+        src = REPO / rel.decode()
+        if not src.is_file():  # deleted but not yet committed
+            continue
+        target = dest / rel.decode()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(src.read_bytes())
+        target.chmod(src.stat().st_mode & 0o777)
+
+
+def kill_inside(root: Root) -> list[int]:
+    """SIGKILL every process whose root directory is this root (what a session left behind)."""
+    killed = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            inside = os.readlink(proc / "root") == str(root.path.resolve())
+        except OSError:  # gone meanwhile, or not ours to look at
+            continue
+        if inside:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    return killed

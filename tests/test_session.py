@@ -1,0 +1,181 @@
+"""The screen side as installed, run for real: greetd's command, labwc, kiosk-session, Chromium.
+
+A fresh Debian Trixie root (cached, see debian_root.py; labwc is not in Bookworm) gets this
+checkout and `install.sh --server URL --lite`: a second screen, as on a Pi with Raspberry Pi OS
+Lite, pointed at a server running here on loopback with one approved story. There is no greetd,
+no logind and no screen in a chroot, so the test does their part: it starts the command from
+the installed /etc/greetd/config.toml as the screen's user, the way greetd does (a login shell's
+profile, XDG_RUNTIME_DIR as pam_systemd makes it), with wlroots' headless backend and software
+renderer instead of a monitor. labwc's autostart (installed in the user's home) then starts
+kiosk-session, which starts `kiosk display`, which starts Chromium. The page's heartbeat says
+which slide it shows; grim takes a picture of the output, and the story's photo must be on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kiosk.settings import Settings
+
+from .debian_root import CACHE, Root, Target, copy_checkout, host_arch, kill_inside, unpacked
+from .factories import approved
+from .support import SCREENSHOTS, LiveServer, wait_for
+
+TARGETS = [Target("trixie", host_arch())]
+INSTALL = "/home/pi/hallway-kiosk/deploy/raspberry-pi/install.sh"
+INSTALL_ENV = {"PIP_CERT": "/etc/host-ca.pem", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+SCREEN = "hallway"
+USER = "pi"
+PHOTO = (200, 120, 80)  # factories.photo's background: most of the slide's picture
+# No monitor, no GPU: wlroots' virtual output (1280x720) drawn in software, and no input devices
+# to open (there is no seat to hand them out).
+HEADLESS = {
+    "WLR_BACKENDS": "headless",
+    "WLR_RENDERER": "pixman",
+    "WLR_LIBINPUT_NO_DEVICES": "1",
+    "WLR_HEADLESS_OUTPUTS": "1",
+}
+
+
+def session_env(root: Root, uid: str) -> dict[str, str]:
+    """What greetd and pam_systemd give the session: the user's own variables and runtime dir."""
+    home = root.home(USER)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "USER": USER,
+        "LOGNAME": USER,
+        "SHELL": "/bin/bash",
+        "LANG": "C.UTF-8",
+        "XDG_RUNTIME_DIR": f"/run/user/{uid}",
+        "XDG_SESSION_TYPE": "wayland",
+        "XDG_SESSION_CLASS": "user",
+        **HEADLESS,
+    }
+
+
+def as_user(
+    root: Root, ids: tuple[str, str, str], env: dict[str, str], argv: list[str]
+) -> list[str]:
+    uid, gid, gids = ids
+    return ["chroot", f"--userspec={uid}:{gid}", f"--groups={gids}", str(root.path),
+            "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]  # fmt: skip
+
+
+def photo_share(png: Path) -> float:
+    """The share of the picture's pixels in the story photo's colour (JPEG and scaling: ±24)."""
+    img = Image.open(png).convert("RGB")
+    near = sum(
+        1
+        for r, g, b in img.getdata()
+        if abs(r - PHOTO[0]) < 24 and abs(g - PHOTO[1]) < 24 and abs(b - PHOTO[2]) < 24
+    )
+    return near / (img.width * img.height)
+
+
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_installed_session_shows_the_slide(
+    target: Target, settings: Settings, server: LiveServer, tmp_path: Path
+) -> None:
+    timings: dict[str, float] = {}
+    start = time.monotonic()
+    story = approved(server, settings.content_dir, "ada", "Ada Lovelace")
+    with unpacked(target) as root:
+        copy_checkout(root)
+        t = time.monotonic()
+        done = root.run(
+            ["bash", INSTALL, "--server", server.url, "--lite", "--user", USER,
+             "--screen-name", SCREEN],
+            env=INSTALL_ENV, timeout=1800,
+        )  # fmt: skip
+        timings["install"] = time.monotonic() - t
+        (tmp_path / "install.txt").write_text(done.stdout)
+        assert done.returncode == 0, f"install.sh failed:\n{done.stdout[-6000:]}"
+        assert f"Screen:       '{SCREEN}' as {USER} (lite)" in done.stdout
+        # What the test itself uses to look at the screen; not part of a Pi's install.
+        done = root.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "grim"],
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+
+        greetd = tomllib.loads((root / "etc/greetd/config.toml").read_text())
+        command = greetd["initial_session"]["command"]
+        assert greetd["initial_session"]["user"] == USER
+        ids = root.ids(USER, None, [])
+        uid, gid = int(ids[0]), int(ids[1])
+        _, _, groups = root.ids(USER, None, ["video"])
+        ids = (ids[0], ids[1], f"{ids[1]},{groups}")
+        runtime = root / f"run/user/{uid}"
+        runtime.mkdir(parents=True)
+        os.chown(runtime, uid, gid)
+        runtime.chmod(0o700)
+        env = session_env(root, str(uid))
+        # greetd runs the command through sh after the login profile, as a login would.
+        profile = (
+            '[ -f /etc/profile ] && . /etc/profile; [ -f "$HOME/.profile" ] && . "$HOME/.profile"; '
+        )
+        log = tmp_path / "session.txt"
+        with open(log, "wb") as out:
+            session = subprocess.Popen(
+                as_user(root, ids, env, ["/bin/sh", "-c", profile + f"exec {command}"]),
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd="/",
+            )  # fmt: skip
+        try:
+            t = time.monotonic()
+
+            def showing() -> bool:
+                assert session.poll() is None, f"the session ended:\n{log.read_text()[-6000:]}"
+                seen = {s["name"]: s for s in server.library.screens()}
+                return seen.get(SCREEN, {}).get("slide") == str(story["id"])
+
+            try:
+                wait_for(showing, timeout=300, interval=1)
+            except AssertionError:
+                raise AssertionError(
+                    f"no heartbeat with the slide:\n{log.read_text()[-6000:]}"
+                ) from None
+            timings["slide shown"] = time.monotonic() - t
+            shot = root / "tmp/labwc-session.png"
+
+            def pictured() -> bool:
+                shot.unlink(missing_ok=True)
+                wayland = {**env, "WAYLAND_DISPLAY": "wayland-0"}
+                grim = subprocess.run(
+                    as_user(root, ids, wayland, ["grim", "/tmp/labwc-session.png"]),
+                    capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+                assert grim.returncode == 0, grim.stderr
+                return photo_share(shot) > 0.05
+
+            wait_for(pictured, timeout=60, interval=2)
+            picture = Image.open(shot)
+            assert picture.size == (1280, 720)
+            colours = picture.convert("RGB").getcolors(1 << 20) or []
+            assert len(colours) > 50, "a slide has a photo and text, not a few flat colours"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            (SCREENSHOTS / "labwc-session.png").write_bytes(shot.read_bytes())
+        finally:
+            os.killpg(session.pid, signal.SIGTERM)
+            try:
+                session.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(session.pid, signal.SIGKILL)
+                session.wait()
+            # Anything the session started in a session of its own (Chromium does) goes too.
+            kill_inside(root)
+    timings["total"] = time.monotonic() - start
+    summary = ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+    with open(CACHE / "install-times.log", "a") as record:
+        record.write(f"{time.strftime('%F %T')} session {target.name}: {summary}\n")
+    print(f"session {target.name}: {summary} ({shlex.quote(command)})")
