@@ -13,10 +13,13 @@ which slide it shows; grim takes a picture of the output, and the story's photo 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -71,6 +74,37 @@ def as_user(
             "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]  # fmt: skip
 
 
+class Journal:
+    """journald's stdout socket, for `systemd-cat` in labwc's autostart: each stream's text,
+    after the seven header lines the protocol starts with, goes to one log file."""
+
+    def __init__(self, root: Root, log: Path) -> None:
+        path = root / "run/systemd/journal/stdout"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        path.chmod(0o666)
+        self.sock.listen()
+        self.log = log
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed: the test is over
+            while True:
+                conn, _ = self.sock.accept()
+                threading.Thread(target=self._copy, args=(conn,), daemon=True).start()
+
+    def _copy(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as stream, open(self.log, "ab", buffering=0) as out:
+            for _ in range(7):
+                stream.readline()
+            for line in stream:
+                out.write(line)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def photo_share(png: Path) -> float:
     """The share of the picture's pixels in the story photo's colour (JPEG and scaling: ±24)."""
     img = Image.open(png).convert("RGB")
@@ -91,7 +125,10 @@ def test_installed_session_shows_the_slide(
     start = time.monotonic()
     story = approved(server, settings.content_dir, "ada", "Ada Lovelace")
     with unpacked(target) as root:
+        # The Pi's user exists (the imager made it) and cloned the checkout into its home.
+        assert root.run(["useradd", "--create-home", "--shell", "/bin/bash", USER]).returncode == 0
         copy_checkout(root)
+        assert root.run(["chown", "-R", f"{USER}:", f"/home/{USER}"]).returncode == 0
         t = time.monotonic()
         done = root.run(
             ["bash", INSTALL, "--server", server.url, "--lite", "--user", USER,
@@ -126,6 +163,7 @@ def test_installed_session_shows_the_slide(
             '[ -f /etc/profile ] && . /etc/profile; [ -f "$HOME/.profile" ] && . "$HOME/.profile"; '
         )
         log = tmp_path / "session.txt"
+        journal = Journal(root, log)
         with open(log, "wb") as out:
             session = subprocess.Popen(
                 as_user(root, ids, env, ["/bin/sh", "-c", profile + f"exec {command}"]),
@@ -140,7 +178,7 @@ def test_installed_session_shows_the_slide(
                 return seen.get(SCREEN, {}).get("slide") == str(story["id"])
 
             try:
-                wait_for(showing, timeout=300, interval=1)
+                wait_for(showing, timeout=180, interval=1)
             except AssertionError:
                 raise AssertionError(
                     f"no heartbeat with the slide:\n{log.read_text()[-6000:]}"
@@ -174,6 +212,7 @@ def test_installed_session_shows_the_slide(
                 session.wait()
             # Anything the session started in a session of its own (Chromium does) goes too.
             kill_inside(root)
+            journal.close()
     timings["total"] = time.monotonic() - start
     summary = ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
     with open(CACHE / "install-times.log", "a") as record:
