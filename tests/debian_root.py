@@ -10,13 +10,11 @@ folder is only ever removed once nothing is mounted beneath it.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -354,20 +352,3 @@ def copy_checkout(root: Root) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(src.read_bytes())
         target.chmod(src.stat().st_mode & 0o777)
-
-
-def kill_inside(root: Root) -> list[int]:
-    """SIGKILL every process whose root directory is this root (what a session left behind)."""
-    killed = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            inside = os.readlink(proc / "root") == str(root.path.resolve())
-        except OSError:  # gone meanwhile, or not ours to look at
-            continue
-        if inside:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(proc.name), signal.SIGKILL)
-                killed.append(int(proc.name))
-    return killed
