@@ -1,11 +1,11 @@
 """A fresh Debian root to install into: debootstrap once, cached as a tarball, unpacked per run.
 
-Used by test_install.py. The root is built with the machine's own Debian mirror (read from its
-apt sources, never a hard-coded host) and kept under $KIOSK_TEST_CACHE (default
-~/.cache/kiosk-tests), outside the repository. Each run unpacks it into a folder of its own
-there, mounts what programs inside need (/proc, a private /dev/pts, /dev/shm, and the pip and
-apt download caches so repeats are quick), and always unmounts before anything is deleted: a
-folder is only ever removed once nothing is mounted beneath it.
+Used by test_install.py and test_session.py. The root is built with the machine's own Debian
+mirror (read from its apt sources, never a hard-coded host) and kept under $KIOSK_TEST_CACHE
+(default ~/.cache/kiosk-tests), outside the repository. Each run unpacks it into a folder of its
+own there, mounts what programs inside need (/proc, a private /dev/pts, /dev/shm, and the pip
+and apt download caches so repeats are quick), and always unmounts before anything is deleted:
+a folder is only ever removed once nothing is mounted beneath it.
 """
 
 from __future__ import annotations

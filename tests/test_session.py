@@ -9,6 +9,10 @@ profile, XDG_RUNTIME_DIR as pam_systemd makes it), with wlroots' headless backen
 renderer instead of a monitor. labwc's autostart (installed in the user's home) then starts
 kiosk-session, which starts `kiosk display`, which starts Chromium. The page's heartbeat says
 which slide it shows; grim takes a picture of the output, and the story's photo must be on it.
+No extra Chromium flags: the session runs where the root is its mount namespace's own (see
+`contained`), so Chromium's sandbox works as on the Pi. What a chroot lacks and the test stands
+in for: journald's socket (autostart's systemd-cat) and the user's D-Bus session bus (Chromium
+logs that it has none and goes on; on the Pi pam_systemd and dbus-user-session provide it).
 """
 
 from __future__ import annotations
