@@ -1,11 +1,11 @@
 """A fresh Debian root to install into: debootstrap once, cached as a tarball, unpacked per run.
 
-Used by test_install.py. The root is built with the machine's own Debian mirror (read from its
-apt sources, never a hard-coded host) and kept under $KIOSK_TEST_CACHE (default
-~/.cache/kiosk-tests), outside the repository. Each run unpacks it into a folder of its own
-there, mounts what programs inside need (/proc, a private /dev/pts, /dev/shm, and the pip and
-apt download caches so repeats are quick), and always unmounts before anything is deleted: a
-folder is only ever removed once nothing is mounted beneath it.
+Used by test_install.py and test_session.py. The root is built with the machine's own Debian
+mirror (read from its apt sources, never a hard-coded host) and kept under $KIOSK_TEST_CACHE
+(default ~/.cache/kiosk-tests), outside the repository. Each run unpacks it into a folder of its
+own there, mounts what programs inside need (/proc, a private /dev/pts, /dev/shm, and the pip
+and apt download caches so repeats are quick), and always unmounts before anything is deleted:
+a folder is only ever removed once nothing is mounted beneath it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ CACHE = Path(os.environ.get("KIOSK_TEST_CACHE") or Path.home() / ".cache" / "kio
 # and sudo (the guide's commands start with it).
 INCLUDE = ("systemd-sysv", "sudo")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+REPO = Path(__file__).resolve().parents[1]
+CHECKOUT = "/home/pi/hallway-kiosk"  # where the guide's `git clone` puts it
 
 
 class RootError(Exception):
@@ -333,3 +335,20 @@ class Service:
                 self.proc.kill()
                 self.proc.wait()
         self._out.close()
+
+
+def copy_checkout(root: Root) -> None:
+    """The working tree as `git clone` would give it (tracked and new files, nothing ignored)."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True,
+    ).stdout.split(b"\0")  # fmt: skip
+    dest = root / CHECKOUT
+    for rel in filter(None, listed):
+        src = REPO / rel.decode()
+        if not src.is_file():  # deleted but not yet committed
+            continue
+        target = dest / rel.decode()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(src.read_bytes())
+        target.chmod(src.stat().st_mode & 0o777)

@@ -16,20 +16,18 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .debian_root import CACHE, Root, Service, Target, host_arch, unpacked
+from .debian_root import CACHE, CHECKOUT, Root, Service, Target, copy_checkout, host_arch, unpacked
 from .factories import jpeg, story
 from .support import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "deploy-raspberry-pi.md"
-CHECKOUT = "/home/pi/hallway-kiosk"  # where the guide's `git clone` puts it
 INSTALL = f"{CHECKOUT}/deploy/raspberry-pi/install.sh"
 TARGETS = [Target("bookworm", host_arch())]
 if os.environ.get("KIOSK_LONG_TESTS") == "1":
@@ -37,23 +35,6 @@ if os.environ.get("KIOSK_LONG_TESTS") == "1":
 # pip inside trusts what this machine trusts (a proxy's CA where the network has one).
 INSTALL_ENV = {"PIP_CERT": "/etc/host-ca.pem", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 FIRST_PASSWORD = re.compile(r"First start: created the user 'admin' .*?\n\s*\n\s*(\S+)\n")
-
-
-def copy_checkout(root: Root) -> None:
-    """The working tree as `git clone` would give it (tracked and new files, nothing ignored)."""
-    listed = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True, check=True,
-    ).stdout.split(b"\0")  # fmt: skip
-    dest = root / CHECKOUT
-    for rel in filter(None, listed):
-        src = REPO / rel.decode()
-        if not src.is_file():  # deleted but not yet committed
-            continue
-        target = dest / rel.decode()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(src.read_bytes())
-        target.chmod(src.stat().st_mode & 0o777)
 
 
 def install(root: Root, *args: str, timings: dict[str, float], label: str, log: Path) -> str:

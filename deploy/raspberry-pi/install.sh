@@ -430,6 +430,8 @@ install_screen() {
     install_cursor_theme
     render labwc-autostart | put_block "$home/.config/labwc/autostart"
     render labwc-environment | put_block "$home/.config/labwc/environment"
+    # ~/.config too: made just now by root when the account has never logged in (a new --user)
+    run chown "$SESSION_USER:" "$home/.config"
     run chown -R "$SESSION_USER:" "$home/.config/labwc"
 
     if [ "$MODE" = lite ]; then
