@@ -32,6 +32,7 @@ from PIL import Image, ImageCms
 
 from ..atomic import write_atomically
 from ..errors import KioskError
+from . import isobmff
 
 pillow_heif.register_heif_opener()
 Image.init()
@@ -255,7 +256,7 @@ def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
         raise _too_many_pixels(name, _header_size(data), max_pixels) from exc
     except Exception as exc:
         # libavif refuses pictures over 16384×16384 as if they were damaged: say the size
-        declared = _container_size(data)
+        declared = isobmff.declared_size(data)
         if declared and declared[0] * declared[1] > max_pixels:
             raise _too_many_pixels(name, declared, max_pixels) from exc
         # Image.open only says "cannot identify": ask the plugin the signature points at why
@@ -291,24 +292,12 @@ def _says_unsupported(exc: Exception) -> bool:
     return bool(_UNSUPPORTED_RE.search(str(exc)))
 
 
-def _container_size(data: bytes) -> tuple[int, int] | None:
-    """The largest picture an AVIF/HEIF (ISOBMFF) file declares in its `ispe` properties,
-    read from the container without any decoder."""
-    found = None
-    for kind, start, end in _properties(data):
-        if kind == b"ispe" and end - start >= 12:
-            size = cast(tuple[int, int], struct.unpack_from(">II", data, start + 4))
-            if found is None or size[0] * size[1] > found[0] * found[1]:
-                found = size
-    return found
-
-
 def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:
     """`img` cropped to the AVIF's clean aperture (`clap`), which phones write to crop without
     re-encoding: libheif applies it to HEIF, Pillow's AVIF decoder ignores it. It comes before
     any rotation, as the EXIF orientation Pillow derives from `irot`/`imir` does here."""
     try:
-        clap = _primary_clap(data)
+        clap = isobmff.primary_clap(data)
     except (struct.error, IndexError, KeyError, ValueError):
         return img  # a container the decoder read but we cannot: show the whole picture
     if clap is None:
@@ -325,71 +314,6 @@ def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:
     if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height or box[:2] >= box[2:]:
         return img  # an aperture outside the picture: better uncropped than refused
     return img.crop(box)
-
-
-def _primary_clap(data: bytes) -> tuple[int, ...] | None:
-    """The `clap` values associated with the primary item (`pitm`), if it has one."""
-    meta = _meta(data)
-    if b"pitm" not in meta or b"iprp" not in meta:
-        return None
-    at = meta[b"pitm"][0]
-    primary = struct.unpack_from(">H" if data[at] == 0 else ">I", data, at + 4)[0]
-    iprp = {kind: (s, e) for kind, s, e in _boxes(data, *meta[b"iprp"])}
-    properties = list(_boxes(data, *iprp[b"ipco"]))
-    at = iprp[b"ipma"][0]
-    version, wide_index = data[at], data[at + 3] & 1
-    (entries,) = struct.unpack_from(">I", data, at + 4)
-    at += 8
-    for _ in range(entries):
-        item = struct.unpack_from(">H" if version < 1 else ">I", data, at)[0]
-        at += 2 if version < 1 else 4
-        count = data[at]
-        at += 1
-        for _ in range(count):
-            if wide_index:
-                index = struct.unpack_from(">H", data, at)[0] & 0x7FFF
-            else:
-                index = data[at] & 0x7F
-            at += 1 + wide_index
-            kind, start, end = properties[index - 1] if index else (b"", 0, 0)
-            if item == primary and kind == b"clap" and end - start >= 32:
-                return struct.unpack_from(">IIIIiIiI", data, start)
-    return None
-
-
-def _properties(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    """The boxes in meta/iprp/ipco: the item properties of an AVIF or HEIF."""
-    iprp = _meta(data).get(b"iprp")
-    if iprp is None:
-        return
-    for kind, start, end in _boxes(data, *iprp):
-        if kind == b"ipco":
-            yield from _boxes(data, start, end)
-
-
-def _meta(data: bytes) -> dict[bytes, tuple[int, int]]:
-    """The boxes in the top-level `meta` box by type: (payload start, end); {} if none."""
-    if data[4:8] != b"ftyp":
-        return {}
-    for kind, start, end in _boxes(data, 0, len(data)):
-        if kind == b"meta":  # a full box: version and flags come before its boxes
-            return {k: (s, e) for k, s, e in _boxes(data, start + 4, end)}
-    return {}
-
-
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of each ISOBMFF box in data[start:end]."""
-    while start + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, start)
-        header = 8
-        if size == 1 and start + 16 <= end:
-            size, header = struct.unpack_from(">Q", data, start + 8)[0], 16
-        elif size == 0:
-            size = end - start
-        if size < header or start + size > end:
-            return
-        yield kind, start + header, start + size
-        start += size
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
