@@ -28,7 +28,7 @@ from kiosk.model import (
     StoryFields,
     Submission,
 )
-from kiosk.routes import admin, display
+from kiosk.routes import admin_models, display
 from kiosk.settings import Settings
 
 from .factories import jpeg, make_tree, story
@@ -118,9 +118,9 @@ def test_typed_records_and_api_models_hold_the_model_fields() -> None:
     assert StoryFields.__required_keys__ == in_fields
     assert {f.name for f in STORY_FIELDS} <= {f.name for f in dataclasses.fields(Story)}
     answered = {f.name for f in STORY_FIELDS if f.kind is not Kind.PHOTO}
-    assert answered <= set(admin.Revision.model_fields)
+    assert answered <= set(admin_models.Revision.model_fields)
     assert answered <= Revision.__required_keys__
-    patchable = set(admin.SubmissionPatch.model_fields) - {"focal", "pinned", "position"}
+    patchable = set(admin_models.SubmissionPatch.model_fields) - {"focal", "pinned", "position"}
     assert patchable == EDITABLE
     assert {f.name for f in TEXT_FIELDS} <= set(display.Slide.model_fields)
 
@@ -135,7 +135,7 @@ def test_a_text_field_needs_a_limit() -> None:
 
 def test_focal_point_defaults_to_upper_middle() -> None:
     assert FocalPoint().pair() == (0.5, 0.3)
-    assert admin.Revision.model_fields["focal"].default == (0.5, 0.3)
+    assert admin_models.Revision.model_fields["focal"].default == (0.5, 0.3)
 
 
 @pytest.mark.parametrize("value", [[0.2, 0.8], (0, 1), [1, 0.0]])

@@ -32,7 +32,7 @@ from ..auth import Auth
 from ..deps import AuthDep, SettingsDep, WatcherDep
 from ..ingest import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
 from ..model import STORY_FIELDS, TEXT_FIELDS, Kind
-from .admin import one_line
+from .admin_models import one_line
 from .admin_pages import PAGE_HEADERS, templates
 
 log = logging.getLogger(__name__)
