@@ -38,7 +38,7 @@ async def kiosk_error(request: Request, exc: Exception) -> JSONResponse:
 
 def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> FastAPI:
     """Build the whole server around `settings`; the watcher runs in the app's lifespan.
-    `hasher` hashes passwords (argon2's defaults unless given)."""
+    `hasher` hashes passwords (kiosk.auth's argon2 sized for a Pi unless given)."""
     check_folders(settings)
     for stale in settings.media_dir.glob("*.tmp"):
         stale.unlink(missing_ok=True)  # left by a render that was killed; never a rendition
