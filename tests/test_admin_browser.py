@@ -6,6 +6,8 @@ guide); otherwise to a temp folder, so a test run leaves the repository as it wa
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from kiosk.assets import code_version
@@ -389,3 +392,21 @@ def test_a_story_whose_consent_ends_soon_is_flagged_on_the_screens_tab(
         f"consent for Babette Ruiz ends on {soon.day} {soon:%B %Y}: ask again and update "
         "consent_until, or the story leaves the screens then"
     )
+
+
+def test_a_big_drop_shows_how_far_ingest_has_got(page: Page, server: LiveServer) -> None:
+    """Between a drop and the last story in the queue, the page says how far it has got."""
+    sign_in(page, server)
+    noise = Image.frombytes("RGB", (3000, 3000), os.urandom(3000 * 3000 * 3))
+    big = io.BytesIO()
+    noise.save(big, "PNG", compress_level=0)  # a second or so to read: the backlog is visible
+    files: dict[str, str | bytes] = {}
+    for i in range(3):
+        files[f"big-{i}.md"], files[f"big-{i}.png"] = story(f"Big {i}"), big.getvalue()
+    for i in range(12):
+        files[f"small-{i}.md"], files[f"small-{i}.jpg"] = story(f"Small {i}"), jpeg(300, 400)
+    make_tree(server.settings.content_dir, files)
+    banner = page.locator("#ingesting")
+    expect(banner).to_contain_text(re.compile(r"Reading new stories: \d+ of \d+…"), timeout=30_000)
+    server.wait_status("big-2.md", "pending", timeout=60)
+    expect(banner).to_be_hidden(timeout=10_000)

@@ -18,8 +18,18 @@ const TAB_TABLES = {
 
 const background = (path) => api("GET", path, undefined, true);
 
+/** A big drop takes a while: say how far the server has got, from /healthz's backlog. */
+async function showBacklog() {
+  const banner = document.getElementById("ingesting");
+  const health = await fetch("/healthz").then((r) => r.json());
+  const backlog = health.ingesting;
+  banner.hidden = !backlog;
+  if (backlog) banner.textContent = `Reading new stories: ${backlog.done} of ${backlog.total}…`;
+}
+
 async function fetchAndRender() {
   try {
+    showBacklog().catch(() => {}); // /healthz answers 503 with the same body when degraded
     state.subs = (await background("/api/admin/submissions")).submissions;
     renderQueue();
     const table = TAB_TABLES[state.tab];
