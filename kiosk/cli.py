@@ -165,6 +165,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
         if not args.json and sys.stderr.isatty():
             print("\r" + " " * 30 + "\r", end="", file=sys.stderr)
+        pages = _measure_pages(settings, report, Path(tmp) / "pages") if args.pages else None
         report += [
             {"source": s, "status": "ignored", "name": "", "photo": None, "problems": [reason]}
             for s, reason in scan.ignored
@@ -183,7 +184,28 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"\n{len(scan.entries)} stories: {len(scan.entries) - problems} would be pending, "
             f"{problems} with problems, {ignored} files ignored"
         )
+        if pages is not None:
+            print("\n".join(pages) or "every story fits one page on each screen shape")
     return 1 if problems else 0
+
+
+def _measure_pages(
+    settings: Settings, report: list[dict[str, Any]], scratch: Path
+) -> list[str] | None:
+    """Adds `pages` ({shape: count}) to each pending story of `report`; the lines to print.
+    None when it cannot measure (said on stderr): the rest of the check stands on its own."""
+    from . import pages
+
+    pending = [r for r in report if r["status"] == "pending"]
+    scratch.mkdir()
+    try:
+        counts = pages.measure(settings, [r["source"] for r in pending], scratch)
+    except pages.Unavailable as e:
+        print(e, file=sys.stderr)
+        return None
+    for r in pending:
+        r["pages"] = counts.get(r["source"], {})
+    return pages.needs(counts)
 
 
 def cmd_display(args: argparse.Namespace) -> int:
@@ -368,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path, nargs="?", metavar="DIR", help="content folder to check")
     p.add_argument("--config", type=Path, help="TOML settings file (limits)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
+    p.add_argument(
+        "--pages",
+        action="store_true",
+        help="also say on how many pages each story plays on each screen shape (in Chromium)",
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(

@@ -269,12 +269,28 @@ def test_a_story_too_long_for_one_screen_says_on_how_many_pages(
         count = page.wait_for_function("(f) => f.contentWindow.kiosk.page", arg=frame)
         pages = count.json_value()["count"]
         assert pages > 1
-        expect(ana.locator(".pages")).to_have_text(f"Needs {pages} pages on lobby (upright)")
+        lobby = ana.locator(".pages", has_text="lobby")
+        expect(lobby).to_have_text(f"Needs {pages} pages on lobby (upright)")
+        # The screens not previewed are measured too, out of sight, listed in screen order.
+        default = ana.locator(".pages", has_text="default")
+        expect(default).to_have_text(re.compile(r"^Needs \d+ pages on default \(landscape\)$"))
+        expect(ana.locator(".pages").first).to_contain_text("default")
+        said = default.inner_text()
         wait_for_preview(page, kenji.locator("iframe"))
-        expect(kenji.locator(".pages")).to_have_count(0)  # one page: nothing to say
+        expect(kenji.locator(".pages")).to_have_count(0)  # one page everywhere: nothing to say
+        expect(page.locator("iframe.measure")).to_have_count(0, timeout=30000)  # all done
         ana.scroll_into_view_if_needed()
         page.mouse.move(1, 1)
         page.screenshot(path=shots / "admin-pages-1366.png")
+        # What the hidden frame counted is what the visible preview of that screen counts.
+        page.select_option("#preview-screen", "default")
+        wait_for_preview(page, ana.locator("iframe"))
+        frame = ana.locator("iframe").element_handle()
+        count = page.wait_for_function("(f) => f.contentWindow.kiosk.page", arg=frame)
+        assert said == f"Needs {count.json_value()['count']} pages on default (landscape)"
+        expect(ana.locator(".pages", has_text="lobby")).to_have_text(
+            f"Needs {pages} pages on lobby (upright)"
+        )
     finally:
         context.close()
         server.stop()

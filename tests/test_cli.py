@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.cli import main
 
-from .factories import jpeg, make_tree, story
+from .factories import STORIES, jpeg, make_tree, story
 from .support import free_port, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,3 +187,46 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_check_pages_says_which_story_needs_more_than_one_page(tmp_path: Path) -> None:
+    """Twice the template's length plays on two pages upright; the template itself on one."""
+    files: dict[str, str | bytes] = {}
+    for stem, key in (("marta", "en-double"), ("kenji", "en-template")):
+        fields = dict(STORIES[key])
+        files[f"{stem}.md"] = story(fields.pop("name"), fields.pop("body"), **fields)
+        files[f"{stem}.jpg"] = jpeg()
+    content = make_tree(tmp_path / "stories", files)
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[screens.lobby]\ntheme = "portrait"\norientation = "portrait"\n')
+    result = kiosk("check", str(content), "--config", str(config), "--pages", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    pages = {r["source"]: r["pages"] for r in json.loads(result.stdout)}
+    shapes = {"1920×1080 (default)", "1080×1920 (default)", "lobby (upright)"}
+    assert set(pages["kenji.md"]) == set(pages["marta.md"]) == shapes
+    assert set(pages["kenji.md"].values()) == {1}
+    assert pages["marta.md"]["lobby (upright)"] == 2
+    assert pages["marta.md"]["1080×1920 (default)"] == 2
+
+    text = kiosk("check", str(content), "--config", str(config), "--pages").stdout
+    assert "marta.md: needs 2 pages on lobby (upright)" in text
+    assert "kenji.md: needs" not in text
+
+
+def test_check_pages_without_playwright_says_so_and_checks_the_rest(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"good.md": story("Good Person"), "good.jpg": jpeg()})
+    # As on a machine without the `pages` extra: the import of playwright fails.
+    script = (
+        "import sys; sys.modules['playwright'] = None; from kiosk.cli import main; "
+        f"sys.exit(main(['check', {str(tmp_path)!r}, '--pages']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "pending  good.md  (Good Person)" in result.stdout
+    assert "1 stories: 1 would be pending" in result.stdout
+    assert result.stderr.strip() == (
+        "could not measure pages: install chromium and the `pages` extra"
+    )

@@ -31,7 +31,7 @@ function preview(sub) {
   const screen = previewScreen();
   const portrait = screen.orientation === "portrait";
   const frame = h("iframe", {
-    src: `/display?screen=${encodeURIComponent(screen.name)}&preview=${sub.id}`,
+    src: displayUrl(sub, screen),
     title: `Preview: ${sub.name} on the screen “${screen.name}”`,
     width: portrait ? 1080 : 1920,
     height: portrait ? 1920 : 1080,
@@ -39,32 +39,83 @@ function preview(sub) {
     loading: "lazy",
   });
   const box = h("div", { class: portrait ? "preview portrait" : "preview" }, frame);
+  const notes = h("div", { class: "page-notes" });
   scaler.observe(box);
-  frame.addEventListener("load", () => notePages(frame, box, screen));
-  return box;
+  frame.addEventListener("load", () => {
+    countPages(frame, notes).then((count) => {
+      notePages(notes, sub, screen, count);
+      for (const other of config.screens) {
+        if (other !== screen) measureOn(sub, other).then((n) => notePages(notes, sub, other, n));
+      }
+    });
+  });
+  return [box, notes];
+}
+
+function displayUrl(sub, screen) {
+  return `/display?screen=${encodeURIComponent(screen.name)}&preview=${sub.id}`;
 }
 
 const PAGES_WAIT_MS = 15000; // the player shows the slide once its photo and fonts are in
 const PAGES_POLL_MS = 200;
 
-/** Under the preview, when the story does not fit the screen at once: on how many pages it
-    plays there. The player in the frame counts them (window.kiosk.page) as the wall would. */
-function notePages(frame, box, screen) {
+/** On how many pages the player in `frame` plays the story (window.kiosk.page, as the wall
+    counts them); null when it shows nothing in time or `alive` is no longer on the page. */
+function countPages(frame, alive) {
   const deadline = Date.now() + PAGES_WAIT_MS;
-  const look = () => {
-    if (!box.isConnected) return; // the card was redrawn: its new frame measures again
-    const page = frame.contentWindow?.kiosk?.page;
-    if (!page) {
-      if (Date.now() < deadline) setTimeout(look, PAGES_POLL_MS);
-      return;
-    }
-    box.parentNode.querySelector(".pages")?.remove();
-    if (page.count < 2) return;
-    const shape = screen.orientation === "portrait" ? "upright" : "landscape";
-    const text = `Needs ${page.count} pages on ${screen.name} (${shape})`;
-    box.after(h("p", { class: "pages badge warn", text }));
-  };
-  look();
+  return new Promise((resolve) => {
+    const look = () => {
+      const page = frame.contentWindow?.kiosk?.page;
+      if (page) return resolve(page.count);
+      if (!alive.isConnected || Date.now() > deadline) return resolve(null);
+      setTimeout(look, PAGES_POLL_MS);
+    };
+    look();
+  });
+}
+
+// Page counts on the screens not previewed, by story revision and text: each is measured once,
+// one at a time in a hidden full-size frame, so a long list does not load dozens of players.
+const counted = new Map();
+let measuring = Promise.resolve();
+
+function measureOn(sub, screen) {
+  const text = JSON.stringify(DIFF_FIELDS.map(({ name }) => sub[name]));
+  const key = `${sub.id}/${sub.revision}/${screen.name}/${text}`;
+  if (!counted.has(key)) {
+    measuring = measuring.then(() => measureHidden(sub, screen));
+    counted.set(key, measuring);
+    measuring.then((n) => n === null && counted.delete(key)); // try again on the next redraw
+  }
+  return counted.get(key);
+}
+
+function measureHidden(sub, screen) {
+  const portrait = screen.orientation === "portrait";
+  const frame = h("iframe", {
+    src: displayUrl(sub, screen),
+    class: "measure",
+    width: portrait ? 1080 : 1920,
+    height: portrait ? 1920 : 1080,
+    tabindex: "-1",
+    "aria-hidden": "true",
+  });
+  document.body.append(frame);
+  return countPages(frame, frame).finally(() => frame.remove());
+}
+
+/** Under the preview, when the story does not fit `screen` at once: on how many pages it
+    plays there; one line per screen, in the order of the screen list. */
+function notePages(notes, sub, screen, count) {
+  if (!notes.isConnected || count === null) return; // the card was redrawn: it measures again
+  notes.querySelector(`[data-screen="${CSS.escape(screen.name)}"]`)?.remove();
+  if (count < 2) return;
+  const shape = screen.orientation === "portrait" ? "upright" : "landscape";
+  const text = `Needs ${count} pages on ${screen.name} (${shape})`;
+  const note = h("p", { class: "pages badge warn", text, "data-screen": screen.name });
+  const rank = (name) => config.screens.findIndex((s) => s.name === name);
+  const after = [...notes.children].find((n) => rank(n.dataset.screen) > rank(screen.name));
+  notes.insertBefore(note, after || null);
 }
 
 export function subtitle(rev) {
