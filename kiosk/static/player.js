@@ -100,9 +100,11 @@
   }
 
   function adopt(data) {
-    // Keep our place: the slide after the current one comes next, even if others moved.
+    // Keep our place: the slide after the current one comes next, even if others moved. A
+    // fresh story is in the rotation twice: the same place first, else its first appearance.
     const current = state.playlist && state.playlist.slides[state.index];
-    const at = current ? data.slides.findIndex((s) => s.id === current.id) : -1;
+    let at = current ? data.slides.findIndex((s) => s.id === current.id) : -1;
+    if (current && data.slides[state.index]?.id === current.id) at = state.index;
     state.index = at >= 0 ? at : Math.max(state.index - 1, -1);
     state.playlist = data;
     kiosk.version = data.version;
