@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .assets import code_version
@@ -103,7 +103,7 @@ def _compose(revisions: list[OnScreen], settings: Settings, screen: str, now: da
     wanted = set(settings.screen(screen).tags)
     terms = settings.consent_terms
     edges: list[datetime] = []
-    slides = []
+    slides: list[tuple[dict[str, Any], bool, bool]] = []  # (slide, pinned, fresh)
     for rev in revisions:
         if wanted and not wanted & {str(t).lower() for t in rev.get("tags") or ()}:
             continue
@@ -115,20 +115,53 @@ def _compose(revisions: list[OnScreen], settings: Settings, screen: str, now: da
         window = (start, end)
         edges += [t for t in window if t is not None and t > now]
         if in_window(window, now):
-            slides.append(slide(rev, settings))
+            stale_at = _stale_at(rev, settings, now)
+            if stale_at is not None:
+                edges.append(stale_at)  # the rotation changes when the story stops being fresh
+            slides.append((slide(rev, settings), rev["pinned"], stale_at is not None))
     windows = settings.quiet_windows
     quiet = is_quiet(windows, now.astimezone(zone))
     edges += quiet_edges(windows, now, zone)
     code = page_code(settings, screen)
     # Slides stay in the playlist during quiet hours, so a screen has them ready (and cached)
     # for the morning even if the server is unreachable by then.
-    shown = {"code": code, "quiet": quiet, "slides": slides}
+    shown = {"code": code, "quiet": quiet, "slides": _rotation(slides)}
     digest = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return {
         "version": hashlib.sha256(digest.encode()).hexdigest()[:20],
         "code": code,
         "theme": settings.theme_for(screen),
         "quiet": quiet,
-        "slides": slides,
+        "slides": shown["slides"],
         "next_change": iso_utc(min(edges)) if edges else None,
     }
+
+
+def _stale_at(rev: OnScreen, settings: Settings, now: datetime) -> datetime | None:
+    """When a fresh story (first approved within `fresh_days` of `now`) stops being fresh;
+    None for one that is not fresh."""
+    first = rev.get("first_approved")
+    if not first or settings.fresh_days <= 0:
+        return None
+    approved = datetime.fromisoformat(first)
+    stale_at = approved + timedelta(days=settings.fresh_days)
+    return stale_at if approved <= now < stale_at else None
+
+
+def _rotation(slides: list[tuple[dict[str, Any], bool, bool]]) -> list[dict[str, Any]]:
+    """One rotation, from (slide, pinned, fresh) in moderators' order, pinned first: the pinned,
+    then the fresh, the first half of the others, the fresh again, the rest. Every story shows
+    at least once; a fresh one twice, unless a rotation this small would show it twice in a
+    row (where it ends and starts over, too)."""
+    pinned = [s for s, pin, _ in slides if pin]
+    fresh = [s for s, pin, new in slides if new and not pin]
+    others = [s for s, pin, new in slides if not new and not pin]
+    once = pinned + fresh + others
+    if not fresh:
+        return once
+    half = (len(others) + 1) // 2
+    twice = pinned + fresh + others[:half] + fresh + others[half:]
+    ids = [s["id"] for s in twice]
+    if any(a == b for a, b in zip(ids, ids[1:] + ids[:1], strict=True)):
+        return once
+    return twice

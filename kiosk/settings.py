@@ -104,6 +104,13 @@ class Settings:
         default=180,
         metadata=_help("Reading speed in words per minute: longer stories stay longer."),
     )
+    fresh_days: int = field(
+        default=14,
+        metadata=_help(
+            "A story first approved within this many days comes round twice per rotation;"
+            " pinned stories keep their place and every story still shows once. 0: never."
+        ),
+    )
     watch: str = field(
         default="auto",
         metadata=_help(
@@ -378,6 +385,8 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"display_max_px = {s.display_max_px}: use 320 to 8192 (1920 for HD)")
     if not 64 <= s.thumb_px <= 1024:
         raise SettingsError(f"thumb_px = {s.thumb_px}: use 64 to 1024")
+    if s.fresh_days < 0:
+        raise SettingsError("fresh_days must be 0 (no story counts as fresh) or more")
     if s.consent_months < 0:
         raise SettingsError("consent_months must be 0 (consent lasts until withdrawn) or more")
     if (s.tls_certfile is None) != (s.tls_keyfile is None):

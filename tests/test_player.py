@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -16,7 +17,7 @@ from PIL import Image
 from kiosk import playlist
 from kiosk.library import Library
 
-from .factories import STORIES, approved, jpeg, make_tree, story
+from .factories import STORIES, approved, drop, jpeg, make_tree, story
 from .support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -353,6 +354,76 @@ def test_offline_then_browser_restart_then_server_back(tmp_path: Path, browser: 
     finally:
         ctx.close()
         server.stop()
+
+
+# Every cache of the page's origin: each entry's URL and, for what is not a photo, its body.
+CACHED = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request, { ignoreVary: true });
+      const type = (response && response.headers.get('Content-Type')) || '';
+      const body = response && !type.startsWith('image/') ? await response.text() : '';
+      out.push({ url: new URL(request.url).pathname, body });
+    }
+  }
+  return out;
+}"""
+
+
+def test_withdrawal_leaves_nothing_in_the_offline_cache(
+    server: LiveServer, content: Path, context: Any
+) -> None:
+    drop(server, content, "ana", "Ana Ruiz", color=1)
+    drop(server, content, "ben", "Ben Okafor", color=2, body="Ben Okafor fixed the press.")
+    ana = server.library.approve(server.wait_status("ana.md", "pending")["id"], "mod")
+    ben = server.library.approve(server.wait_status("ben.md", "pending")["id"], "mod")
+    photo = "/media/" + ben["image"]
+    assert ana["image"] != ben["image"]
+    screen = Screen(context, f"{server.url}/display?{FAST}")
+    screen.shows("Ben Okafor")
+    screen.page.wait_for_function(
+        f"""async () => {{
+          if (!navigator.serviceWorker.controller) return false;
+          const urls = (await ({CACHED})()).map((e) => e.url);
+          return urls.includes('/display') && urls.includes('/api/playlist')
+            && urls.filter((u) => u.startsWith('/media/')).length === 2;
+        }}""",
+        timeout=15000,
+    )
+    before = screen.page.evaluate(CACHED)
+    assert photo in [e["url"] for e in before]
+    assert any("Ben Okafor" in e["body"] for e in before)
+
+    (content / "ben.md").unlink()  # the customer withdraws: the file goes
+    (content / "ben.jpg").unlink()
+    deadline = time.monotonic() + 15
+    while "Ben Okafor" in server.get("/api/playlist").text:
+        assert time.monotonic() < deadline, "still on the playlist"
+        time.sleep(0.1)
+    version = server.get("/api/playlist").json()["version"]
+    screen.page.wait_for_function(f"() => window.kiosk.version === {json.dumps(version)}")
+    screen.wait_transitions(2)
+    screen.shows("Ana Ruiz")
+    screen.page.wait_for_function(
+        f"""async () => {{
+          const entries = await ({CACHED})();
+          return !entries.some((e) => e.url === {json.dumps(photo)}
+                                      || e.body.includes('Ben Okafor'));
+        }}""",
+        timeout=10000,
+    )
+    # A request for the photo after the withdrawal (the slide still on screen, a preload from
+    # the old playlist) is answered, the file is not purged yet, but must not be cached again.
+    status = screen.page.evaluate(f"async () => (await fetch({json.dumps(photo)})).status")
+    assert status == 200
+    after = screen.page.evaluate(CACHED)
+    assert photo not in [e["url"] for e in after]
+    assert not [e["url"] for e in after if "Ben Okafor" in e["body"]]
+    # the other story stays, and only its photo: one entry fewer than before
+    assert [e["url"] for e in after if e["url"].startswith("/media/")] == ["/media/" + ana["image"]]
+    assert len(after) == len(before) - 1
 
 
 # ---- screenshots --------------------------------------------------------------------------

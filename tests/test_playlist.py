@@ -194,3 +194,46 @@ def test_version_changes_when_a_start_time_passes_with_no_file_event(lib: Librar
     assert before["next_change"] == "2026-06-10T18:30:00Z"  # the broadcaster wakes then
     assert names(at_start) == ["Ana", "Ben"] and at_start["version"] != before["version"]
     assert at_start["next_change"] is None
+
+
+# ---- fresh stories ------------------------------------------------------------------------
+APPROVED = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # nine days before NOON
+
+
+def approved_on(tmp_path: Path, when: datetime) -> Library:
+    """A library whose approvals (the audit's clock) happen at `when`."""
+    return Library(tmp_path / "kiosk.db", clock=lambda: when)
+
+
+def test_fresh_stories_come_round_twice_and_nobody_is_forgotten(tmp_path: Path) -> None:
+    lib = approved_on(tmp_path, APPROVED - timedelta(days=30))
+    pinned, old1, old2, old3, old4 = (add(lib, n) for n in ["Pia", "Ana", "Ben", "Cleo", "Dan"])
+    lib.patch(pinned, "mod", {"pinned": True})
+    lib.clock = lambda: APPROVED
+    fresh1, fresh2 = add(lib, "Eve"), add(lib, "Finn")
+    playlist = build(lib, cfg(), "default", NOON)
+    # pinned first, then the fresh, the first half of the others, the fresh again, the rest
+    assert names(playlist) == ["Pia", "Eve", "Finn", "Ana", "Ben", "Eve", "Finn", "Cleo", "Dan"]
+    ids = [s["id"] for s in playlist["slides"]]
+    assert {ids.count(i) for i in (pinned, old1, old2, old3, old4)} == {1}
+    assert ids.count(fresh1) == ids.count(fresh2) == 2
+    assert build(lib, cfg(), "default", NOON) == playlist  # reproducible
+    # fresh until 14 days after the approval: the broadcaster wakes then, the version changes
+    assert playlist["next_change"] == "2026-06-15T09:00:00Z"
+    later = build(lib, cfg(), "default", datetime(2026, 6, 15, 9, 0, 1, tzinfo=UTC))
+    assert names(later) == ["Pia", "Ana", "Ben", "Cleo", "Dan", "Eve", "Finn"]
+    assert later["version"] != playlist["version"] and later["next_change"] is None
+    # fresh_days = 7: nine days ago is not fresh any more; 0 turns freshness off
+    for days in (7, 0):
+        assert names(build(lib, cfg(fresh_days=days), "default", NOON)) == names(later)
+
+
+def test_a_fresh_story_never_follows_itself(tmp_path: Path) -> None:
+    lib = approved_on(tmp_path, APPROVED - timedelta(days=30))
+    add(lib, "Ana")
+    lib.clock = lambda: APPROVED
+    add(lib, "Eve")
+    # Eve, Ana, Eve would play Eve twice in a row when the rotation starts over
+    assert names(build(lib, cfg(), "default", NOON)) == ["Eve", "Ana"]
+    add(lib, "Finn")
+    assert names(build(lib, cfg(), "default", NOON)) == ["Eve", "Finn", "Ana", "Eve", "Finn"]

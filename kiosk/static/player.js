@@ -100,9 +100,11 @@
   }
 
   function adopt(data) {
-    // Keep our place: the slide after the current one comes next, even if others moved.
+    // Keep our place: the slide after the current one comes next, even if others moved. A
+    // fresh story is in the rotation twice: the same place first, else its first appearance.
     const current = state.playlist && state.playlist.slides[state.index];
-    const at = current ? data.slides.findIndex((s) => s.id === current.id) : -1;
+    let at = current ? data.slides.findIndex((s) => s.id === current.id) : -1;
+    if (current && data.slides[state.index]?.id === current.id) at = state.index;
     state.index = at >= 0 ? at : Math.max(state.index - 1, -1);
     state.playlist = data;
     kiosk.version = data.version;
@@ -545,7 +547,13 @@
   // ---- offline ----------------------------------------------------------------------------
   // The service worker answers from this cache when the server is gone; the page fills it
   // (the first load happens before the worker runs) and prunes what no slide needs any more.
-  async function keepOffline(playlist) {
+  // Calls are chained: an older playlist's additions cannot land after a newer one's pruning.
+  let offline = Promise.resolve();
+  function keepOffline(playlist) {
+    offline = offline.then(() => storeOffline(playlist));
+  }
+
+  async function storeOffline(playlist) {
     if (!("caches" in window) || !("serviceWorker" in navigator)) return;
     try {
       const cache = await caches.open(CACHE);
@@ -561,7 +569,9 @@
       const keep = new Set([...assets, ...images]);
       for (const request of await cache.keys()) {
         const path = new URL(request.url).pathname;
-        if (/^\/(media|static|themes)\//.test(path) && !keep.has(request.url)) cache.delete(request);
+        if (/^\/(media|static|themes)\//.test(path) && !keep.has(request.url)) {
+          await cache.delete(request);
+        }
       }
       for (const url of [location.href, ...keep]) {
         if (!(await cache.match(url))) await cache.add(url).catch(report);

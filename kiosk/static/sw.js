@@ -7,6 +7,9 @@ const CACHE = "kiosk";
 const NETWORK_FIRST = /^\/(display|api\/playlist)$/; // fresh when possible, cached when not
 const IMMUTABLE = /^\/(media|static\/fonts)\//; // content-hashed photos, fonts
 const VERSIONED = /^\/(static|themes)\//; // with ?v=: the page asks for its code's copy
+// Photos are stored by the page alone, from its playlist: a request after a withdrawal (the
+// slide still on screen, a preload from the old playlist) must not bring the photo back.
+const PHOTOS = /^\/media\//;
 
 // Only the display's own files: the admin side's static files stay the browser's business.
 function cacheFirst(url) {
@@ -44,6 +47,8 @@ async function fromCache(request) {
   const cached = await cache.match(request, { ignoreVary: true });
   if (cached) return cached;
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  if (response.ok && !PHOTOS.test(new URL(request.url).pathname)) {
+    await cache.put(request, response.clone());
+  }
   return response;
 }
