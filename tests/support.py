@@ -23,6 +23,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from kiosk import pages
 from kiosk.app import create_app
 from kiosk.library import Library
 from kiosk.settings import Settings, load
@@ -37,16 +38,8 @@ LONG_TESTS = os.environ.get("KIOSK_LONG_TESTS") == "1"
 UPDATE_SCREENSHOTS = os.environ.get("KIOSK_UPDATE_SCREENSHOTS") == "1"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
-CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = os.environ.get("KIOSK_TEST_CHROMIUM", pages.CHROMIUM)
+CHROMIUM_ARGS = pages.CHROMIUM_ARGS  # headless, nothing beyond loopback: as `kiosk check --pages`
 
 # Real argon2 with test-sized costs: the production defaults spend ~0.3 s per hash on purpose,
 # and every server start hashes once (the first admin). test_auth keeps one test on the defaults.
