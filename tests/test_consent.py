@@ -71,7 +71,7 @@ def test_consent_without_a_date_counts_from_the_first_approval(tmp_path: Path) -
     fields = {"name": "Ana Ruiz", "consent": True, "consent_date": None, "consent_until": None}
     sid = library.record_revision("ana.md", "h1", fields).submission_id
     library.approve(sid, "mod")
-    settings = Settings(timezone="UTC")
+    settings = Settings(timezone="UTC", fresh_days=0)  # the next change is consent's end
     then = playlist.build(library, settings, "default", clock[0] + timedelta(days=1))
     assert [s["name"] for s in then["slides"]] == ["Ana Ruiz"]
     end = datetime.fromisoformat(then["next_change"])
@@ -83,7 +83,7 @@ def test_consent_without_a_date_counts_from_the_first_approval(tmp_path: Path) -
     with pytest.raises(Refused, match="consent for Ana Ruiz ended on"):
         library.approve(sid, "mod", consent=settings.consent_terms)
     # with consent_months = 0 consent without consent_until does not end
-    forever = Settings(timezone="UTC", consent_months=0)
+    forever = Settings(timezone="UTC", consent_months=0, fresh_days=0)
     assert playlist.build(library, forever, "default", now)["slides"] != []
 
 

@@ -145,6 +145,7 @@ class Database:
         self.path = path
         self.clock = clock
         self._lock = threading.RLock()
+        self._writing = threading.local()  # set on the thread inside _tx: it reads its own writes
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # moves on every change a screen might show; caches key on it
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,6 +158,13 @@ class Database:
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        # Reads outside a transaction go to a connection of their own: a writer waiting for the
+        # write lock (another process holds it, up to busy_timeout) must not stop /healthz, the
+        # admin page or the playlist, which WAL lets read the last commit meanwhile.
+        self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._reader.row_factory = sqlite3.Row
+        self._reader.execute("PRAGMA query_only=ON")
+        self._read_lock = threading.Lock()
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -172,20 +180,25 @@ class Database:
         # to upgrade; the RLock keeps threads from interleaving statements on the one connection.
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self._writing.active = True
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing.active = False
             self._db.execute("COMMIT")
 
     def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with self._lock:
+        if getattr(self._writing, "active", False):
             return self._db.execute(sql, args).fetchall()
+        with self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
 
     def _row(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
+        rows = self._rows(sql, *args)
+        return rows[0] if rows else None
 
     def now(self, ago: float = 0.0) -> str:
         """The clock as the library stores instants (UTC, milliseconds, `Z`), `ago` seconds back."""
@@ -201,8 +214,9 @@ class Database:
             listener()
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reader.close()
 
     def healthy(self) -> bool:
         try:
