@@ -6,7 +6,8 @@ table, or a moderator on the Screens tab) are kept for good; invented names are 
 Every screen beats every 30 s. A commit per beat wore a Pi's SD card (180 MB a day for ten idle
 screens), so beats live in memory and reach SQLite only when a moderator would see a difference
 after a restart: a new screen, a new address, one that comes back after going silent, and
-otherwise at most every FLUSH_SECONDS. Readers see the memory, so the admin page misses nothing.
+otherwise all together in one commit every FLUSH_SECONDS. Readers see the memory, so the admin
+page misses nothing.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from .db import Database, NotFound
 
 UNKNOWN_SCREENS = 50  # names nobody has accepted, at once: a flood of invented ones stops here
 UNKNOWN_EXPIRE = 15 * 60.0  # seconds: an unaccepted screen this long silent is forgotten
-FLUSH_SECONDS = 5 * 60.0  # a screen that keeps beating is written this often at most
+FLUSH_SECONDS = 15 * 60.0  # beats of screens that keep beating: one commit for all this often
 
 
 class Screens(Database):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._beats: dict[str, dict[str, Any]] = {}  # name -> the last beat, newer than the DB
-        self._written: dict[str, str] = {}  # name -> when its row was last written
+        self._unwritten: set[str] = set()  # names whose last beat is only in memory
+        self._flushed = self.now()  # when those were last written, all in one commit
         self._beats_lock = threading.Lock()
 
     def heartbeat(
@@ -50,11 +52,15 @@ class Screens(Database):
                 last is not None
                 and last["address"] == address
                 and last["last_seen"] >= self.now(ago=SILENT_SECONDS)
-                and self._written.get(name, "") >= self.now(ago=FLUSH_SECONDS)
             )
             if quiet:
                 self._beats[name] = beat
-                return True
+                self._unwritten.add(name)
+                due = self._flushed < self.now(ago=FLUSH_SECONDS)
+        if quiet:
+            if due:
+                self._flush()
+            return True
         with self._tx() as db:
             if not accepted and not self._room_for(db, name):
                 return False
@@ -72,7 +78,8 @@ class Screens(Database):
                 (name, now, slide, version, address, int(accepted)),
             )
         with self._beats_lock:
-            self._beats[name], self._written[name] = beat, now
+            self._beats[name] = beat
+            self._unwritten.discard(name)
         return True
 
     def _room_for(self, db: Any, name: str) -> bool:
@@ -99,17 +106,24 @@ class Screens(Database):
             for r in self._rows("SELECT * FROM screens ORDER BY name")
         ]
 
-    def close(self) -> None:
-        """Write the beats memory holds, so a restart shows when each screen was last heard."""
+    def _flush(self) -> None:
+        """Write every beat that is only in memory, in one commit."""
         with self._beats_lock:
             pending = [
-                (b["last_seen"], b["slide"], b["version"], n) for n, b in self._beats.items()
+                (b["last_seen"], b["slide"], b["version"], n)
+                for n, b in self._beats.items()
+                if n in self._unwritten
             ]
-            self._beats.clear()
+            self._unwritten.clear()
+            self._flushed = self.now()
         if pending:
             with self._tx() as db:
                 db.executemany(
                     "UPDATE screens SET last_seen = ?, slide = ?, version = ? WHERE name = ?",
                     pending,
                 )
+
+    def close(self) -> None:
+        """Write the beats memory holds, so a restart shows when each screen was last heard."""
+        self._flush()
         super().close()
