@@ -192,12 +192,7 @@ def test_service_unit_verifies_and_is_hardened(pi: tuple[Path, str], tmp_path: P
     assert keys["NoNewPrivileges"] == ["yes"] and keys["PrivateTmp"] == ["yes"]
     assert keys["ReadWritePaths"] == ["/var/lib/kiosk /srv/stories"]  # and nothing else
     assert keys["StandardOutput"] == ["journal"]
-    # systemd-analyze wants the program to exist: the venv's, inside the dry run's root
-    venv = tmp_path / "opt/kiosk/bin"
-    venv.mkdir(parents=True)
-    (venv / "kiosk").symlink_to(Path(sys.executable).parent / "kiosk")
-    copy = tmp_path / "kiosk.service"
-    copy.write_text(text.replace("/opt/kiosk/", f"{tmp_path}/opt/kiosk/"))
+    copy = analyzable_unit(text, tmp_path)
     done = subprocess.run(
         ["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60
     )
@@ -215,11 +210,7 @@ def test_service_unit_has_resource_limits_and_a_syscall_filter(
     assert keys["TasksMax"] == ["128"] and keys["LimitNOFILE"] == ["16384"]
     assert keys["SystemCallFilter"] == ["@system-service"]
     assert keys["ProtectProc"] == ["invisible"]
-    venv = tmp_path / "opt/kiosk/bin"
-    venv.mkdir(parents=True)
-    (venv / "kiosk").symlink_to(Path(sys.executable).parent / "kiosk")
-    copy = tmp_path / "kiosk.service"
-    copy.write_text(text.replace("/opt/kiosk/", f"{tmp_path}/opt/kiosk/"))
+    copy = analyzable_unit(text, tmp_path)
     done = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(copy)],
         capture_output=True, text=True, timeout=60,
@@ -397,3 +388,13 @@ def test_the_installer_waits_for_the_server_before_it_says_installed(tmp_path: P
     assert cmds[wait] == f"bash {DEPLOY}/wait-healthy 8000 90"
     assert cmds.index("systemctl restart kiosk.service") < wait
     assert output.index(cmds[wait]) < output.index("Hallway Kiosk is installed.")
+
+
+def analyzable_unit(text: str, tmp_path: Path) -> Path:
+    """The unit, its /opt/kiosk made to point at this venv: systemd-analyze wants the program."""
+    venv = tmp_path / "opt/kiosk/bin"
+    venv.mkdir(parents=True)
+    (venv / "kiosk").symlink_to(Path(sys.executable).parent / "kiosk")
+    copy = tmp_path / "kiosk.service"
+    copy.write_text(text.replace("/opt/kiosk/", f"{tmp_path}/opt/kiosk/"))
+    return copy
