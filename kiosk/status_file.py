@@ -66,21 +66,26 @@ def _worth_listing(sub: Mapping[str, Any]) -> bool:
     )
 
 
+def notes(sub: Mapping[str, Any]) -> list[str]:
+    """What the person who sent the story should know beyond its state: the problems, the
+    moderator's reason, why it left the screens. The same words here and on /submit's page."""
+    status = sub["status"]
+    if status == Status.PROBLEM:
+        return [str(p) for p in sub.get("problems") or ()]
+    if status == Status.REJECTED:
+        return [(sub.get("decision") or {}).get("reason") or "no reason given"]
+    if status == Status.PENDING and sub.get("on_screen"):
+        return ["a changed version; the earlier one stays on the screens"]
+    if status == Status.RETIRED and sub.get("retired_reason"):
+        return [str(sub["retired_reason"])]
+    return []
+
+
 def _entry(sub: Mapping[str, Any]) -> list[str]:
     # Every value comes from a story file or its name: one line each, so none can forge another.
     source, name = printable(sub["source"]), printable(sub.get("name") or "")
     head = f"  {source}" + (f"  ({name})" if name else "")
-    status = sub["status"]
-    if status == Status.PROBLEM:
-        return [head + "\n", *(f"      - {printable(p)}\n" for p in sub.get("problems") or ())]
-    if status == Status.REJECTED:
-        reason = (sub.get("decision") or {}).get("reason") or "no reason given"
-        return [f"{head}\n      - {printable(reason, 500)}\n"]
-    if status == Status.PENDING and sub.get("on_screen"):
-        return [f"{head}\n      - a changed version; the earlier one stays on the screens\n"]
-    if status == Status.RETIRED and sub.get("retired_reason"):
-        return [f"{head}\n      - {sub['retired_reason']}\n"]
-    return [head + "\n"]
+    return [head + "\n", *(f"      - {printable(n, 500)}\n" for n in notes(sub))]
 
 
 def consent_section(

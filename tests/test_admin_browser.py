@@ -77,6 +77,40 @@ def wait_for_preview(page: Page, frame: Any) -> None:
     page.wait_for_function(PREVIEW_SHOWN, arg=frame.element_handle())
 
 
+def test_a_reject_without_a_reason_is_explained_on_its_card(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    # Enough stories that the last card is far below the status line at the top of the page.
+    names = [f"Person {n:02}" for n in range(8)]
+    make_tree(content, {f"p{n}.md": story(name) for n, name in enumerate(names)})
+    make_tree(content, {f"p{n}.jpg": jpeg() for n in range(len(names))})
+    sign_in(page, server)
+    last = card(page, names[-1])
+    expect(last).to_be_visible()
+    last.scroll_into_view_if_needed()
+    field = last.get_by_label("Reason for rejecting")
+    error = last.get_by_role("alert")
+
+    last.get_by_role("button", name="Reject").click()
+    expect(error).to_have_text(re.compile("^Write a reason"))
+    expect(error).to_be_in_viewport()
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    assert server.wait_status("p7.md", "pending")["decision"] is None
+
+    field.fill("x" * 501)  # the server's own limit comes back to the same place
+    last.get_by_role("button", name="Reject").click()
+    expect(error).to_have_text(re.compile("under 500 characters"))
+    expect(error).to_be_in_viewport()
+    expect(page.locator("#failure")).to_have_text("")
+
+    field.fill("The photo is blurred")
+    expect(error).to_be_hidden()
+    last.get_by_role("button", name="Reject").click()
+    expect(last).to_have_count(0)
+    assert server.wait_status("p7.md", "rejected")["decision"]["reason"] == "The photo is blurred"
+
+
 def test_moderator_approves_rejects_and_sets_the_focal_point(
     page: Page, server: LiveServer, content: Path
 ) -> None:

@@ -2,9 +2,10 @@
    complaints as sentences a moderator can act on. */
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, fields = {}) {
     super(message);
     this.status = status;
+    this.fields = fields; // field name -> what is wrong with it, for a message beside the field
   }
 }
 
@@ -13,6 +14,15 @@ function fieldError(error) {
   const field = (error.loc || []).filter((p) => p !== "body" && p !== "query").join(" ");
   const message = String(error.msg || "").replace(/^Value error, /, "");
   return field ? `${field}: ${message}` : message;
+}
+
+/** FastAPI's field errors as {field: message}. */
+function fieldErrors(data) {
+  const detail = data && data.detail;
+  if (!Array.isArray(detail)) return {};
+  return Object.fromEntries(
+    detail.map((e) => [(e.loc || []).at(-1), String(e.msg || "").replace(/^Value error, /, "")]),
+  );
 }
 
 /** The server's `detail` as one sentence (FastAPI sends a list for field errors). */
@@ -47,6 +57,8 @@ export async function api(method, path, body, background = false) {
     throw new ApiError(401, "Your session has ended: sign in again.");
   }
   const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, explain(data, response.status));
+  if (!response.ok) {
+    throw new ApiError(response.status, explain(data, response.status), fieldErrors(data));
+  }
   return data;
 }

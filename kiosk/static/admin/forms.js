@@ -14,9 +14,27 @@ function trackDirty(form) {
 }
 
 /** Send `form`'s change; it stays dirty (kept as typed) when the change fails. */
-async function submitChange(form, sub, method, suffix, body, done) {
+async function submitChange(form, sub, method, suffix, body, done, fieldError = null) {
   delete form.dataset.dirty;
-  if (!(await changeSubmission(sub, method, suffix, body, done))) form.dataset.dirty = "1";
+  if (!(await changeSubmission(sub, method, suffix, body, done, fieldError))) {
+    form.dataset.dirty = "1";
+  }
+}
+
+const NO_REASON = "Write a reason, so the person who dropped the file knows what to fix.";
+
+/** Mark `input` as wrong with `message` shown under it (or clear it with ""), and take the
+   moderator there: the status line at the top of the page may be scrolled out of sight. */
+function markField(input, note, message) {
+  note.textContent = message;
+  note.hidden = !message;
+  if (message) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    input.scrollIntoView({ block: "center", behavior: "smooth" });
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
 }
 
 /** Why the story cannot be approved yet; "" when it can. */
@@ -52,6 +70,13 @@ function rejectForm(sub) {
     "data-focus": "reason",
     placeholder: "e.g. the photo is blurred: please send a sharper one",
   });
+  const note = h("p", {
+    class: "error field-error",
+    id: `reason-error-${sub.id}`,
+    role: "alert",
+    hidden: true,
+  });
+  reason.setAttribute("aria-describedby", note.id);
   const label = "Reason for rejecting (the person who dropped the file sees it)";
   const button = h("button", { type: "submit", "data-focus": "reject" }, "Reject");
   const form = h(
@@ -59,11 +84,19 @@ function rejectForm(sub) {
     { class: "reject" },
     h("label", { for: reason.id, text: label }),
     h("div", { class: "row" }, reason, button),
+    note,
   );
   trackDirty(form);
+  reason.addEventListener("input", () => markField(reason, note, ""));
+  const shown = (fields) => Boolean(fields.reason) && (markField(reason, note, fields.reason), true);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    submitChange(form, sub, "POST", "/reject", { reason: reason.value }, `Rejected: ${sub.name}.`);
+    if (!reason.value.trim()) {
+      markField(reason, note, NO_REASON);
+      return;
+    }
+    const done = `Rejected: ${sub.name}.`;
+    submitChange(form, sub, "POST", "/reject", { reason: reason.value }, done, shown);
   });
   return form;
 }

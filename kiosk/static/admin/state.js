@@ -53,15 +53,16 @@ function replaceSubmission(fresh) {
   else state.subs.push(fresh);
 }
 
-/** Change a submission (approve, reject, edit…): say `done`, or what went wrong. */
-export async function changeSubmission(sub, method, suffix, body, done) {
+/** Change a submission (approve, reject, edit…): say `done`, or what went wrong; a form that
+   can show a field's error beside the field passes `fieldError(fields)`, true when it did. */
+export async function changeSubmission(sub, method, suffix, body, done, fieldError = null) {
   try {
     replaceSubmission(await api(method, `/api/admin/submissions/${sub.id}${suffix}`, body));
     flash(done);
     render();
     return true;
   } catch (err) {
-    flash(err.message, true);
+    if (!(fieldError && fieldError(err.fields || {}))) flash(err.message, true);
     if (err.status === 409 || err.status === 404) refresh(); // it changed or went away meanwhile
     return false;
   }
