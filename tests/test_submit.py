@@ -61,8 +61,10 @@ def test_sent_story_is_an_ordinary_file_and_waits_for_a_moderator(
         consent="yes",
     )
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/submit/thanks?file=babette-ruiz.md"
-    assert "babette-ruiz.md" in client.get(answer.headers["location"]).text
+    assert re.fullmatch(r"/submit/status/[\w.-]+\?sent=1", answer.headers["location"])
+    thanks = client.get(answer.headers["location"]).text
+    assert "Thank you!" in thanks and "babette-ruiz.md" in thanks
+    assert "_status.txt" not in thanks  # people without the share cannot read it
     assert stories(content) == ["babette-ruiz.jpg", "babette-ruiz.md"]
     assert (content / "babette-ruiz.md").read_text() == (
         "Name: Babette Ruiz\n"
@@ -210,3 +212,46 @@ def test_big_uploads_are_refused_as_they_arrive(tmp_path: Path) -> None:
         assert stories(live.settings.content_dir) == []
     finally:
         live.stop()
+
+
+def test_the_private_link_tells_the_sender_what_happened(server: LiveServer, content: Path) -> None:
+    client, token = open_form(server)
+    link = send(client, token, consent="yes").headers["location"].removesuffix("?sent=1")
+    stranger = httpx.Client(base_url=server.url, timeout=10)  # the link alone is enough
+    sub = server.wait_status("babette-ruiz.md", "pending")
+    page = stranger.get(link)
+    assert page.status_code == 200 and "Waiting for a moderator" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["cache-control"] == "no-store"
+    assert 'http-equiv="refresh"' in page.text  # it looks again by itself until a decision
+
+    server.library.reject(sub["id"], "mod", "Please send a photo where <b>her</b> face shows")
+    page = stranger.get(link).text
+    assert "Not shown: a moderator said no" in page
+    assert "Please send a photo where &lt;b&gt;her&lt;/b&gt; face shows" in page
+    assert 'http-equiv="refresh"' not in page
+
+    server.library.approve(sub["id"], "mod", sub["revision"])
+    assert "On the hallway screens" in stranger.get(link).text
+
+    forged = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    assert stranger.get(forged).status_code == 404
+
+
+def test_a_link_does_not_show_a_later_story_of_the_same_name(
+    server: LiveServer, content: Path
+) -> None:
+    client, token = open_form(server)
+    first = send(client, token).headers["location"]
+    sub = server.wait_status("babette-ruiz.md", "pending")
+    (content / "babette-ruiz.md").unlink()  # withdrawn
+    server.wait_until(lambda: server.library.submission(sub["id"])["status"] == "retired")
+    server.library.purge_withdrawn(0)
+    for leftover in content.glob("babette-ruiz.*"):
+        leftover.unlink()
+    second = send(client, token, role="Payroll admin").headers["location"]  # another Babette
+    assert second.startswith("/submit/status/") and second != first
+    assert stories(content) == ["babette-ruiz-2.jpg", "babette-ruiz-2.md"]  # not the old name
+    server.wait_status("babette-ruiz-2.md", "pending")
+    assert "Taken off the screens" in client.get(first).text
+    assert "Waiting for a moderator" in client.get(second).text

@@ -142,6 +142,22 @@ class ReadModel(Database):
         rows = self._rows(_SUBMISSIONS + where + " ORDER BY submitted_at, s.id", *args)
         return [_submission(r) for r in rows]
 
+    def submission_from(self, source: str, since: str) -> Submission | None:
+        """The first submission of the file `source` seen at or after `since` (ISO UTC), or
+        None: a file of that name from before, or a later one, belongs to somebody else."""
+        row = self._row(
+            _SUBMISSIONS + " WHERE s.source=? AND s.created_at>=? ORDER BY s.id LIMIT 1",
+            source,
+            since,
+        )
+        return None if row is None else _submission(row)
+
+    def used_names(self) -> set[str]:
+        """Every top-level file name (lower case, without its suffix) a story ever had: /submit
+        never gives a new story the name of an old one, whose private link would then show it."""
+        rows = self._rows("SELECT source FROM submissions WHERE instr(source, '/') = 0")
+        return {r["source"].rsplit(".", 1)[0].lower() for r in rows}
+
     def counts(self) -> dict[str, int]:
         rows = self._rows("SELECT status, COUNT(*) AS n FROM submissions GROUP BY status")
         return {s.value: 0 for s in Status} | {r["status"]: r["n"] for r in rows}

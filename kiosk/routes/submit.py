@@ -15,10 +15,11 @@ import threading
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadData
 from PIL import Image, UnidentifiedImageError
@@ -29,9 +30,12 @@ from starlette.types import Message
 from ..assets import code_version
 from ..atomic import write_atomically
 from ..auth import Auth
-from ..deps import AuthDep, SettingsDep, WatcherDep
+from ..consent import consent_notice
+from ..deps import AuthDep, LibraryDep, SettingsDep, WatcherDep
 from ..ingest import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
-from ..model import STORY_FIELDS, TEXT_FIELDS, Kind
+from ..model import STORY_FIELDS, TEXT_FIELDS, Kind, Status
+from ..schedule import iso_utc
+from ..status_file import notes
 from .admin_models import one_line
 from .admin_pages import PAGE_HEADERS, templates
 
@@ -41,6 +45,7 @@ router = APIRouter(include_in_schema=False)
 
 COOKIE = "kiosk_submit"
 FORM_MAX_AGE = 6 * 3600  # a form left open over lunch still works
+STATUS_SALT = "kiosk-submit-status"  # signs the private links to a sent story's status page
 SUBMIT_LIMIT = 10  # attempts per address per hour: enough for a team, too few for a script
 SUBMIT_WINDOW = 3600.0
 # Room above the photo and text limits for the rest of a form: the short fields, the token and
@@ -127,20 +132,47 @@ def submit_form(request: Request, auth: AuthDep) -> Response:
     return _page(request, auth)
 
 
-@router.get("/submit/thanks")
-def thanks(request: Request, file: str = "") -> Response:
-    """After a story was saved (a redirect, so reloading does not send it twice)."""
-    return templates.TemplateResponse(
-        request,
-        "submit.html",
-        {"thanks": True, "file": file, "version": code_version()},
-        headers=PAGE_HEADERS,
-    )
+@router.get("/submit/status/{token}")
+def status(
+    request: Request,
+    token: str,
+    auth: AuthDep,
+    library: LibraryDep,
+    settings: SettingsDep,
+    sent: bool = False,
+) -> Response:
+    """What happened to one story sent with the form, for whoever holds its private link (the
+    people who use the form cannot read `_status.txt` on the share). `sent` thanks them first."""
+    try:
+        ticket = auth.signer(STATUS_SALT).loads(token)
+        source, since = str(ticket["file"]), str(ticket["since"])
+    except (BadData, KeyError, TypeError):
+        raise HTTPException(404, "This link is not one this server gave out.") from None
+    sub = library.submission_from(source, since)
+    now = library.clock()
+    consent = consent_notice(sub, settings.consent_terms, now) if sub else None
+    context = {
+        "sent": sent,
+        "file": source,
+        "sub": sub,
+        "notes": notes(sub) if sub else [],
+        "consent": consent,
+        "version": code_version(),
+        # Until a moderator decided, the page looks again by itself.
+        "refresh": sub is None or sub["status"] == Status.PENDING,
+    }
+    # The link is the key to the page: it must not leak to another site through a Referer.
+    headers = {**PAGE_HEADERS, "Referrer-Policy": "no-referrer"}
+    return templates.TemplateResponse(request, "submit-status.html", context, headers=headers)
 
 
 @router.post("/submit")
 async def submit(
-    request: Request, auth: AuthDep, settings: SettingsDep, watcher: WatcherDep
+    request: Request,
+    auth: AuthDep,
+    settings: SettingsDep,
+    library: LibraryDep,
+    watcher: WatcherDep,
 ) -> Response:
     """Check the form, write photo then story into the content folder, wake the watcher."""
     address = request.client.host if request.client else "unknown"
@@ -185,12 +217,19 @@ async def submit(
         if data:
             errors.append("For safety the photo is not kept: choose it again.")
         return _page(request, auth, 422, values, errors)
+    since = iso_utc(library.clock(), "milliseconds")  # before the file exists
     name = await run_in_threadpool(
-        save_story, settings.content_dir, story_text(values), data, extension or ".jpg"
+        save_story,
+        settings.content_dir,
+        story_text(values),
+        data,
+        extension or ".jpg",
+        library.used_names(),
     )
     log.info("/submit from %s: saved %s", address, name)
     watcher.poke()
-    return RedirectResponse(f"/submit/thanks?file={name}", status_code=303)
+    ticket = auth.signer(STATUS_SALT).dumps({"file": name, "since": since})
+    return RedirectResponse(f"/submit/status/{ticket}?sent=1", status_code=303)
 
 
 def _unread(response: Response) -> Response:
@@ -266,11 +305,14 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-") or "story"
 
 
-def save_story(content_dir: Path, text: str, photo: bytes, extension: str) -> str:
+def save_story(
+    content_dir: Path, text: str, photo: bytes, extension: str, used: Set[str] = frozenset()
+) -> str:
     """Write `<slug>.<ext>` and then `<slug>.md`, each complete before it appears, never over an
-    existing file; a name already in use gets -2, -3 …. Returns the story file's name."""
+    existing file; a name already in use, or `used` before, gets -2, -3 …. Returns the story
+    file's name."""
     base = slug(text.split("\n", 1)[0].partition(": ")[2])
-    taken = {os.path.splitext(p.name)[0].lower() for p in content_dir.iterdir()}
+    taken = {os.path.splitext(p.name)[0].lower() for p in content_dir.iterdir()} | used
     n = 0
     while True:
         n += 1
