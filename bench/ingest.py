@@ -1,8 +1,9 @@
 """Photo ingest benchmark: kiosk.ingest.images.render_photo against plain Pillow and libvips.
 
-Budget (DESIGN.md): a 12 MP phone JPEG -> display rendition + thumbnail takes at most 1.3 x
+Budget (issue 14): a 12 MP phone JPEG -> display rendition + thumbnail takes at most 0.6 x
 libvips `thumbnail` and is at least 2 x faster than plain Pillow open -> exif_transpose ->
-thumbnail. The HEIC and PNG rows are for information.
+thumbnail. The floor beside it is what no pipeline can beat with these libraries: the JPEG
+decoded at 1/2 DCT scale and one encode of it. The HEIC and PNG rows are for information.
 
     .venv/bin/python -m bench.ingest [--runs 7] [--drop-files 50] [--json results.json]
 
@@ -37,7 +38,7 @@ except (ImportError, OSError):  # OSError: the Python package is there but libvi
 WIDTH, HEIGHT = 4032, 3024  # a 12 MP phone sensor, stored landscape
 LIMITS = Limits.from_settings(Settings())  # a default install's
 MAX_PX, THUMB_PX = LIMITS.display_px, LIMITS.thumb_px
-MAX_VS_LIBVIPS = 1.3
+MAX_VS_LIBVIPS = 0.6
 MIN_VS_PILLOW = 2.0
 
 
@@ -120,6 +121,15 @@ def libvips(src: Path, out: Path) -> None:
     )
 
 
+def floor(src: Path, out: Path) -> None:
+    """The least any pipeline must do: decode at the smallest DCT scale that still covers the
+    display size (JPEG only), and encode that once."""
+    with Image.open(src) as img:
+        scale = MAX_PX / max(img.size)
+        img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
+        img.save(out / "display.jpg", "JPEG", quality=DISPLAY_QUALITY)
+
+
 def _timed(fn: Callable[[Path, Path], None], src: Path, scratch: Path) -> float:
     """Milliseconds for one call writing into a fresh folder, so nothing is cached."""
     out = Path(tempfile.mkdtemp(dir=scratch))
@@ -138,6 +148,8 @@ def _measure(src: Path, scratch: Path, runs: int) -> dict[str, float | None]:
     }
     if pyvips is not None:
         contenders["libvips"] = libvips
+    if src.suffix == ".jpg":
+        contenders["floor"] = floor
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for name, fn in list(contenders.items()):
         try:
@@ -151,7 +163,7 @@ def _measure(src: Path, scratch: Path, runs: int) -> dict[str, float | None]:
             times[name].append(_timed(fn, src, scratch))
     return {
         name: statistics.median(times[name]) if times.get(name) else None
-        for name in ("kiosk", "pillow", "libvips")
+        for name in ("kiosk", "pillow", "libvips", "floor")
     }
 
 
@@ -176,6 +188,7 @@ def run(runs: int = 7) -> list[dict[str, object]]:
                     "kiosk_ms": k,
                     "pillow_ms": p,
                     "libvips_ms": v,
+                    "floor_ms": ms["floor"],
                     "kiosk_vs_libvips": vs_libvips,
                     "pillow_vs_kiosk": vs_pillow,
                     "budget_met": budget_met,
@@ -212,14 +225,14 @@ def table(rows: list[dict[str, object]]) -> str:
         return "yes" if met else "**no**"
 
     lines = [
-        "| input | kiosk ms | Pillow ms | libvips ms | kiosk/libvips | Pillow/kiosk speedup "
-        "| budget met? |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| input | kiosk ms | floor ms | Pillow ms | libvips ms | kiosk/libvips (≤ "
+        f"{MAX_VS_LIBVIPS}×) | Pillow/kiosk speedup (≥ {MIN_VS_PILLOW}×) | budget met? |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['input']} ({int(row['bytes']) / 1e6:.1f} MB) | {ms(row['kiosk_ms'])} "
-            f"| {ms(row['pillow_ms'])} | {ms(row['libvips_ms'])} "
+            f"| {ms(row.get('floor_ms'))} | {ms(row['pillow_ms'])} | {ms(row['libvips_ms'])} "
             f"| {ratio(row['kiosk_vs_libvips'])} | {ratio(row['pillow_vs_kiosk'])} "
             f"| {verdict(row)} |"
         )

@@ -55,6 +55,7 @@ THUMB_QUALITY = 80
 # >= 3 is indistinguishable from a fair resample).
 _RESAMPLE = Image.Resampling.BICUBIC
 _REDUCING_GAP = 3.0
+_SMALL_STEP = 1.5  # a reduction by less than this needs no sharper filter than bilinear
 
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {
@@ -413,6 +414,10 @@ def _shrink(img: Image.Image, long_side: int) -> Image.Image:
     """Fit inside a `long_side` square; never enlarge."""
     if max(img.size) <= long_side:
         return img
+    if max(img.size) < long_side * _SMALL_STEP:
+        # The last few percent after the JPEG decoder's 1/2 scale (2016 -> 1920 px): bilinear
+        # looks the same at this ratio and costs half of bicubic, a third of the whole ingest.
+        return img.resize(_fit(img.size, long_side), Image.Resampling.BILINEAR)
     return img.resize(_fit(img.size, long_side), _RESAMPLE, reducing_gap=_REDUCING_GAP)
 
 
