@@ -189,7 +189,7 @@ def seed_pending(settings: Settings, count: int) -> None:
         os.link(content / "_seed.jpg", content / f"s{i:05}.jpg")
     library = Library(settings.db_path)
     try:
-        for i, entry in enumerate(Scanner(content, limits.text_bytes).scan().entries):
+        for entry in Scanner(content, limits.text_bytes).scan().entries:
             photo_hash = hashlib.sha256(entry.source.encode()).hexdigest()
             image, thumbnail = (f"{photo_hash[:32]}-{n.split('-', 1)[1]}" for n in
                                 (model.image, model.thumbnail))  # fmt: skip

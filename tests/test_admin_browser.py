@@ -22,8 +22,15 @@ from playwright.sync_api import Page, expect
 from kiosk.assets import code_version
 from kiosk.settings import Settings
 
-from .factories import jpeg, make_tree, story
-from .support import PASSWORD, LiveServer, add_users, make_settings
+from .factories import jpeg, make_tree, seed_pending, story
+from .support import (
+    PASSWORD,
+    LiveServer,
+    add_users,
+    first_screenful,
+    make_settings,
+    signed_in,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # A preview has faded in: its player showed the slide and the crossfade is over.
@@ -432,3 +439,42 @@ def test_a_big_drop_shows_how_far_ingest_has_got(page: Page, server: LiveServer)
     expect(banner).to_contain_text(re.compile(r"Reading new stories: \d+ of \d+…"), timeout=30_000)
     server.wait_status("big-2.md", "pending", timeout=60)
     expect(banner).to_be_hidden(timeout=10_000)
+
+
+def test_an_open_page_follows_events_and_does_not_poll(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    """The page polls every 0.3 s only when the event stream is cut: while it is open, a list
+    is asked for when something changed, and then only the open tab's."""
+    lists: list[str] = []
+    page.on("request", lambda r: "/api/admin/submissions?" in r.url and lists.append(r.url))
+    sign_in(page, server)
+    expect(page.get_by_text("Nothing is waiting.")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+    settled = len(lists)
+    page.wait_for_timeout(3000)  # ten polling periods of the fallback
+    assert lists[settled:] == []  # an idle open page asks for nothing
+
+    make_tree(content, {"ana.md": story("Ana Alvarez"), "ana.jpg": jpeg()})
+    expect(card(page, "Ana Alvarez")).to_be_visible()  # by event: no reload, no poll
+    assert page.evaluate("window.sameDocument") is True
+    expect(page.get_by_role("tab", name=re.compile("^Pending"))).to_contain_text("1")
+    arrived = lists[settled:]
+    assert 1 <= len(arrived) <= 4 and all("status=pending" in u for u in arrived), arrived
+
+
+def test_first_screenful_at_a_thousand_pending(browser: Any, tmp_path: Path) -> None:
+    """1,000 stories wait: the page shows the first page of them, loads the photos in sight
+    only, and stays within the first screenful's budget (DESIGN: 100 KB)."""
+    settings = make_settings(tmp_path)
+    seed_pending(settings, 1000)
+    server = LiveServer(settings).start()
+    try:
+        add_users(server)
+        session = signed_in(server).cookies["kiosk_session"]
+        seen = first_screenful(browser, server.url, session)
+    finally:
+        server.stop()
+    assert seen["bytes"] <= 100_000, seen
+    assert seen["photos"] <= 12, seen  # lazily: the photos in sight, not a thousand
+    assert seen["requests"] <= 30, seen
