@@ -15,8 +15,8 @@ from . import __version__
 from .auth import Auth
 from .consent import ConsentKeeper
 from .errors import KioskError
-from .events import Broadcaster
-from .guards import AllowedHosts, BodyLimit, NoSniff, StreamLimit, own_names
+from .events import Broadcaster, LibraryFeed
+from .guards import AdminGzip, AllowedHosts, BodyLimit, NoSniff, StreamLimit, own_names
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
@@ -47,6 +47,7 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
     watcher = Watcher(settings, library)
     playlists = Playlists(library, settings)
     events = Broadcaster(settings, library, playlists)
+    library_feed = LibraryFeed(library)
     auth = Auth(settings, library, hasher=hasher)
     status_file = StatusFile(settings, library)
     consent = ConsentKeeper(settings, library)
@@ -66,6 +67,7 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
         finally:
             consent.stop()
             status_file.stop()
+            library_feed.stop()
             await events.stop()
             watcher.stop()
             library.close()
@@ -86,12 +88,14 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
         total=settings.max_screens,
     )
     app.add_middleware(BodyLimit, prefix="/api/admin/", limit=ADMIN_BODY_LIMIT)
+    app.add_middleware(AdminGzip)
     app.add_middleware(NoSniff)
     app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])
     app.state.settings = settings
     app.state.library = library
     app.state.watcher = watcher
     app.state.events = events
+    app.state.library_feed = library_feed
     app.state.auth = auth
     app.state.playlists = playlists
     app.add_exception_handler(KioskError, kiosk_error)

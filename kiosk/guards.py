@@ -1,7 +1,8 @@
 """What any client, or a web page in a colleague's browser, can make the server do.
 
 ASGI middleware around the whole app, set up in create_app: headers every response carries, the
-host names the server answers to, and how many event streams a client may hold open.
+host names the server answers to, how many event streams a client may hold open, and which
+answers are compressed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,30 @@ from collections import Counter
 from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+class AdminGzip:
+    """gzip for the admin page's JSON and modules, which a moderator's first screenful must
+    fetch within 100 KB. Not for the screens' routes: a playlist compressed once per screen
+    would cost the Pi CPU on every change, and photos do not shrink. (Starlette's middleware
+    leaves event streams and images as they are.)"""
+
+    PREFIXES = ("/api/admin/", "/admin/")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1024, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        compress = scope["type"] == "http" and scope["path"].startswith(self.PREFIXES)
+        await (self.gzip if compress else self.app)(scope, receive, send)
 
 
 class NoSniff:

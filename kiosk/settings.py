@@ -179,8 +179,11 @@ class Settings:
         default=120, metadata=_help("Admin sessions end after this many idle minutes.")
     )
     admin_poll_seconds: float = field(
-        default=3.0,
-        metadata=_help("How often an open admin page asks for news, in seconds."),
+        default=20.0,
+        metadata=_help(
+            "How often an open admin page asks for news when its live updates (server-sent"
+            " events) are cut, and refreshes the Screens tab, in seconds."
+        ),
     )
     log_level: str = field(default="info", metadata=_help("debug, info, warning or error."))
     access_log: bool = field(

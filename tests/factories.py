@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
+
+from kiosk.ingest.images import Rendition, render_photo
+from kiosk.ingest.pipeline import Limits, Prepared
+from kiosk.ingest.scan import Scanner
+from kiosk.ingest.story import read_story
+from kiosk.library import Library
+from kiosk.settings import Settings
 
 from .support import LiveServer
 
@@ -153,6 +162,54 @@ def approved(server: LiveServer, content: Path, stem: str, name: str, **fields: 
     make_tree(content, {f"{stem}.md": story(name, **fields), f"{stem}.jpg": jpeg(400, 500)})
     sub = server.wait_status(f"{stem}.md", "pending")
     return server.library.approve(sub["id"], "mod")
+
+
+def seed_pending(settings: Settings, count: int) -> None:
+    """`count` pending stories of template length, each a text and a photo on the share and a
+    revision in the library, written before the server starts (its first scan finds every
+    fingerprint known, so nothing is ingested again). One photo is rendered; every story's
+    photo and renditions are hard links to it under names of their own, so each card loads
+    its own thumbnail URL: 10,000 take a few seconds, not an ingest of 10,000 photos."""
+    content, media = settings.content_dir, settings.media_dir
+    media.mkdir(parents=True, exist_ok=True)
+    (content / "_seed.jpg").write_bytes(jpeg(1200, 1500))
+    limits = Limits.from_settings(settings)
+    model = render_photo(
+        content / "_seed.jpg",
+        media,
+        max_px=limits.display_px,
+        thumb_px=limits.thumb_px,
+        max_bytes=limits.photo_bytes,
+        max_pixels=limits.photo_pixels,
+    )
+    # The plain `Key: value` header: YAML would take most of the time, in the scan and here.
+    head = "Role: Receiving lead\nQuote: Every truck has a door.\nConsent: yes\n\n" + EN_TEMPLATE
+    for i in range(count):
+        (content / f"s{i:05}.md").write_text(f"Name: Person {i:05}\n{head}\n")
+        os.link(content / "_seed.jpg", content / f"s{i:05}.jpg")
+    library = Library(settings.db_path)
+    try:
+        for entry in Scanner(content, limits.text_bytes).scan().entries:
+            photo_hash = hashlib.sha256(entry.source.encode()).hexdigest()
+            image, thumbnail = (f"{photo_hash[:32]}-{n.split('-', 1)[1]}" for n in
+                                (model.image, model.thumbnail))  # fmt: skip
+            os.link(media / model.image, media / image)
+            os.link(media / model.thumbnail, media / thumbnail)
+            rendition = Rendition(photo_hash, image, thumbnail, model.width, model.height)
+            prepared = Prepared(entry, read_story(entry, limits.text_bytes), rendition)
+            library.record_revision(
+                entry.source,
+                prepared.revision_hash,
+                prepared.fields(),
+                body=prepared.story.body,
+                html=prepared.story.html,
+                text_path=entry.source,
+                photo_path=entry.source.replace(".md", ".jpg"),
+                rendition=rendition,
+                fingerprint=entry.fingerprint,
+            )
+    finally:
+        library.close()
 
 
 # ---- stand-ins for system tools -----------------------------------------------------------

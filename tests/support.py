@@ -259,3 +259,68 @@ def run_async(fn: Callable[..., Any], *args: Any) -> Any:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(anyio.run, fn, *args).result()
+
+
+# ---- the admin page's first screenful --------------------------------------------------------
+# In the page: once the first card's Approve button is in the window and enabled, the time since
+# navigation began (ms); false until then. Polled every animation frame.
+_APPROVE_USABLE = """() => {
+    const b = document.querySelector('article.card [data-focus="approve"]');
+    if (!b || b.disabled) return false;
+    const r = b.getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight && performance.now();
+}"""
+# Every photo in the window has loaded (lazy ones below it need not have).
+_IMAGES_IN_VIEW = """() => [...document.images].every((i) => {
+    const r = i.getBoundingClientRect();
+    return r.bottom < 0 || r.top > innerHeight || r.height === 0 || i.complete;
+})"""
+
+
+def first_screenful(browser: Any, url: str, session: str) -> dict[str, float]:
+    """Open /admin in a fresh 1366×768 Chromium tab signed in with `session` (the cookie's
+    value): ms until the first card's Approve button is visible and clickable, and the
+    requests and bytes (as transferred: headers and gzip included, CDP's encodedDataLength)
+    until that screenful's photos are in and no request but the event stream is open."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        context.add_cookies([{"name": "kiosk_session", "value": session, "url": url}])
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        started: dict[str, str] = {}
+        finished: dict[str, float] = {}
+
+        def sent(event: dict[str, Any]) -> None:
+            started.setdefault(event["requestId"], event["request"]["url"])
+
+        def done(event: dict[str, Any]) -> None:
+            finished[event["requestId"]] = event["encodedDataLength"]
+
+        def failed(event: dict[str, Any]) -> None:
+            finished.setdefault(event["requestId"], 0)  # cancelled: a lazy photo scrolled by
+
+        cdp.on("Network.requestWillBeSent", sent)
+        cdp.on("Network.loadingFinished", done)
+        cdp.on("Network.loadingFailed", failed)
+        page.goto(url + "/admin", wait_until="commit")
+        usable = page.wait_for_function(_APPROVE_USABLE, timeout=30_000).json_value()
+        page.locator('article.card [data-focus="approve"]').first.click(trial=True)
+        page.wait_for_function(_IMAGES_IN_VIEW, timeout=30_000)
+
+        def settled() -> list[str]:
+            page.wait_for_timeout(50)  # lets Playwright deliver the CDP events meanwhile
+            return [u for r, u in started.items() if r not in finished and "/events" not in u]
+
+        try:
+            wait_for(lambda: not settled(), timeout=30)
+        except AssertionError:
+            raise AssertionError(f"still loading: {settled()}") from None
+        return {
+            "usable_ms": usable,
+            "bytes": sum(finished.values()),
+            "requests": len(finished),
+            "photos": sum("/api/admin/media/" in u for u in started.values()),
+        }
+    finally:
+        context.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from fastapi import FastAPI
 
 from kiosk.schedule import utcnow
 
-from .factories import drop, make_tree, story
+from .factories import drop, make_tree, seed_pending, story
 from .support import PASSWORD, LiveServer, add_users, anonymous, make_settings, signed_in
 
 ADMIN_ROUTES = [
@@ -425,3 +427,99 @@ def test_the_bare_address_leads_to_the_admin_page(users: LiveServer) -> None:
     """Typing the Pi's address into a browser lands on sign-in, not on a 404."""
     page = httpx.get(users.url + "/", follow_redirects=True, timeout=10)
     assert page.status_code == 200 and str(page.url).endswith("/admin/login")
+
+
+# ---- the lists at scale: pages, ETags, one statement a page --------------------------------
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[LiveServer]:
+    """1,000 pending stories, written before the server starts."""
+    settings = make_settings(tmp_path)
+    seed_pending(settings, 1000)
+    live = LiveServer(settings).start()
+    add_users(live)
+    yield live
+    live.stop()
+
+
+def test_pages_list_every_story_once_while_new_ones_arrive(
+    users: LiveServer, content: Path
+) -> None:
+    for i in range(7):
+        drop(users, content, f"early{i}", f"Early {i}", color=i)
+    client = signed_in(users)
+    seen: list[int] = []
+    after, arrived = None, 0
+    while True:
+        params = {"status": "pending", "limit": 3} | ({"after": after} if after else {})
+        page = client.get("/api/admin/submissions", params=params).json()
+        seen += [s["id"] for s in page["submissions"]]
+        if arrived < 2:  # a story arrives between two pages, twice
+            drop(users, content, f"late{arrived}", f"Late {arrived}", color=9 + arrived)
+            arrived += 1
+        if not (after := page["next"]):
+            break
+    assert len(seen) == len(set(seen)) == 9  # every one once, the late ones too
+    assert seen == [s["id"] for s in users.library.submissions("pending")]  # oldest first
+    for bad in ("nonsense", "WyJuZXdlc3QiLDFd", "x" * 600):
+        answer = client.get("/api/admin/submissions", params={"after": bad})
+        assert answer.status_code == 422, bad
+    assert client.get("/api/admin/submissions", params={"limit": 201}).status_code == 422
+
+
+def test_lists_answer_304_until_something_changes(users: LiveServer, content: Path) -> None:
+    sub = drop(users, content, "ana", "Ana")
+    client = signed_in(users)
+    for path in ("/api/admin/submissions?status=pending", "/api/admin/counts"):
+        first = client.get(path)
+        etag = first.headers["etag"]
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+        assert again.headers["cache-control"] == "no-store"
+        other = client.get(path + ("&" if "?" in path else "?") + "limit=7")
+        assert other.headers["etag"] != etag or path.endswith("counts")
+    counts = client.get("/api/admin/counts").json()
+    assert counts == {"pending": 1, "approved": 0, "rejected": 0, "problem": 0}
+    etag = client.get("/api/admin/counts").headers["etag"]
+    client.post(f"/api/admin/submissions/{sub['id']}/approve")
+    changed = client.get("/api/admin/counts", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["approved"] == 1
+    playing = client.get("/api/admin/submissions", params={"on_screen": True, "order": "playing"})
+    assert [s["name"] for s in playing.json()["submissions"]] == ["Ana"]
+    assert anonymous(users).get("/api/admin/counts").status_code == 401
+
+
+def test_one_statement_a_page_at_a_thousand(seeded: LiveServer) -> None:
+    client = signed_in(seeded)
+    client.headers["X-Kiosk-Background"] = "1"  # no session refresh: reads only
+    library = seeded.library
+    statements: list[str] = []
+
+    def traced(sql: str) -> None:
+        # Requests run on AnyIO's worker threads; the watcher's own checks do not count here.
+        if threading.current_thread().name.startswith("AnyIO worker"):
+            statements.append(sql)
+
+    for connection in (library._db, library._reader):
+        connection.set_trace_callback(traced)
+    try:
+        after, pages, ids = None, 0, []
+        for limit in (50, 200, 200):
+            statements.clear()
+            params = {"status": "pending", "limit": limit} | ({"after": after} if after else {})
+            page = client.get("/api/admin/submissions", params=params).json()
+            listed = [s for s in statements if "FROM submissions" in s]
+            assert len(listed) == 1, listed  # one for the page, none per row
+            assert len(statements) <= 2, statements  # and the session's own look-up
+            ids += [s["id"] for s in page["submissions"]]
+            after, pages = page["next"], pages + 1
+        statements.clear()
+        assert client.get("/api/admin/counts").json()["pending"] == 1000
+        assert len([s for s in statements if "FROM submissions" in s]) == 1
+    finally:
+        for connection in (library._db, library._reader):
+            connection.set_trace_callback(None)
+    assert len(ids) == len(set(ids)) == 450
+    assert ids == sorted(ids)  # seeded in order: arrival order is id order here
+    big = client.get("/api/admin/submissions", params={"status": "pending"})
+    assert big.headers["content-encoding"] == "gzip"
+    assert len(big.json()["submissions"]) == 50

@@ -22,8 +22,15 @@ from playwright.sync_api import Page, expect
 from kiosk.assets import code_version
 from kiosk.settings import Settings
 
-from .factories import jpeg, make_tree, story
-from .support import PASSWORD, LiveServer, add_users, make_settings
+from .factories import jpeg, make_tree, seed_pending, story
+from .support import (
+    PASSWORD,
+    LiveServer,
+    add_users,
+    first_screenful,
+    make_settings,
+    signed_in,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # A preview has faded in: its player showed the slide and the crossfade is over.
@@ -72,9 +79,16 @@ def card(page: Page, name: str) -> Any:
     return page.locator("article.card", has_text=name)
 
 
-def wait_for_preview(page: Page, frame: Any) -> None:
-    frame.scroll_into_view_if_needed()  # previews load lazily
+def show_preview(page: Page, story: Any) -> Any:
+    """Open a card's slide preview (drawn on demand) and wait until its player shows the slide;
+    the preview's frame."""
+    opener = story.locator("details[data-part=preview]")
+    if opener.get_attribute("open") is None:
+        opener.locator("summary").click()
+    frame = story.locator(".preview iframe")
+    frame.scroll_into_view_if_needed()
     page.wait_for_function(PREVIEW_SHOWN, arg=frame.element_handle())
+    return frame
 
 
 def test_a_reject_without_a_reason_is_explained_on_its_card(
@@ -120,9 +134,10 @@ def test_moderator_approves_rejects_and_sets_the_focal_point(
 
     make_tree(content, {"ana.md": story("Ana Alvarez", role="Foreman"), "ana.jpg": jpeg()})
     ana = card(page, "Ana Alvarez")
-    expect(ana).to_be_visible()  # arrives by polling: no reload
+    expect(ana).to_be_visible()  # arrives by server-sent event: no reload
     assert page.evaluate("window.sameDocument") is True
-    expect(ana.locator("iframe")).to_have_attribute("src", re.compile(r"preview=\d+"))
+    expect(ana.locator("iframe")).to_have_count(0)  # a whole player: only when asked for
+    expect(show_preview(page, ana)).to_have_attribute("src", re.compile(r"preview=\d+"))
     expect(ana).to_contain_text("ana.md + ana.jpg")
     expect(page.get_by_role("tab", name=re.compile("^Pending"))).to_contain_text("1")
     ana.get_by_role("button", name="Approve").click()
@@ -232,9 +247,9 @@ def test_queue_on_a_laptop_and_a_phone(
     kenji = card(page, "Kenji Arakawa")
     expect(kenji.locator("table.diff")).to_contain_text("Head bookkeeper")
     expect(kenji.locator("table.diff td.old")).to_have_text(["Bookkeeper"])
-    wait_for_preview(page, kenji.locator("iframe"))
+    show_preview(page, kenji)
     kenji.screenshot(path=shots / "admin-changed-version-1366.png")
-    wait_for_preview(page, page.locator(".preview iframe").first)
+    show_preview(page, page.locator("article.card").first)
     page.screenshot(path=shots / "admin-queue-1366.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
 
@@ -248,7 +263,7 @@ def test_queue_on_a_laptop_and_a_phone(
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("tab", name=re.compile("^Pending")).click()
-    wait_for_preview(page, page.locator(".preview iframe").first)
+    show_preview(page, page.locator("article.card").first)
     page.screenshot(path=shots / "admin-queue-390.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     for name in ("admin-queue-1366.png", "admin-queue-390.png", "admin-on-screens-1366.png"):
@@ -298,8 +313,7 @@ def test_a_story_too_long_for_one_screen_says_on_how_many_pages(
         sign_in(page, server)
         page.select_option("#preview-screen", "lobby")
         ana, kenji = card(page, "Ana Alvarez"), card(page, "Kenji Arakawa")
-        wait_for_preview(page, ana.locator("iframe"))
-        frame = ana.locator("iframe").element_handle()
+        frame = show_preview(page, ana).element_handle()
         count = page.wait_for_function("(f) => f.contentWindow.kiosk.page", arg=frame)
         pages = count.json_value()["count"]
         assert pages > 1
@@ -310,7 +324,7 @@ def test_a_story_too_long_for_one_screen_says_on_how_many_pages(
         expect(default).to_have_text(re.compile(r"^Needs \d+ pages on default \(landscape\)$"))
         expect(ana.locator(".pages").first).to_contain_text("default")
         said = default.inner_text()
-        wait_for_preview(page, kenji.locator("iframe"))
+        show_preview(page, kenji)
         expect(kenji.locator(".pages")).to_have_count(0)  # one page everywhere: nothing to say
         expect(page.locator("iframe.measure")).to_have_count(0, timeout=30000)  # all done
         ana.scroll_into_view_if_needed()
@@ -318,8 +332,7 @@ def test_a_story_too_long_for_one_screen_says_on_how_many_pages(
         page.screenshot(path=shots / "admin-pages-1366.png")
         # What the hidden frame counted is what the visible preview of that screen counts.
         page.select_option("#preview-screen", "default")
-        wait_for_preview(page, ana.locator("iframe"))
-        frame = ana.locator("iframe").element_handle()
+        frame = show_preview(page, ana).element_handle()  # still open: drawn for this screen
         count = page.wait_for_function("(f) => f.contentWindow.kiosk.page", arg=frame)
         assert said == f"Needs {count.json_value()['count']} pages on default (landscape)"
         expect(ana.locator(".pages", has_text="lobby")).to_have_text(
@@ -460,3 +473,42 @@ def test_a_big_drop_shows_how_far_ingest_has_got(page: Page, server: LiveServer)
     expect(banner).to_contain_text(re.compile(r"Reading new stories: \d+ of \d+…"), timeout=30_000)
     server.wait_status("big-2.md", "pending", timeout=60)
     expect(banner).to_be_hidden(timeout=10_000)
+
+
+def test_an_open_page_follows_events_and_does_not_poll(
+    page: Page, server: LiveServer, content: Path
+) -> None:
+    """The page polls every 0.3 s only when the event stream is cut: while it is open, a list
+    is asked for when something changed, and then only the open tab's."""
+    lists: list[str] = []
+    page.on("request", lambda r: "/api/admin/submissions?" in r.url and lists.append(r.url))
+    sign_in(page, server)
+    expect(page.get_by_text("Nothing is waiting.")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+    settled = len(lists)
+    page.wait_for_timeout(3000)  # ten polling periods of the fallback
+    assert lists[settled:] == []  # an idle open page asks for nothing
+
+    make_tree(content, {"ana.md": story("Ana Alvarez"), "ana.jpg": jpeg()})
+    expect(card(page, "Ana Alvarez")).to_be_visible()  # by event: no reload, no poll
+    assert page.evaluate("window.sameDocument") is True
+    expect(page.get_by_role("tab", name=re.compile("^Pending"))).to_contain_text("1")
+    arrived = lists[settled:]
+    assert 1 <= len(arrived) <= 4 and all("status=pending" in u for u in arrived), arrived
+
+
+def test_first_screenful_at_a_thousand_pending(browser: Any, tmp_path: Path) -> None:
+    """1,000 stories wait: the page shows the first page of them, loads the photos in sight
+    only, and stays within the first screenful's budget (DESIGN: 100 KB)."""
+    settings = make_settings(tmp_path)
+    seed_pending(settings, 1000)
+    server = LiveServer(settings).start()
+    try:
+        add_users(server)
+        session = signed_in(server).cookies["kiosk_session"]
+        seen = first_screenful(browser, server.url, session)
+    finally:
+        server.stop()
+    assert seen["bytes"] <= 100_000, seen
+    assert seen["photos"] <= 12, seen  # lazily: the photos in sight, not a thousand
+    assert seen["requests"] <= 30, seen

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -117,6 +118,21 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX sessions_user ON sessions(user)",
     ),
+    # The admin lists page by keyset on the moderators' orders, which an index must hold:
+    # `submitted_at` (when the newest revision arrived) moves from the revision onto the
+    # submission. First approvals are looked up per submission, not aggregated over the log.
+    (
+        "ALTER TABLE submissions ADD COLUMN submitted_at TEXT NOT NULL DEFAULT ''",
+        "UPDATE submissions SET submitted_at = COALESCE((SELECT r.created_at FROM revisions r"
+        " WHERE r.id = submissions.latest_revision), created_at)",
+        "CREATE INDEX submissions_queue ON submissions(status, submitted_at, id)",
+        "CREATE INDEX submissions_arrival ON submissions(submitted_at, id)",
+        "CREATE INDEX submissions_playing ON submissions(pinned, position, id)"
+        " WHERE current_revision IS NOT NULL AND retired_at IS NULL",
+        "CREATE INDEX audit_submission ON audit(submission_id, action, at)",
+        # A new story goes last: MAX(position) was a scan per story, quadratic in a big drop.
+        "CREATE INDEX submissions_position ON submissions(position)",
+    ),
 ]
 
 
@@ -148,6 +164,8 @@ class Database:
         self._writing = threading.local()  # set on the thread inside _tx: it reads its own writes
         self._listeners: list[Callable[[], None]] = []
         self.generation = 0  # moves on every change a screen might show; caches key on it
+        # Names this process's count: generation 3 of one run is not generation 3 of the next.
+        self.epoch = secrets.token_hex(4)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Owner-only from the first byte; SQLite gives the -wal and -shm files the same mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

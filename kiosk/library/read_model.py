@@ -1,13 +1,17 @@
 """What moderators and screens read: submissions as flat dicts (the newest revision's fields,
 the submission's own keys over them, and the revision on screen nested), the approved set, and
-small lookups. Every read here is one query, however many submissions there are.
+small lookups. Every read here is one query, however many submissions there are; the admin
+lists read a page at a time (`page`), by keyset on an order an index holds.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
-from typing import cast
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, cast
 
 from ..model import (
     Decision,
@@ -18,7 +22,7 @@ from ..model import (
     StoryFields,
     Submission,
 )
-from .db import Database, NotFound
+from .db import Database, NotFound, Refused
 
 _REVISION_COLUMNS = (
     "id",
@@ -47,26 +51,90 @@ def _prefixed(alias: str) -> str:
     return ", ".join(f"{alias}.{c} AS {alias}_{c}" for c in _REVISION_COLUMNS)
 
 
-# When a moderator first approved each submission: consent without a date counts from it. The
-# audit log keeps it (a revision's own decision time moves when it is approved again).
+# When a moderator first approved the submission `s`: consent without a date counts from it.
+# The audit log keeps it (a revision's own decision time moves when it is approved again); an
+# index answers it per submission, so a page of 50 never aggregates the whole log.
 _FIRST_APPROVED = (
-    " LEFT JOIN (SELECT submission_id, MIN(at) AS first_approved FROM audit"
-    " WHERE action='approve' GROUP BY submission_id) fa ON fa.submission_id = s.id"
+    "(SELECT MIN(a.at) FROM audit a WHERE a.submission_id = s.id AND a.action = 'approve')"
+    " AS first_approved"
 )
 
 # A submission with its newest revision (l_*), only when it differs the one on screen (c_*),
 # and the decision on the newest rejected revision before the newest (p_*): a story back after a
 # rejection. `submitted_at` is when the newest revision arrived: the order of the moderators' queue.
 _SUBMISSIONS = (
-    "SELECT s.*, COALESCE(l.created_at, s.created_at) AS submitted_at, fa.first_approved,"
-    f" {_prefixed('l')}, {_prefixed('c')},"
+    f"SELECT s.*, {_FIRST_APPROVED}, {_prefixed('l')}, {_prefixed('c')},"
     " p.decided_by AS p_decided_by, p.decided_at AS p_decided_at, p.reason AS p_reason"
     " FROM submissions s LEFT JOIN revisions l ON l.id = s.latest_revision"
     " LEFT JOIN revisions c ON c.id = s.current_revision AND c.id IS NOT s.latest_revision"
     " LEFT JOIN revisions p ON p.id = (SELECT r.id FROM revisions r WHERE r.submission_id = s.id"
     f" AND r.status = '{RevisionStatus.REJECTED}' AND r.id < s.latest_revision"
-    " ORDER BY r.id DESC LIMIT 1)" + _FIRST_APPROVED
+    " ORDER BY r.id DESC LIMIT 1)"
 )
+
+# A story a screen plays: approved, and neither retired nor withdrawn (the "On the screens" tab).
+_PLAYS = "s.current_revision IS NOT NULL AND s.retired_at IS NULL"
+
+
+class Order(StrEnum):
+    """The orders the admin page lists submissions in, each a key an index holds."""
+
+    ARRIVAL = "arrival"  # oldest newest-revision first: the order to work through a queue
+    NEWEST = "newest"  # the other way round: what was decided lately (the Rejected tab)
+    PLAYING = "playing"  # pinned first, then the moderators' order: as the screens play them
+
+
+# Each order's key: (column, descending), the last one unique, so a key names one place.
+_KEYS: dict[Order, tuple[tuple[str, bool], ...]] = {
+    Order.ARRIVAL: (("submitted_at", False), ("id", False)),
+    Order.NEWEST: (("submitted_at", True), ("id", True)),
+    Order.PLAYING: (("pinned", True), ("position", False), ("id", False)),
+}
+
+
+def _after(order: Order, key: list[Any]) -> str:
+    """SQL for "comes after `key` in `order`", as a keyset page continues."""
+    columns = _KEYS[order]
+    if len({desc for _, desc in columns}) == 1:  # one direction: a row value the index walks
+        names = ", ".join(f"s.{c}" for c, _ in columns)
+        return f"({names}) {'<' if columns[0][1] else '>'} ({', '.join('?' * len(key))})"
+    ors = []
+    for i, (column, desc) in enumerate(columns):
+        same = [f"s.{c} = ?" for c, _ in columns[:i]]
+        ors.append("(" + " AND ".join([*same, f"s.{column} {'<' if desc else '>'} ?"]) + ")")
+    return "(" + " OR ".join(ors) + ")"
+
+
+def _after_args(order: Order, key: list[Any]) -> list[Any]:
+    if len({desc for _, desc in _KEYS[order]}) == 1:
+        return list(key)
+    return [v for i in range(len(key)) for v in key[: i + 1]]
+
+
+def encode_cursor(order: Order, key: list[Any]) -> str:
+    raw = json.dumps([order.value, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(order: Order, cursor: str) -> list[Any]:
+    """The key a cursor holds; Refused when it is not one a page of this order gave."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, *key = json.loads(raw)
+    except (ValueError, TypeError):
+        name, key = None, []
+    columns = _KEYS[order]
+    if name != order.value or len(key) != len(columns):
+        raise Refused("this `after` cursor is not one this list gave: start again without it")
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in key):
+        raise Refused("this `after` cursor is not one this list gave: start again without it")
+    return key
+
+
+@dataclass(frozen=True)
+class Page:
+    submissions: list[Submission]
+    next: str | None  # the cursor of the page after this one; None on the last
 
 
 def _decision(row: sqlite3.Row, prefix: str) -> Decision | None:
@@ -139,7 +207,7 @@ class ReadModel(Database):
     def submissions(self, status: Status | None = None) -> list[Submission]:
         """Oldest newest-revision first, which is the order a moderator works through a queue."""
         where, args = (" WHERE s.status=?", (status,)) if status else ("", ())
-        rows = self._rows(_SUBMISSIONS + where + " ORDER BY submitted_at, s.id", *args)
+        rows = self._rows(_SUBMISSIONS + where + " ORDER BY s.submitted_at, s.id", *args)
         return [_submission(r) for r in rows]
 
     def submission_from(self, source: str, since: str) -> Submission | None:
@@ -158,17 +226,56 @@ class ReadModel(Database):
         rows = self._rows("SELECT source FROM submissions WHERE instr(source, '/') = 0")
         return {r["source"].rsplit(".", 1)[0].lower() for r in rows}
 
+    def page(
+        self,
+        *,
+        status: Status | None = None,
+        on_screen: bool = False,
+        order: Order = Order.ARRIVAL,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        """One page of a list, in one statement: the keyset continues after the `after` cursor's
+        row, so a submission that arrives meanwhile neither shifts nor repeats what follows."""
+        where, args = [], []
+        if status is not None:
+            where.append("s.status = ?")
+            args.append(status.value)
+        if on_screen:
+            where.append(_PLAYS)
+        if after is not None:
+            key = decode_cursor(order, after)
+            where.append(_after(order, key))
+            args += _after_args(order, key)
+        keys = ", ".join(f"s.{c}{' DESC' if desc else ''}" for c, desc in _KEYS[order])
+        sql = _SUBMISSIONS + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._rows(f"{sql} ORDER BY {keys} LIMIT ?", *args, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1] if more else None
+        cursor = encode_cursor(order, [last[c] for c, _ in _KEYS[order]]) if last else None
+        return Page([_submission(r) for r in rows], cursor)
+
     def counts(self) -> dict[str, int]:
         rows = self._rows("SELECT status, COUNT(*) AS n FROM submissions GROUP BY status")
         return {s.value: 0 for s in Status} | {r["status"]: r["n"] for r in rows}
 
+    def tab_counts(self) -> dict[str, int]:
+        """How many each tab of the admin page lists, in one pass over a narrow table."""
+        row = self._row(
+            "SELECT TOTAL(status = 'pending') AS pending, TOTAL(s.current_revision IS NOT NULL"
+            " AND s.retired_at IS NULL) AS approved, TOTAL(status = 'rejected') AS rejected,"
+            " TOTAL(status = 'problem') AS problem FROM submissions s"
+        )
+        assert row is not None  # an aggregate always answers one row
+        return {k: int(row[k]) for k in row.keys()}
+
     def on_screen(self) -> list[OnScreen]:
         """The approved revision of every live submission, pinned first, then moderators' order."""
         rows = self._rows(
-            "SELECT s.id AS sid, s.pinned, s.position, fa.first_approved, r.* FROM submissions s"
+            f"SELECT s.id AS sid, s.pinned, s.position, {_FIRST_APPROVED}, r.* FROM submissions s"
             " JOIN revisions r ON r.id = s.current_revision"
-            + _FIRST_APPROVED
-            + " WHERE s.retired_at IS NULL ORDER BY s.pinned DESC, s.position, s.id"
+            " WHERE s.retired_at IS NULL ORDER BY s.pinned DESC, s.position, s.id"
         )
         return [
             {

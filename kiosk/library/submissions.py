@@ -134,8 +134,8 @@ class Submissions(ReadModel, AuditLog):
                 position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM submissions")
                 cur = db.execute(
                     "INSERT INTO submissions (source, status, owner, position, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (source, status, owner, position.fetchone()[0], now, now),
+                    " updated_at, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (source, status, owner, position.fetchone()[0], now, now, now),
                 )
                 sub = db.execute(
                     "SELECT * FROM submissions WHERE id=?", (cur.lastrowid,)
@@ -196,9 +196,9 @@ class Submissions(ReadModel, AuditLog):
                     (sid,),
                 )
             db.execute(
-                "UPDATE submissions SET latest_revision=?, fingerprint=?,"
+                "UPDATE submissions SET latest_revision=?, submitted_at=?, fingerprint=?,"
                 " owner=COALESCE(NULLIF(?, ''), owner) WHERE id=?",
-                (rid, fingerprint, owner, sid),
+                (rid, now, fingerprint, owner, sid),
             )
             self._audit(db, "watcher", status, sid, rid, source=source, problems=list(problems))
             result = Recorded(sid, rid, _refresh(db, sid, self.now()), created=True)

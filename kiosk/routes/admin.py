@@ -16,13 +16,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import model, playlist
-from ..auth import SESSION_COOKIE
+from ..auth import SESSION_COOKIE, Forbidden, Unauthenticated
 from ..consent import consent_ends, consent_notice
-from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
-from ..library import Refused
+from ..deps import AdminDep, AuthDep, BearerDep, CookieDep, LibraryDep, ModeratorDep, SettingsDep
+from ..events import TICK_SECONDS, LibraryFeedDep
+from ..library import Library, Refused
+from ..library.read_model import Order
 from ..model import Status
 from ..schedule import (
     SILENT_SECONDS,
@@ -34,6 +37,7 @@ from ..schedule import (
 from .admin_models import (
     ApproveIn,
     AuditList,
+    Counts,
     LoginIn,
     LoginOut,
     Preview,
@@ -121,14 +125,81 @@ def logout(who: ModeratorDep, auth: AuthDep, response: Response) -> None:
 
 
 # ---- the queue and decisions -------------------------------------------------------------
-@router.get("/submissions", responses=_errors(422))
+def _etag(library: Library, *parts: object) -> str:
+    """Names what a list shows: the library's state, the hour (consent notices count days) and
+    what was asked. Nothing is read to make it, so a page that has not changed costs no SQL."""
+    key = json.dumps([library.epoch, library.generation, f"{utcnow():%Y%m%d%H}", *parts])
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
+
+
+def _unchanged(request: Request, response: Response, etag: str) -> Response | None:
+    """A 304 when the browser already holds `etag`; else None, and the answer carries it."""
+    response.headers["ETag"] = etag
+    if etag not in request.headers.get("if-none-match", ""):
+        return None
+    unchanged = Response(status_code=304)
+    unchanged.headers.raw.extend(response.headers.raw)  # no-store, ETag, a refreshed cookie
+    return unchanged
+
+
+@router.get("/submissions", responses={**_errors(422), 304: {"description": "unchanged"}})
 def submissions(
-    who: ModeratorDep, library: LibraryDep, settings: SettingsDep, status: Status | None = None
-) -> SubmissionList:
-    """Submissions with their newest revision, oldest first (the order to work through)."""
+    who: ModeratorDep,
+    library: LibraryDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    status: Status | None = None,
+    on_screen: Annotated[
+        bool, Query(description="only stories a screen plays (the On the screens tab)")
+    ] = False,
+    order: Order = Order.ARRIVAL,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    after: Annotated[
+        str | None, Query(max_length=512, description="`next` of the page before")
+    ] = None,
+) -> Any:
+    """A page of submissions with their newest revision, oldest first by default (the order to
+    work through); `next` continues the list. `ETag`, and `304` on `If-None-Match`."""
+    etag = _etag(library, status, on_screen, order, limit, after)
+    if (unchanged := _unchanged(request, response, etag)) is not None:
+        return unchanged
     terms = settings.consent_terms
-    subs = library.submissions(status)
-    return SubmissionList(submissions=[_submission(s, terms) for s in subs])
+    page = library.page(status=status, on_screen=on_screen, order=order, limit=limit, after=after)
+    subs = [_submission(s, terms) for s in page.submissions]
+    return SubmissionList(submissions=subs, next=page.next)
+
+
+@router.get("/counts", responses={**_errors(), 304: {"description": "unchanged"}})
+def counts(who: ModeratorDep, library: LibraryDep, request: Request, response: Response) -> Any:
+    """How many stories each tab of the admin page lists; `ETag` and `304` as the lists."""
+    if (unchanged := _unchanged(request, response, _etag(library, "counts"))) is not None:
+        return unchanged
+    return Counts.model_validate(library.tab_counts())
+
+
+@router.get("/events", response_class=EventSourceResponse, responses=_errors())
+async def events(
+    request: Request, auth: AuthDep, feed: LibraryFeedDep, cookie: CookieDep, bearer: BearerDep
+) -> Response:
+    """Server-Sent Events for admin pages: `changed` with `{"generation"}` when the library
+    changes (at most every half second), then the page fetches what it shows. Listening does
+    not keep a session alive; the stream ends when the session does."""
+    token = bearer.credentials if bearer else None
+    who = await run_in_threadpool(auth.principal, cookie, token)
+    if not who.may("moderator"):
+        raise Forbidden("this needs the moderator role; ask an admin")
+
+    def signed_in() -> bool:
+        try:
+            auth.principal(cookie, token)
+            return True
+        except Unauthenticated:
+            return False
+
+    return EventSourceResponse(
+        feed.stream(signed_in), ping=TICK_SECONDS, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.post("/submissions/{sid}/approve", responses=_errors(404, 409, 422))

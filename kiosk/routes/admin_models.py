@@ -123,6 +123,18 @@ class Submission(Revision):
 
 class SubmissionList(BaseModel):
     submissions: list[Submission]
+    next: str | None = Field(
+        None, description="pass it as `after` for the next page; null on the last page"
+    )
+
+
+class Counts(BaseModel):
+    """How many stories each tab of the admin page lists."""
+
+    pending: int
+    approved: int = Field(description="stories a screen plays, a newer version pending or not")
+    rejected: int
+    problem: int
 
 
 class ApproveIn(BaseModel):

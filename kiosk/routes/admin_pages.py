@@ -58,9 +58,14 @@ def admin_page(
     return templates.TemplateResponse(
         request,
         "admin/index.html",
-        {"who": who, "config": config, "version": code_version()},
+        {"who": who, "config": config, "version": code_version(), "modules": _page_modules()},
         headers=PAGE_HEADERS,
     )
+
+
+def _page_modules() -> list[str]:
+    """The admin page's modules (all but the sign-in page's), preloaded by the page."""
+    return sorted(p.name for p in MODULES.glob("*.js") if p.name != "login.js")
 
 
 @router.get("/admin/login")

@@ -62,3 +62,19 @@ export async function api(method, path, body, background = false) {
   }
   return data;
 }
+
+/** A background GET that the server may answer 304 to: null when `etag` is still current,
+    else the data and its new ETag. */
+export async function fetchIfChanged(path, etag) {
+  const headers = { Accept: "application/json", "X-Kiosk-Background": "1" };
+  if (etag) headers["If-None-Match"] = etag;
+  const response = await fetch(path, { headers, credentials: "same-origin" });
+  if (response.status === 304) return null;
+  if (response.status === 401) {
+    location.assign("/admin/login");
+    throw new ApiError(401, "Your session has ended: sign in again.");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, explain(data, response.status));
+  return { data, etag: response.headers.get("ETag") };
+}

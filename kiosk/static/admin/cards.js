@@ -52,6 +52,21 @@ function preview(sub) {
   return [box, notes];
 }
 
+/** The preview runs a whole player (page, theme, fonts, the full-size photo): it is drawn only
+    when the moderator opens it, and stays open when the card is redrawn. */
+function previewOnDemand(sub) {
+  const text = `Preview on the screen “${previewScreen().name}”`;
+  const details = h(
+    "details",
+    { class: "on-demand", "data-part": "preview" },
+    h("summary", { text, "data-focus": "preview" }),
+  );
+  details.addEventListener("toggle", () => {
+    if (details.open && !details.querySelector(".preview")) details.append(...preview(sub));
+  });
+  return details;
+}
+
 function displayUrl(sub, screen) {
   return `/display?screen=${encodeURIComponent(screen.name)}&preview=${sub.id}`;
 }
@@ -212,7 +227,9 @@ function diffRow(label, before, after, cellClass = {}) {
 
 function diffRows(old, sub) {
   const thumb = (rev) =>
-    rev.thumbnail ? h("img", { src: rev.thumbnail, alt: "", class: "mini" }) : "no photo";
+    rev.thumbnail
+      ? h("img", { src: rev.thumbnail, alt: "", class: "mini", loading: "lazy" })
+      : "no photo";
   const rows = old.image !== sub.image ? [diffRow("Photo", thumb(old), thumb(sub))] : [];
   for (const { name: key, label } of DIFF_FIELDS) {
     const before = fieldText(old[key]);
@@ -238,7 +255,7 @@ export function pendingCard(sub) {
   return h(
     "article",
     { class: "card", "aria-labelledby": `title-${sub.id}` },
-    h("div", { class: "visual" }, preview(sub), focalPicker(sub)),
+    h("div", { class: "visual" }, previewOnDemand(sub), focalPicker(sub)),
     h(
       "div",
       { class: "info" },

@@ -17,6 +17,7 @@ function photoPad(sub) {
     src: sub.thumbnail,
     alt: sub.photo_alt || `Photo of ${sub.name}`,
     draggable: "false",
+    loading: "lazy",
   });
   const marker = h("span", { class: "marker", "aria-hidden": "true" });
   const pad = h(

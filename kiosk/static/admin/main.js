@@ -1,15 +1,25 @@
 /* Hallway Kiosk admin page: plain JavaScript modules, no build step.
 
-   Everything shown comes from the JSON API (/api/admin/...), polled every `poll_ms`, and goes
-   into the page through textContent only. A card is rebuilt only when its data changed, and
-   never while the moderator is typing in it. This module fetches, and wires the page up. */
-import { api, useCsrfToken } from "./api.js";
+   Everything shown comes from the JSON API (/api/admin/...) and goes into the page through
+   textContent only. The server says when the library changed (server-sent events, at
+   /api/admin/events); the page then asks again for what it shows, with the ETag it holds, so an
+   unchanged list costs a 304. Only if the event stream is cut does it poll, every `poll_ms`.
+   A card is rebuilt only when its data changed, and never while the moderator is typing in it.
+   This module fetches, and wires the page up. */
+import { api, fetchIfChanged, useCsrfToken } from "./api.js";
 import { h, refreshTimes } from "./dom.js";
 import { renderAudit, renderScreens, renderUsers, setUpAddUser } from "./people.js";
 import { renderQueue } from "./queue.js";
-import { config, providePage, state } from "./state.js";
+import { LISTS, config, providePage, state } from "./state.js";
 
-// The open tab's table, beyond the submissions that every tab's counts need.
+// Submissions per page. The first is small: a laptop's window holds two cards, and fifty cards
+// take the browser longer to build than the server takes to send them.
+const FIRST_PAGE = 12;
+const PAGE = 50;
+const MAX_PAGE = 200; // the server's limit for one request
+const BACKLOG_MS = 1000; // while a drop is read, how often the banner asks how far it has got
+
+// The open tab's table, for the tabs that are not story lists.
 const TAB_TABLES = {
   audit: { path: "/api/admin/audit", render: (data) => renderAudit(data.entries) },
   screens: { path: "/api/admin/screens", render: (data) => renderScreens(data.screens) },
@@ -18,22 +28,56 @@ const TAB_TABLES = {
 
 const background = (path) => api("GET", path, undefined, true);
 
-/** A big drop takes a while: say how far the server has got, from /healthz's backlog. */
+let backlogTimer = 0;
+
+/** A big drop takes a while: say how far the server has got, from /healthz's backlog, and
+    look again until it is done (the last story's event may come before the backlog empties). */
 async function showBacklog() {
+  clearTimeout(backlogTimer);
   const banner = document.getElementById("ingesting");
   const health = await fetch("/healthz").then((r) => r.json());
   const backlog = health.ingesting;
   banner.hidden = !backlog;
-  if (backlog) banner.textContent = `Reading new stories: ${backlog.done} of ${backlog.total}…`;
+  if (backlog) {
+    banner.textContent = `Reading new stories: ${backlog.done} of ${backlog.total}…`;
+    backlogTimer = setTimeout(() => showBacklog().catch(() => {}), BACKLOG_MS);
+  }
+}
+
+function listUrl(name, limit, after) {
+  const cursor = after ? `&after=${encodeURIComponent(after)}` : "";
+  return `/api/admin/submissions?${LISTS[name].query}&limit=${limit}${cursor}`;
+}
+
+/** Fetch a list again as far as it was loaded: one request for up to 200, then page by page.
+    A 304 on the first request means nothing at all has changed. */
+async function reloadList(name) {
+  const list = state.lists[name];
+  const wanted = Math.max(list.items.length, FIRST_PAGE);
+  const first = await fetchIfChanged(listUrl(name, Math.min(wanted, MAX_PAGE)), list.etag);
+  if (!first) return;
+  let { submissions: items, next } = first.data;
+  while (next && items.length < wanted) {
+    const more = await background(listUrl(name, MAX_PAGE, next));
+    items = items.concat(more.submissions);
+    next = more.next;
+  }
+  Object.assign(list, { items, next, etag: first.etag });
+}
+
+async function reloadCounts() {
+  const fresh = await fetchIfChanged("/api/admin/counts", state.countsEtag);
+  if (fresh) [state.counts, state.countsEtag] = [fresh.data, fresh.etag];
 }
 
 async function fetchAndRender() {
   try {
     showBacklog().catch(() => {}); // /healthz answers 503 with the same body when degraded
-    state.subs = (await background("/api/admin/submissions")).submissions;
-    renderQueue();
     const table = TAB_TABLES[state.tab];
-    if (table) table.render(await background(table.path));
+    const list = LISTS[state.tab] ? reloadList(state.tab) : null;
+    const [, , data] = await Promise.all([reloadCounts(), list, table && background(table.path)]);
+    renderQueue();
+    if (table) table.render(data);
     refreshTimes();
     document.getElementById("offline").hidden = true;
   } catch (err) {
@@ -42,15 +86,71 @@ async function fetchAndRender() {
 }
 
 let running = null;
+let again = false;
 
-/** Fetch everything again; a call while one is under way joins it. */
+/** Fetch what the page shows again. A call while one is under way runs once more after it:
+    the change that called may have come after that one's answers. */
 function refresh() {
-  running =
-    running ||
-    fetchAndRender().finally(() => {
-      running = null;
-    });
+  if (running) {
+    again = true;
+    return running;
+  }
+  running = fetchAndRender().finally(() => {
+    running = null;
+    if (again) {
+      again = false;
+      refresh();
+    }
+  });
   return running;
+}
+
+/** The next page of the list `name`, after what is loaded. */
+async function loadMore(name) {
+  const list = state.lists[name];
+  if (!list.next || list.loading) return;
+  list.loading = true;
+  try {
+    await running;
+    const page = await background(listUrl(name, PAGE, list.next));
+    const known = new Set(list.items.map((s) => s.id));
+    list.items.push(...page.submissions.filter((s) => !known.has(s.id)));
+    list.next = page.next;
+    renderQueue();
+  } catch (err) {
+    document.getElementById("offline").hidden = err.status === 401;
+  } finally {
+    list.loading = false;
+  }
+}
+
+/** "Show more" loads the next page when clicked, or when it scrolls near the window. */
+function setUpMore() {
+  const near = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) if (e.isIntersecting) loadMore(e.target.dataset.more);
+    },
+    { rootMargin: "400px" },
+  );
+  for (const button of document.querySelectorAll("[data-more]")) {
+    button.addEventListener("click", () => loadMore(button.dataset.more));
+    near.observe(button);
+  }
+}
+
+// ---- live updates ----------------------------------------------------------------------------
+let live = false; // the event stream is open: no polling
+
+function listen() {
+  const source = new EventSource("/api/admin/events");
+  source.addEventListener("open", () => {
+    live = true;
+  });
+  source.addEventListener("changed", () => refresh());
+  source.addEventListener("error", () => {
+    live = false; // the browser reconnects by itself, unless the server refused (CLOSED)
+    if (source.readyState === EventSource.CLOSED) setTimeout(listen, config.poll_ms);
+  });
 }
 
 // ---- tabs (WAI-ARIA tabs pattern: arrow keys move between tabs) -------------------------------
@@ -110,11 +210,15 @@ useCsrfToken(config.csrf);
 providePage({ render: renderQueue, refresh });
 setUpAddUser();
 setUpTabs();
+setUpMore();
 setUpPreviewScreen();
 setUpSignOut();
 showTab(location.hash.slice(1) || "pending");
+listen();
+// Without the event stream, ask every `poll_ms`; the Screens tab too (a heartbeat that stops
+// is no change in the library, so no event says a screen went silent).
 setInterval(() => {
-  if (!document.hidden) refresh();
+  if (!document.hidden && (!live || state.tab === "screens")) refresh();
 }, config.poll_ms);
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) refresh();

@@ -1,11 +1,12 @@
 /* The four story lists: pending cards, the stories on the screens in playing order (move,
-   pin, retire), rejected and problem rows; with the counts on the tabs. */
+   pin, retire), rejected and problem rows; with the counts on the tabs. Each list holds the
+   pages loaded so far; "Show more" (or scrolling near it) loads the next. */
 import { api } from "./api.js";
 import { focusLater, h, reconcile, restoreFocus, when } from "./dom.js";
 import { discardCard, pendingCard, problemList, storyFiles, subtitle } from "./cards.js";
 import { focalPicker } from "./focal.js";
 import { decide, editor } from "./forms.js";
-import { changeSubmission, flash, refresh, state } from "./state.js";
+import { LISTS, changeSubmission, flash, refresh, state } from "./state.js";
 
 const RETIRE_CONFIRM_MS = 5000; // "Really take it off every screen?" waits this long for a click
 
@@ -43,7 +44,7 @@ async function swap(sub, other, direction) {
 
 function thumbnail(rev) {
   return rev.thumbnail
-    ? h("img", { class: "thumb", src: rev.thumbnail, alt: "" })
+    ? h("img", { class: "thumb", src: rev.thumbnail, alt: "", loading: "lazy" })
     : h("div", { class: "thumb" });
 }
 
@@ -188,13 +189,6 @@ function showList(name, items, fingerprintOf, build) {
   if (empty) empty.hidden = items.length > 0;
 }
 
-/** The stories on the screens, in playing order: pinned ones first, each group by position. */
-function playingOrder(subs) {
-  return subs
-    .filter((s) => s.on_screen && s.status !== "retired")
-    .sort((a, b) => b.pinned - a.pinned || a.position - b.position || a.id - b.id);
-}
-
 function showPlaying(playing) {
   // Pinned stories play first, so each group is ordered on its own.
   const groups = [playing.filter((s) => s.pinned), playing.filter((s) => !s.pinned)];
@@ -204,30 +198,36 @@ function showPlaying(playing) {
 }
 
 function showCounts(counts) {
-  for (const [key, n] of Object.entries(counts)) {
+  for (const key of Object.keys(LISTS)) {
+    const n = counts[key] || 0;
     const badge = document.querySelector(`[data-count="${key}"]`);
     badge.textContent = n ? String(n) : "";
     badge.hidden = !n;
   }
 }
 
-/** Draw the four lists from `state.subs`. */
+/** "Show more" under a list with pages still on the server. */
+function showMore(name, shown) {
+  const button = document.querySelector(`[data-more="${name}"]`);
+  button.hidden = !state.lists[name].next;
+  const total = Math.max(state.counts[name] || 0, shown);
+  button.textContent = `Show more (${shown} of ${total} shown)`;
+}
+
+/** The loaded submissions of a list that still belong in it. */
+function loaded(name) {
+  return state.lists[name].items.filter(LISTS[name].keep);
+}
+
+/** Draw the four lists from `state.lists`, and the counts on the tabs. */
 export function renderQueue() {
-  const subs = state.subs;
-  const pending = subs.filter((s) => s.status === "pending");
-  const playing = playingOrder(subs);
-  const rejected = subs.filter((s) => s.status === "rejected").reverse();
-  const problems = subs.filter((s) => s.status === "problem");
-  showList("pending", pending, fingerprint, pendingCard);
-  showPlaying(playing);
-  showList("rejected", rejected, fingerprint, rejectedRow);
-  showList("problem", problems, fingerprint, problemRow);
-  showCounts({
-    pending: pending.length,
-    approved: playing.length,
-    rejected: rejected.length,
-    problem: problems.length,
-  });
-  document.title = `${pending.length ? `(${pending.length}) ` : ""}Moderation · Hallway Kiosk`;
+  showList("pending", loaded("pending"), fingerprint, pendingCard);
+  showPlaying(loaded("approved"));
+  showList("rejected", loaded("rejected"), fingerprint, rejectedRow);
+  showList("problem", loaded("problem"), fingerprint, problemRow);
+  for (const name of Object.keys(LISTS)) showMore(name, loaded(name).length);
+  showCounts(state.counts);
+  const waiting = state.counts.pending || 0;
+  document.title = `${waiting ? `(${waiting}) ` : ""}Moderation · Hallway Kiosk`;
   restoreFocus();
 }

@@ -1,5 +1,5 @@
-/* What the parts of the admin page share: the page's configuration, the submissions as last
-   fetched, the status line, and the calls that change a submission. */
+/* What the parts of the admin page share: the page's configuration, the lists as last fetched,
+   the status line, and the calls that change a submission. */
 import { api } from "./api.js";
 
 const MESSAGE_MS = 6000; // how long "Approved: …" stays in the status line
@@ -7,8 +7,23 @@ const FAILURE_MS = 15000; // an error stays longer: it may need reading twice
 
 export const config = JSON.parse(document.getElementById("admin-config").textContent);
 
+// The four story lists, each read a page at a time from the server, in the order its tab shows;
+// `keep` says whether a submission still belongs after a change made on this page.
+export const LISTS = {
+  pending: { query: "status=pending", keep: (s) => s.status === "pending" },
+  approved: {
+    query: "on_screen=true&order=playing",
+    keep: (s) => Boolean(s.on_screen) && s.status !== "retired",
+  },
+  rejected: { query: "status=rejected&order=newest", keep: (s) => s.status === "rejected" },
+  problem: { query: "status=problem", keep: (s) => s.status === "problem" },
+};
+
 export const state = {
-  subs: [], // every submission, as GET /api/admin/submissions last answered
+  // Per list: the submissions loaded so far (pages in order), the cursor of the next page, and
+  // the ETag of the first request, as GET /api/admin/submissions last answered.
+  lists: Object.fromEntries(Object.keys(LISTS).map((k) => [k, { items: [], next: null }])),
+  counts: {}, // how many each tab lists, from GET /api/admin/counts
   tab: "pending",
   screen: config.screens[0].name, // the previews show the stories as this screen would
 };
@@ -47,10 +62,13 @@ export function refresh() {
   return page.refresh();
 }
 
+/** A submission this page changed, in every list that holds it (the lists drop what no longer
+    belongs when they are drawn; the next fetch brings it where it now belongs). */
 function replaceSubmission(fresh) {
-  const i = state.subs.findIndex((s) => s.id === fresh.id);
-  if (i >= 0) state.subs[i] = fresh;
-  else state.subs.push(fresh);
+  for (const list of Object.values(state.lists)) {
+    const i = list.items.findIndex((s) => s.id === fresh.id);
+    if (i >= 0) list.items[i] = fresh;
+  }
 }
 
 /** Change a submission (approve, reject, edit…): say `done`, or what went wrong; a form that
