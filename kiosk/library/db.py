@@ -117,6 +117,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX sessions_user ON sessions(user)",
     ),
+    # Proof of play (library/plays.py): per story, screen and day (YYYY-MM-DD, local), how
+    # often its first page came on and its seconds on the wall. No foreign key: the counts of
+    # a withdrawn story stay, like its audit entries, and name no one.
+    (
+        """CREATE TABLE plays (
+            submission_id INTEGER NOT NULL,
+            screen TEXT NOT NULL,
+            day TEXT NOT NULL,
+            plays INTEGER NOT NULL DEFAULT 0,
+            seconds REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (submission_id, screen, day)
+        ) WITHOUT ROWID""",
+    ),
 ]
 
 

@@ -7,7 +7,9 @@ or a bearer token); user management needs an admin.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Mapping
@@ -23,6 +25,7 @@ from ..auth import SESSION_COOKIE
 from ..consent import consent_ends, consent_notice
 from ..deps import AdminDep, AuthDep, LibraryDep, ModeratorDep, SettingsDep
 from ..library import Refused
+from ..library.plays import plays_since
 from ..model import Status
 from ..schedule import (
     SILENT_SECONDS,
@@ -36,6 +39,7 @@ from .admin_models import (
     AuditList,
     LoginIn,
     LoginOut,
+    PlayStats,
     Preview,
     Problem,
     RejectIn,
@@ -128,7 +132,17 @@ def submissions(
     """Submissions with their newest revision, oldest first (the order to work through)."""
     terms = settings.consent_terms
     subs = library.submissions(status)
-    return SubmissionList(submissions=[_submission(s, terms) for s in subs])
+    plays = library.play_stats(*plays_since(library.clock(), settings.zone))
+    return SubmissionList(
+        submissions=[
+            _submission(s, terms).model_copy(update={"plays": _plays(plays.get(s["id"]))})
+            for s in subs
+        ]
+    )
+
+
+def _plays(stats: Mapping[str, Any] | None) -> PlayStats | None:
+    return PlayStats.model_validate(stats) if stats else None
 
 
 @router.post("/submissions/{sid}/approve", responses=_errors(404, 409, 422))
@@ -263,6 +277,40 @@ def accept_screen(name: str, who: ModeratorDep, library: LibraryDep) -> Response
     """Vouch for a screen set up without a [screens.NAME] table: it is kept and trusted."""
     library.accept_screen(name)
     return Response(status_code=204)
+
+
+@router.get(
+    "/plays.csv",
+    response_class=Response,
+    responses={**_errors(), 200: {"content": {"text/csv": {}}}},
+)
+def plays_csv(who: ModeratorDep, library: LibraryDep) -> Response:
+    """Proof of play for a spreadsheet: one row per day, story and screen."""
+    labels = library.labels()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180, as spreadsheets expect
+    writer.writerow(["day", "story_id", "name", "source", "screen", "plays", "seconds"])
+    counts = library.play_counts()
+    for story, screen, day in sorted(counts, key=lambda k: (k[2], k[0], k[1])):
+        tally = counts[story, screen, day]
+        label = labels.get(story, {})
+        texts = (label.get("name") or "", label.get("source") or "", screen)
+        name, source, screen = (_inert(t) for t in texts)
+        writer.writerow([day, story, name, source, screen, tally.plays, round(tally.seconds)])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="plays.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _inert(text: str) -> str:
+    """A name from a story file, kept from running as a formula when the CSV is opened in a
+    spreadsheet (OWASP "CSV injection"): a leading quote makes it text."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 # ---- users (admins only) -------------------------------------------------------------------
