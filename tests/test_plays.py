@@ -7,16 +7,17 @@ import csv
 import io
 import re
 import sqlite3
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
 from kiosk.routes import display
-from kiosk.status_file import NAME
+from kiosk.status_file import NAME, render
 
 from .factories import approved, drop
 from .support import PASSWORD, LiveServer, add_users, make_settings, signed_in, wait_for
@@ -185,3 +186,19 @@ def test_the_export_is_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
         assert text.count("\r\n") == 3
     finally:
         server.stop()
+
+
+def test_the_writer_is_told_in_plain_words() -> None:
+    sub = {"id": 7, "status": "approved", "source": "babette.md", "name": "Babette Ruiz"}
+    now, zone = datetime(2026, 12, 2, 9, 0, tzinfo=UTC), ZoneInfo("Europe/Berlin")
+
+    def told(plays: int, screens: int, first_day: str) -> str:
+        stats = {"total": {"plays": plays, "screens": screens}, "first_day": first_day}
+        return render([sub], zone, now, {7: stats})
+
+    once = "Your story about Babette Ruiz has been on the screens 1 time on 1 screen since 3 May\n"
+    assert once in told(1, 1, "2026-05-03")
+    many = "on the screens 412 times on 3 screens since 13 December 2025\n"
+    assert many in told(412, 3, "2025-12-13")
+    assert "Your story" not in told(0, 0, "2026-05-03")
+    assert "Your story" not in render([sub], zone, now, {})
