@@ -71,23 +71,19 @@ class Plays(Screens):
         super().__init__(*args, **kwargs)
         self._plays: dict[Key, Tally] = {}  # counted since the last flush, not yet in the file
 
-    def record_plays(self, screen: str, day: str, shown: Iterable[Shown]) -> int:
-        """Add what `screen` showed to the counts of `day`; the number of plays added.
+    def record_plays(self, screen: str, day: str, shown: Iterable[Shown]) -> None:
+        """Add what `screen` showed to the counts of `day`, in memory.
 
         A play is a story's first page coming on; every page's seconds count as time on the
         wall. The caller has checked that each story was in the screen's playlist.
         """
-        added = 0
         with self._beats_lock:
             for s in shown:
                 if s.page and not s.seconds:
                     continue  # nothing to add, and no reason to name the screen
                 tally = self._plays.setdefault((s.story, screen, day), Tally())
-                if s.page == 0:
-                    tally.plays += 1
-                    added += 1
+                tally.plays += s.page == 0
                 tally.seconds += s.seconds
-        return added
 
     def screen_accepted(self, name: str) -> bool:
         """Whether a moderator (or the settings) vouched for the screen `name`."""
