@@ -34,6 +34,10 @@ def beat(server: LiveServer, screen: str, plays: list[dict[str, Any]]) -> httpx.
     return httpx.post(f"{server.url}/api/screens/{screen}/heartbeat", json={"plays": plays})
 
 
+def last_beat(server: LiveServer) -> str:
+    return next(s["last_seen"] for s in server.library.screens() if s["name"] == "default")
+
+
 def data_version(db: sqlite3.Connection) -> int:
     """Moves whenever another connection commits to the file."""
     return db.execute("PRAGMA data_version").fetchone()[0]
@@ -202,3 +206,37 @@ def test_the_writer_is_told_in_plain_words() -> None:
     assert many in told(412, 3, "2025-12-13")
     assert "Your story" not in told(0, 0, "2026-05-03")
     assert "Your story" not in render([sub], zone, now, {})
+
+
+HIDE = """(hidden) => {
+    Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_page_shows_nothing_and_counts_nothing(
+    server: LiveServer, content: Path, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(display, "HEARTBEAT_SECONDS", 1)
+    ana = approved(server, content, "ana", "Ana Alvarez")["id"]
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        wall = context.new_page()
+        wall.goto(server.url + "/display?slide_ms=300")
+        wait_for(lambda: plays_of(server, ana) >= 2, timeout=30)
+        wall.evaluate(HIDE, True)  # a tab in the background: the rotation goes on, unseen
+        wall.wait_for_function("() => window.kiosk.transitions > 2")
+        hidden_at = wall.evaluate("window.kiosk.transitions")
+        wall.wait_for_function(f"() => window.kiosk.transitions >= {hidden_at + 6}")
+        # The slide that was on when the page was hidden may come with the next beat; after
+        # it, two more beats bring nothing.
+        counts = []
+        for _ in range(3):
+            seen = last_beat(server)
+            wait_for(lambda seen=seen: last_beat(server) > seen)
+            counts.append(plays_of(server, ana))
+        assert counts[0] == counts[2]
+        wall.evaluate(HIDE, False)
+        wait_for(lambda: plays_of(server, ana) >= counts[2] + 2, timeout=30)
+    finally:
+        context.close()
