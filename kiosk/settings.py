@@ -171,6 +171,14 @@ class Settings:
         default=True,
         metadata=_help("Keep _status.txt in content_dir so staff see what happened to a file."),
     )
+    play_counts: bool = field(
+        default=True,
+        metadata=_help(
+            "Count how often each story was on each screen, and for how long (proof of play),"
+            " for the admin page and _status.txt. Counts only: no camera, no tracking."
+            " Off: screens' reports are ignored."
+        ),
+    )
     share_path: str = field(
         default="",
         metadata=_help(r"Where staff drop stories, shown on empty screens, e.g. \\kiosk\stories."),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
 from .consent import consent_notice
 from .library import Library, RetiredReason
+from .library.plays import plays_since
 from .model import Status
 from .printable import printable
 from .schedule import ConsentTerms
@@ -26,7 +27,11 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 NAME = "_status.txt"
-RECHECK_SECONDS = 3600.0
+RECHECK_SECONDS = 3600.0  # also how often play counts move on in the file: not every beat
+# English month names, whatever the server's locale (the file's other words are English too)
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
 HEADER = (
     "What happened to each story in this folder. Hallway Kiosk rewrites this file by itself;\n"
     "changes to it are lost. Fix a story by editing its own file: it is read again on save.\n"
@@ -41,8 +46,14 @@ SECTIONS = (
 )
 
 
-def render(submissions: Sequence[Mapping[str, Any]], zone: ZoneInfo, now: datetime) -> str:
-    """The file's text: a header, then one line (or a few) per file, grouped by state."""
+def render(
+    submissions: Sequence[Mapping[str, Any]],
+    zone: ZoneInfo,
+    now: datetime,
+    plays: Mapping[int, Mapping[str, Any]] | None = None,
+) -> str:
+    """The file's text: a header, then one line (or a few) per file, grouped by state.
+    `plays`: each story's `Library.play_stats`, to tell the writer how often it was shown."""
     lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n"]
     for status, heading, advice in SECTIONS:
         group = [s for s in submissions if s["status"] == status and _worth_listing(s)]
@@ -51,6 +62,8 @@ def render(submissions: Sequence[Mapping[str, Any]], zone: ZoneInfo, now: dateti
         lines.append(f"\n{heading}" + (f" ({advice})" if advice else "") + "\n")
         for sub in sorted(group, key=lambda s: s["source"].lower()):
             lines.extend(_entry(sub))
+            if status == Status.APPROVED and (stats := (plays or {}).get(sub["id"])):
+                lines.extend(_shown(sub, stats, now.astimezone(zone).year))
     if len(lines) == 2:
         lines.append(
             "\nNo stories yet. Copy _TEMPLATE.md, fill it in and put a photo next to it.\n"
@@ -86,6 +99,25 @@ def _entry(sub: Mapping[str, Any]) -> list[str]:
     source, name = printable(sub["source"]), printable(sub.get("name") or "")
     head = f"  {source}" + (f"  ({name})" if name else "")
     return [head + "\n", *(f"      - {printable(n, 500)}\n" for n in notes(sub))]
+
+
+def _shown(sub: Mapping[str, Any], stats: Mapping[str, Any], this_year: int) -> list[str]:
+    """ "Your story about … has been on the screens 412 times on 3 screens since 3 May"."""
+    total, first = stats["total"], stats.get("first_day")
+    if not total["plays"] or not first:
+        return []
+    day = date.fromisoformat(first)  # already the screens' local day
+    since = f"{day.day} {MONTHS[day.month - 1]}" + (f" {day.year}" if day.year != this_year else "")
+    name = printable(sub.get("name") or sub["source"])
+    return [
+        f"      - Your story about {name} has been on the screens"
+        f" {_count(total['plays'], 'time')} on {_count(total['screens'], 'screen')}"
+        f" since {since}\n"
+    ]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def consent_section(
@@ -146,7 +178,8 @@ class StatusFile:
             return False
         subs = self.library.submissions()
         now = self.library.clock()
-        text = render(subs, self.settings.zone, now)
+        zone = self.settings.zone
+        text = render(subs, zone, now, self.library.play_stats(*plays_since(now, zone)))
         if notices := consent_section(subs, self.settings.consent_terms, now):
             updated_end = text.index("\n", len(HEADER)) + 1  # after the "Updated" line
             text = text[:updated_end] + notices + text[updated_end:]

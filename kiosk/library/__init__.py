@@ -1,4 +1,5 @@
-"""All SQL: submissions, revisions (with their decisions), audit log, users, tokens, screens.
+"""All SQL: submissions, revisions (with their decisions), audit log, users, tokens, screens,
+plays.
 
 One SQLite file (`db.Database`: WAL, one locked connection, migrations by `PRAGMA user_version`).
 Each module adds the SQL of one aggregate as a class over `Database`, and `Library` is all of
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from .accounts import Accounts
 from .db import Conflict, NotFound, Refused
-from .screens import Screens
+from .plays import Plays
 from .submissions import Recorded, RetiredReason, Submissions
 
 __all__ = [
@@ -24,5 +25,5 @@ __all__ = [
 ]
 
 
-class Library(Submissions, Accounts, Screens):
+class Library(Submissions, Accounts, Plays):
     """The library the app, the watcher, the CLI and the tests share."""

@@ -133,6 +133,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # A new story goes last: MAX(position) was a scan per story, quadratic in a big drop.
         "CREATE INDEX submissions_position ON submissions(position)",
     ),
+    # Proof of play (library/plays.py): per story, screen and day (YYYY-MM-DD, local), how
+    # often its first page came on and its seconds on the wall. No foreign key: the counts of
+    # a withdrawn story stay, like its audit entries, and name no one.
+    (
+        """CREATE TABLE plays (
+            submission_id INTEGER NOT NULL,
+            screen TEXT NOT NULL,
+            day TEXT NOT NULL,
+            plays INTEGER NOT NULL DEFAULT 0,
+            seconds REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (submission_id, screen, day)
+        ) WITHOUT ROWID""",
+    ),
 ]
 
 

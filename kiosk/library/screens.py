@@ -12,7 +12,9 @@ page misses nothing.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..schedule import SILENT_SECONDS
@@ -107,7 +109,16 @@ class Screens(Database):
         ]
 
     def _flush(self) -> None:
-        """Write every beat that is only in memory, in one commit."""
+        """Write everything only in memory (beats, and what subclasses keep), in one commit."""
+        writes = self._take_unwritten()
+        if writes:
+            with self._tx() as db:
+                for write in writes:
+                    write(db)
+
+    def _take_unwritten(self) -> list[Callable[[sqlite3.Connection], object]]:
+        """What memory holds that the file does not, as writes for one transaction; memory
+        then counts as written. A subclass adds its own to the list."""
         with self._beats_lock:
             pending = [
                 (b["last_seen"], b["slide"], b["version"], n)
@@ -116,14 +127,12 @@ class Screens(Database):
             ]
             self._unwritten.clear()
             self._flushed = self.now()
-        if pending:
-            with self._tx() as db:
-                db.executemany(
-                    "UPDATE screens SET last_seen = ?, slide = ?, version = ? WHERE name = ?",
-                    pending,
-                )
+        if not pending:
+            return []
+        sql = "UPDATE screens SET last_seen = ?, slide = ?, version = ? WHERE name = ?"
+        return [lambda db: db.executemany(sql, pending)]
 
     def close(self) -> None:
-        """Write the beats memory holds, so a restart shows when each screen was last heard."""
+        """Write what memory holds, so a restart shows when each screen was last heard."""
         self._flush()
         super().close()

@@ -7,7 +7,9 @@ or a bearer token); user management needs an admin.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Mapping
@@ -25,6 +27,7 @@ from ..consent import consent_ends, consent_notice
 from ..deps import AdminDep, AuthDep, BearerDep, CookieDep, LibraryDep, ModeratorDep, SettingsDep
 from ..events import TICK_SECONDS, LibraryFeedDep
 from ..library import Library, Refused
+from ..library.plays import plays_since
 from ..library.read_model import Order
 from ..model import Status
 from ..schedule import (
@@ -40,6 +43,7 @@ from .admin_models import (
     Counts,
     LoginIn,
     LoginOut,
+    PlayStats,
     Preview,
     Problem,
     RejectIn,
@@ -128,7 +132,8 @@ def logout(who: ModeratorDep, auth: AuthDep, response: Response) -> None:
 def _etag(library: Library, *parts: object) -> str:
     """Names what a list shows: the library's state, the hour (consent notices count days) and
     what was asked. Nothing is read to make it, so a page that has not changed costs no SQL."""
-    key = json.dumps([library.epoch, library.generation, f"{utcnow():%Y%m%d%H}", *parts])
+    state = [library.epoch, library.generation, library.plays_generation]
+    key = json.dumps([*state, f"{utcnow():%Y%m%d%H}", *parts])
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
 
 
@@ -166,8 +171,19 @@ def submissions(
         return unchanged
     terms = settings.consent_terms
     page = library.page(status=status, on_screen=on_screen, order=order, limit=limit, after=after)
-    subs = [_submission(s, terms) for s in page.submissions]
+    ids = [s["id"] for s in page.submissions]
+    plays = {}  # a waiting queue has not been on a screen: its pages stay one statement
+    if ids and (on_screen or status in (Status.APPROVED, Status.RETIRED)):
+        plays = library.play_stats(*plays_since(library.clock(), settings.zone), ids=ids)
+    subs = [
+        _submission(s, terms).model_copy(update={"plays": _plays(plays.get(s["id"]))})
+        for s in page.submissions
+    ]
     return SubmissionList(submissions=subs, next=page.next)
+
+
+def _plays(stats: Mapping[str, Any] | None) -> PlayStats | None:
+    return PlayStats.model_validate(stats) if stats else None
 
 
 @router.get("/counts", responses={**_errors(), 304: {"description": "unchanged"}})
@@ -334,6 +350,40 @@ def accept_screen(name: str, who: ModeratorDep, library: LibraryDep) -> Response
     """Vouch for a screen set up without a [screens.NAME] table: it is kept and trusted."""
     library.accept_screen(name)
     return Response(status_code=204)
+
+
+@router.get(
+    "/plays.csv",
+    response_class=Response,
+    responses={**_errors(), 200: {"content": {"text/csv": {}}}},
+)
+def plays_csv(who: ModeratorDep, library: LibraryDep) -> Response:
+    """Proof of play for a spreadsheet: one row per day, story and screen."""
+    labels = library.labels()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180, as spreadsheets expect
+    writer.writerow(["day", "story_id", "name", "source", "screen", "plays", "seconds"])
+    counts = library.play_counts()
+    for story, screen, day in sorted(counts, key=lambda k: (k[2], k[0], k[1])):
+        tally = counts[story, screen, day]
+        label = labels.get(story, {})
+        texts = (label.get("name") or "", label.get("source") or "", screen)
+        name, source, screen = (_inert(t) for t in texts)
+        writer.writerow([day, story, name, source, screen, tally.plays, round(tally.seconds)])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="plays.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _inert(text: str) -> str:
+    """A name from a story file, kept from running as a formula when the CSV is opened in a
+    spreadsheet (OWASP "CSV injection"): a leading quote makes it text."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 # ---- users (admins only) -------------------------------------------------------------------

@@ -94,6 +94,21 @@ class Revision(StoryOut):  # type: ignore[misc, valid-type]  # fields from kiosk
     decision: Decision | None = None
 
 
+class PlayPeriod(BaseModel):
+    plays: int = Field(description="How often its first page came on a screen")
+    screens: int = Field(description="On how many screens")
+    hours: float = Field(description="Hours on the wall, every page counted")
+
+
+class PlayStats(BaseModel):
+    """Proof of play, from the screens' reports: counts only."""
+
+    week: PlayPeriod = Field(description="Since Monday, in the configured time zone")
+    month: PlayPeriod = Field(description="Since the 1st")
+    total: PlayPeriod
+    first_day: str | None = Field(description="The first day it was counted, YYYY-MM-DD")
+
+
 class Submission(Revision):
     """A submission with its newest revision's fields; `on_screen` is the approved revision
     that keeps playing while a newer one waits for a decision."""
@@ -118,6 +133,9 @@ class Submission(Revision):
     )
     previous_rejection: Decision | None = Field(
         None, description="a resubmission: the decision on the revision rejected before it"
+    )
+    plays: PlayStats | None = Field(
+        None, description="in the list: how often screens showed it; null if never"
     )
 
 

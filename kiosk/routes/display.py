@@ -15,8 +15,10 @@ from sse_starlette import EventSourceResponse
 
 from ..deps import LibraryDep, PlaylistsDep, SettingsDep
 from ..events import TICK_SECONDS, BroadcasterDep
+from ..library import Library
+from ..library.plays import Shown
 from ..model import TEXT_FIELDS
-from ..playlist import page_code
+from ..playlist import Playlists, page_code
 from ..schedule import HEARTBEAT_SECONDS, SILENT_SECONDS, silent_for
 from ..settings import Settings
 from ..theme import load_theme, theme_file
@@ -72,9 +74,27 @@ class ScreenHealth(BaseModel):
     silent: bool = Field(description=f"No heartbeat for more than {SILENT_SECONDS} s.")
 
 
+MAX_PLAYS = 200  # a beat every 30 s, a slide every few seconds: room for a missed beat or two
+MAX_PLAY_SECONDS = 3600.0  # one page on the wall longer than this is a stuck or forged report
+
+
+class Play(BaseModel):
+    """One slide, or one page of a long story, that was visible until the next replaced it."""
+
+    id: int = Field(ge=1, le=2**63 - 1, description="The slide's story id.")
+    revision: int = Field(ge=1, le=2**63 - 1, description="The revision shown (counted per story).")
+    page: int = Field(default=0, ge=0, le=1000, description="0 for the first page: a play.")
+    seconds: float = Field(ge=0, allow_inf_nan=False, description="Visible for this long.")
+
+
 class Heartbeat(BaseModel):
     slide: int | str | None = Field(default=None, description="The id of the slide on screen.")
     version: str | None = Field(default=None, max_length=64)
+    plays: list[Play] = Field(
+        default=[],
+        max_length=MAX_PLAYS,
+        description="What was on screen since the last heartbeat (proof of play).",
+    )
 
 
 @router.get("/display", response_class=HTMLResponse)
@@ -111,8 +131,9 @@ def heartbeat(
     request: Request,
     library: LibraryDep,
     settings: SettingsDep,
+    playlists: PlaylistsDep,
 ) -> Response:
-    """A screen is alive and shows `slide` of playlist `version`."""
+    """A screen is alive and shows `slide` of playlist `version`; `plays` is what it showed."""
     slide = None if beat.slide is None else str(beat.slide)[:64]
     address = request.client.host if request.client else ""
     configured = name == "default" or name in settings.screens
@@ -122,7 +143,23 @@ def heartbeat(
             f"too many screens nobody has accepted; name this one in [screens.{name}] "
             "or accept it on the Screens tab",
         )
+    if beat.plays and settings.play_counts and (configured or library.screen_accepted(name)):
+        _count(name, beat.plays, library, settings, playlists)
     return Response(status_code=204)
+
+
+def _count(
+    screen: str, plays: list[Play], library: Library, settings: Settings, playlists: Playlists
+) -> None:
+    """Count what the screen says it showed, but only stories of its own playlist: anybody
+    can send a heartbeat, and a forged one must not invent plays of other stories."""
+    now = datetime.now(UTC)
+    current, _ = playlists.get(screen, now)
+    allowed = {s["id"] for s in current["slides"]}
+    shown = [
+        Shown(p.id, p.page, min(p.seconds, MAX_PLAY_SECONDS)) for p in plays if p.id in allowed
+    ]
+    library.record_plays(screen, now.astimezone(settings.zone).date().isoformat(), shown)
 
 
 @router.get("/api/screens/{name}", response_model=ScreenHealth)

@@ -151,6 +151,7 @@
 
   function rest(name) {
     state.idle = true;
+    endPlay(); // a dark or empty screen shows nothing
     setState(name);
   }
 
@@ -188,6 +189,7 @@
     front.el.setAttribute("aria-hidden", "true");
     state.front = 1 - state.front;
     state.page = index;
+    startPlay(slide, index);
     setState("playing");
     const ms = pages.length > 1 ? pages[index].ms : slide.duration_ms;
     kiosk.slide = slide.id;
@@ -482,12 +484,51 @@
   }
 
   function heartbeat() {
+    const sent = plays.splice(0, MAX_PLAYS);
     fetch(config.heartbeat, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ slide: kiosk.slide, version: kiosk.version }),
+      body: JSON.stringify({ slide: kiosk.slide, version: kiosk.version, plays: sent }),
       keepalive: true,
-    }).catch(() => {}); // the admin page shows a screen that stops beating; nothing to do here
+    }).then(
+      (res) => res.status >= 500 && keepPlays(sent),
+      () => keepPlays(sent), // the admin page shows a screen that stops beating
+    );
+  }
+
+  // ---- proof of play ----------------------------------------------------------------------
+  // Each slide or page from the moment it came on until something replaced it (or the screen
+  // went dark or empty), less the time the page was hidden, goes with the next heartbeat:
+  // counts only. A preview is a moderator's look, not a showing.
+  const MAX_PLAYS = 200; // as display.MAX_PLAYS: a lost server keeps the newest
+  const plays = [];
+  let playing = null; // {id, revision, page, ms, since}: the slide or page on screen now
+
+  function startPlay(slide, page) {
+    endPlay();
+    if (preview) return;
+    const since = document.hidden ? null : Date.now();
+    playing = { id: slide.id, revision: slide.revision, page, ms: 0, since };
+  }
+
+  function endPlay() {
+    if (!playing) return;
+    pausePlay();
+    const { id, revision, page, ms } = playing;
+    playing = null;
+    if (ms >= 100) keepPlays([{ id, revision, page, seconds: Math.round(ms / 100) / 10 }]);
+  }
+
+  function pausePlay() {
+    if (playing && playing.since !== null) {
+      playing.ms += Date.now() - playing.since;
+      playing.since = null;
+    }
+  }
+
+  function keepPlays(more) {
+    plays.push(...more);
+    plays.splice(0, Math.max(plays.length - MAX_PLAYS, 0));
   }
 
   function listen() {
@@ -602,6 +643,14 @@
     registerWorker();
     wakeLock();
     document.addEventListener("visibilitychange", wakeLock);
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) pausePlay();
+      else if (playing && playing.since === null) playing.since = Date.now();
+    });
+    window.addEventListener("pagehide", () => {
+      endPlay(); // a reload at a slide boundary: what was shown goes with a last beat
+      heartbeat();
+    });
     setInterval(heartbeat, config.heartbeat_ms);
   }
 })();

@@ -117,6 +117,7 @@ function playingRow(sub, group, index) {
         rev.decision ? when(rev.decision.at) : null,
       ),
       showDates(rev),
+      h("div", { class: "plays", "data-plays": "" }),
       consentFlag(sub),
       sub.status !== "approved" ? newerVersionBadge(sub) : editor(sub, focalPicker(sub)),
     ),
@@ -128,6 +129,58 @@ function playingRow(sub, group, index) {
       retireButton(sub),
     ),
   );
+}
+
+const PERIODS = [
+  ["week", "This week"],
+  ["month", "This month"],
+  ["total", "In all"],
+];
+
+function onTheWall(hours) {
+  const seconds = Math.round(hours * 3600);
+  if (seconds < 60) return `${seconds} s`;
+  return hours < 1 ? `${Math.round(seconds / 60)} min` : `${hours.toFixed(1)} h`;
+}
+
+/** Proof of play, from the screens' reports: plays, screens and time on the wall. */
+function playsTable(sub) {
+  const p = sub.plays;
+  if (!p) return h("p", { class: "muted", text: "Not counted on a screen yet." });
+  const rows = [
+    ["Plays", (x) => String(x.plays)],
+    ["Screens", (x) => String(x.screens)],
+    ["On the wall", (x) => onTheWall(x.hours)],
+  ];
+  const head = h(
+    "tr",
+    {},
+    h("td"),
+    PERIODS.map(([, label]) => h("th", { scope: "col", text: label })),
+  );
+  const body = rows.map(([label, value]) =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row", text: label }),
+      PERIODS.map(([key]) => h("td", { text: value(p[key]) })),
+    ),
+  );
+  const caption = h("caption", { text: "Shown on the screens" });
+  return h("table", { class: "plays-table" }, caption, h("thead", {}, head), h("tbody", {}, body));
+}
+
+/** The counts move with every heartbeat: they are redrawn in place, not the whole row (which
+    may hold a form the moderator is filling in). */
+function showPlays(playing) {
+  const list = document.querySelector('[data-list="approved"]');
+  for (const sub of playing) {
+    const box = list.querySelector(`[data-key="${sub.id}"] [data-plays]`);
+    const print = JSON.stringify(sub.plays);
+    if (!box || box.dataset.print === print) continue;
+    box.dataset.print = print;
+    box.replaceChildren(playsTable(sub));
+  }
 }
 
 function rejectedRow(sub) {
@@ -193,8 +246,10 @@ function showPlaying(playing) {
   // Pinned stories play first, so each group is ordered on its own.
   const groups = [playing.filter((s) => s.pinned), playing.filter((s) => !s.pinned)];
   const placed = new Map(groups.flatMap((g) => g.map((s, i) => [s.id, [g, i]])));
-  const printOf = (s) => JSON.stringify([s, placed.get(s.id)[1], placed.get(s.id)[0].length]);
+  const printOf = (s) =>
+    JSON.stringify([{ ...s, plays: null }, placed.get(s.id)[1], placed.get(s.id)[0].length]);
   showList("approved", playing, printOf, (s) => playingRow(s, ...placed.get(s.id)));
+  showPlays(playing);
 }
 
 function showCounts(counts) {
