@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from PIL import Image
 from skimage import data
 
 from kiosk import faces
+from kiosk.settings import SettingsError, load
+from kiosk.theme import ThemeError, load_theme
 
 from .factories import STORIES, jpeg, make_tree, story
 from .support import LiveServer, free_port, make_settings
@@ -191,14 +194,23 @@ def test_a_withdrawn_story_is_gone_at_once(server: LiveServer) -> None:
 
 
 def test_public_url_default(tmp_path: Path) -> None:
-    import socket
-
     settings = make_settings(tmp_path)
     name = socket.gethostname().split(".")[0].lower()
-    assert settings.public_origin == f"http://{name}.local:{settings.port}"
-    assert make_settings(tmp_path, public_url="http://kiosk.example.org/").public_origin == (
-        "http://kiosk.example.org"
-    )
+    assert settings.public_origin == f"http://{name}.local:{settings.port}"  # avahi's name
+    named = make_settings(tmp_path, public_url="http://kiosk.example.org/")
+    assert named.public_origin == "http://kiosk.example.org"
+    from_env = load(environ={"KIOSK_PUBLIC_URL": "http://192.168.1.20:8000"}, base=settings)
+    assert from_env.public_origin == "http://192.168.1.20:8000"
+    with pytest.raises(SettingsError, match="without a path"):
+        make_settings(tmp_path, public_url="kiosk.local/story")
+
+
+def test_a_theme_says_qr_true_or_false(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"odd/theme.toml": 'extends = "default"\nqr = "yes"\n'})
+    make_tree(tmp_path, {"kid/theme.toml": 'extends = "portrait"\n'})
+    with pytest.raises(ThemeError, match="qr must be true or false"):
+        load_theme("odd", tmp_path)
+    assert load_theme("kid", tmp_path).qr is True  # from default, through portrait
 
 
 # ---- the code on the wall -------------------------------------------------------------------

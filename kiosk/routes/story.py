@@ -33,7 +33,9 @@ from .admin_pages import templates
 
 router = APIRouter(tags=["story"])
 
-StoryId = Annotated[int, Path(ge=1, description="The story's id, as in the playlist's slides.")]
+StoryId = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="The story's id, as in the playlist's slides.")
+]
 NO_STORE = {"Cache-Control": "no-store"}
 # Nothing but the page's own stylesheet and the story's photo: a picture or link in a story's
 # Markdown points elsewhere, and the phone must not fetch it or tell it where it was.
