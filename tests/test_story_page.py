@@ -121,7 +121,7 @@ def test_the_phone_page_shows_the_whole_story(
         assert page.locator(".story em").inner_text() == "knows"  # Markdown, rendered
         photo = page.locator("img.photo")
         assert photo.get_attribute("alt") == latin_fields()["photo_alt"]
-        page.wait_for_function("document.querySelector('img.photo').naturalWidth > 0")
+        page.wait_for_function("() => document.querySelector('img.photo').naturalWidth > 0")
         # fits a phone: nothing wider than the screen, the story's text large enough to read
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         size = page.evaluate(
@@ -342,7 +342,7 @@ def test_a_theme_can_turn_the_code_off(server: LiveServer, browser: Any, tmp_pat
         ctx = browser.new_context(viewport={"width": 1280, "height": 720})
         page = ctx.new_page()
         page.goto(plain.url + "/display")
-        page.wait_for_function("window.kiosk && window.kiosk.transitions > 0")
+        page.wait_for_function("() => window.kiosk && window.kiosk.transitions > 0")
         assert page.locator(".qr").count() == 0
         ctx.close()
         assert json.loads(plain.get("/api/playlist").text)["slides"][0]["qr"].startswith("/qr/")
