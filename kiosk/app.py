@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
@@ -20,7 +21,7 @@ from .guards import AdminGzip, AllowedHosts, BodyLimit, NoSniff, StreamLimit, ow
 from .ingest.watcher import Watcher
 from .library import Library
 from .playlist import Playlists
-from .routes import admin, admin_pages, display, health, media, submit
+from .routes import admin, admin_pages, display, health, media, story, submit
 from .settings import Settings, check_folders
 from .status_file import StatusFile
 from .theme import check_themes
@@ -90,7 +91,9 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
     app.add_middleware(BodyLimit, prefix="/api/admin/", limit=ADMIN_BODY_LIMIT)
     app.add_middleware(AdminGzip)
     app.add_middleware(NoSniff)
-    app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts])
+    # The name in the QR codes (public_url) is one phones use to reach us.
+    public = urlsplit(settings.public_origin).hostname or "localhost"
+    app.add_middleware(AllowedHosts, names=[*own_names(), *settings.allowed_hosts, public])
     app.state.settings = settings
     app.state.library = library
     app.state.watcher = watcher
@@ -105,5 +108,6 @@ def create_app(settings: Settings, hasher: PasswordHasher | None = None) -> Fast
     app.include_router(admin.router)
     app.include_router(admin_pages.router)
     app.include_router(submit.router)
+    app.include_router(story.router)
     app.mount("/static", StaticFiles(directory=display.STATIC), name="static")
     return app

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .assets import code_version
-from .library import Library
+from .library import Library, NotFound
 from .model import TEXT_FIELDS, FocalPoint, OnScreen, Submission
 from .schedule import in_window, is_quiet, iso_utc, quiet_edges, story_window
 from .settings import Settings
@@ -30,6 +30,7 @@ def page_code(settings: Settings, screen: str) -> str:
     """Everything baked into the /display page; a screen whose page differs must reload."""
     theme = load_theme(settings.theme_for(screen), settings.themes_dir)
     parts = [code_version(), theme.name, theme.fingerprint, settings.share_path]
+    parts.append(settings.public_origin)  # in the QR codes, whose URL stays /qr/ID.svg
     parts.append(str(settings.reload_hours))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
@@ -58,7 +59,38 @@ def slide(
         "focal": list(rev.get("focal") or FocalPoint().pair()),
         "duration_ms": duration_ms(rev, settings),
         "language": str((rev.get("extra") or {}).get("language") or ""),  # BCP 47, if given
+        "qr": f"/qr/{rev['id']}.svg",  # shown when the theme says qr = true (kiosk.routes.story)
     }
+
+
+def air_window(rev: OnScreen, settings: Settings) -> tuple[datetime | None, datetime | None]:
+    """When an approved revision may be on the screens: its start and end dates, the end
+    brought forward to when its consent ends (kiosk.consent retires it then)."""
+    start, end = story_window(rev.get("start"), rev.get("end"), settings.zone)
+    consent_end = settings.consent_terms.end(rev, rev["first_approved"])
+    if consent_end is not None and (end is None or consent_end < end):
+        end = consent_end
+    return start, end
+
+
+def on_air(library: Library, sid: int, settings: Settings, now: datetime) -> OnScreen | None:
+    """Submission `sid`'s revision as the screens show it at `now` (aware), whatever the
+    screens' tags and quiet hours; None when no screen may show it: never approved, retired,
+    withdrawn, outside its dates or consent."""
+    try:
+        sub = library.submission(sid)
+    except NotFound:
+        return None
+    current = sub["on_screen"]
+    if current is None or sub["retired_at"] is not None:
+        return None
+    rev: OnScreen = {
+        **current,
+        "id": sid,
+        "pinned": sub["pinned"],
+        "first_approved": sub["first_approved"],
+    }
+    return rev if in_window(air_window(rev, settings), now.astimezone(UTC)) else None
 
 
 def build(library: Library, settings: Settings, screen: str, now: datetime) -> dict:
@@ -101,18 +133,12 @@ def _compose(revisions: list[OnScreen], settings: Settings, screen: str, now: da
     now = now.astimezone(UTC)
     zone = settings.zone
     wanted = set(settings.screen(screen).tags)
-    terms = settings.consent_terms
     edges: list[datetime] = []
     slides: list[tuple[dict[str, Any], bool, bool]] = []  # (slide, pinned, fresh)
     for rev in revisions:
         if wanted and not wanted & {str(t).lower() for t in rev.get("tags") or ()}:
             continue
-        start, end = story_window(rev.get("start"), rev.get("end"), zone)
-        # Consent ending is an end date the story cannot move past (kiosk.consent retires it).
-        consent_end = terms.end(rev, rev["first_approved"])
-        if consent_end is not None and (end is None or consent_end < end):
-            end = consent_end
-        window = (start, end)
+        window = air_window(rev, settings)
         edges += [t for t in window if t is not None and t > now]
         if in_window(window, now):
             stale_at = _stale_at(rev, settings, now)

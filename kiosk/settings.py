@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,14 @@ class Settings:
             'Extra host names the server answers to, e.g. ["kiosk.example.org"]. Always '
             "answered: IP addresses, localhost and this machine's names (NAME, NAME.local). "
             '"*" answers any name (turns off the DNS-rebinding guard).'
+        ),
+    )
+    public_url: str = field(
+        default="",
+        metadata=_help(
+            "How phones on the network reach this server: the start of the address in each "
+            "slide's QR code, e.g. http://kiosk.example.org. Empty: http://NAME.local:PORT "
+            "(https with tls_certfile), NAME being this machine's host name."
         ),
     )
     max_screens: int = field(
@@ -245,6 +255,15 @@ class Settings:
     def max_pixels(self) -> int:
         return int(self.max_megapixels * 1_000_000)
 
+    @property
+    def public_origin(self) -> str:
+        """`public_url` without its trailing slash, or this machine's mDNS name and port:
+        Raspberry Pi OS runs avahi, so phones on the LAN resolve NAME.local with no DNS set up."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_certfile else "http"
+        return f"{scheme}://{socket.gethostname().split('.')[0].lower()}.local:{self.port}"
+
     def screen(self, name: str) -> Screen:
         return self.screens.get(name, Screen())
 
@@ -410,6 +429,11 @@ def validate(s: Settings) -> Settings:
             raise SettingsError(f"{name} {path} does not exist: give the PEM file's full path")
     if s.reload_hours < 0:
         raise SettingsError("reload_hours must be 0 (never) or more")
+    if s.public_url and not re.fullmatch(r"https?://[^/\s?#]+/?", s.public_url):
+        raise SettingsError(
+            f"public_url = {s.public_url!r}: give the scheme and host (and port) phones use, "
+            "like http://kiosk.example.org or http://192.168.1.20:8000, without a path"
+        )
     if s.log_level.lower() not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"log_level = {s.log_level!r}: use debug, info, warning or error")
     try:

@@ -2,9 +2,10 @@
 
 A theme is a folder holding `theme.toml`, `slide.html` and `style.css`. `theme.toml` may say
 `extends = "default"` and lists `[variables]` that become CSS custom properties on the page, so a
-child theme can change colours or type sizes without copying any CSS. Folders in `themes_dir` are
-searched before the shipped ones (the package `kiosk.themes`, built from the repository's top-level
-`themes/` folder), so a site can override a built-in theme.
+child theme can change colours or type sizes without copying any CSS; `qr = true` puts a QR code
+on each slide that opens the whole story on a phone (a child theme inherits it unless it says).
+Folders in `themes_dir` are searched before the shipped ones (the package `kiosk.themes`, built
+from the repository's top-level `themes/` folder), so a site can override a built-in theme.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Theme:
     chain: tuple[tuple[str, Path], ...]  # (name, folder), the theme itself first
     variables: dict[str, str] = field(default_factory=dict)
     fingerprint: str = ""
+    qr: bool = False  # each slide shows a QR code of its story's phone page
 
     @property
     def stylesheets(self) -> list[str]:
@@ -100,13 +102,16 @@ def load_theme(name: str, themes_dir: Path | None = None) -> Theme:
         chain.append((current, available[current], meta))
         current = meta.get("extends")
     variables: dict[str, str] = {}
-    for theme_name, _, meta in reversed(chain):
+    qr = False
+    for theme_name, _, meta in reversed(chain):  # the parent first, so the child's word wins
         variables.update(_variables(theme_name, meta.get("variables", {})))
+        qr = meta.get("qr", qr)
     return Theme(
         name=name,
         chain=tuple((n, folder) for n, folder, _ in chain),
         variables=variables,
         fingerprint=_fingerprint(folder for _, folder, _ in chain),
+        qr=qr,
     )
 
 
@@ -136,6 +141,8 @@ def _read_meta(name: str, folder: Path) -> dict:
     extends = meta.get("extends")
     if extends is not None and not isinstance(extends, str):
         raise ThemeError(f'theme {name!r}: extends must be a theme name, like extends = "default"')
+    if not isinstance(meta.get("qr", False), bool):
+        raise ThemeError(f"theme {name!r}: qr must be true or false, like qr = true")
     if not isinstance(meta.get("variables", {}), dict):
         raise ThemeError(f"theme {name!r}: [variables] must be a table of name = value")
     return meta

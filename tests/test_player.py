@@ -79,7 +79,7 @@ def test_first_slide_shows_name_and_photo(server: LiveServer, content: Path, con
     screen.shows("Ana Ruiz")
     active = screen.page.locator(".slide.is-active")
     assert active.locator(".role").text_content() == "Swing-shift foreman"
-    photo = active.locator("img")
+    photo = active.locator('img[data-field="image"]')
     assert photo.get_attribute("src") == "/media/" + ana["image"]
     assert photo.evaluate("img => img.complete && img.naturalWidth") == 400
     assert photo.evaluate("img => getComputedStyle(img).objectFit") == "cover"
@@ -342,7 +342,8 @@ def test_offline_then_browser_restart_then_server_back(tmp_path: Path, browser: 
         screen = Screen(ctx, url)  # the server is still down: the service worker answers
         screen.shows("Ana Ruiz")
         screen.shows("Ben Okafor")
-        assert screen.page.locator(".slide.is-active img").evaluate("i => i.naturalWidth") > 0
+        photo = screen.page.locator('.slide.is-active img[data-field="image"]')
+        assert photo.evaluate("i => i.naturalWidth") > 0
 
         offline = Library(settings.db_path)  # a decision made while the server was down
         offline.approve(cleo["id"], "mod")

@@ -76,7 +76,9 @@ def test_slide_shape_and_media_prefix(lib: Library) -> None:
         "focal",
         "duration_ms",
         "language",
+        "qr",
     }
+    assert s["qr"] == f"/qr/{s['id']}.svg"  # the code of its phone page (routes/story.py)
     assert (s["name"], s["role"], s["organization"], s["location"]) == (
         "Ana",
         "Foreman",

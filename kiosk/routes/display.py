@@ -57,6 +57,7 @@ class Slide(SlideText):  # type: ignore[misc, valid-type]  # fields from kiosk.m
     focal: list[float] = Field(description="[x, y] fractions: where the face is in the photo.")
     duration_ms: int
     language: str = Field(default="", description="The story's `language:` field, or empty.")
+    qr: str = Field(description="URL of the QR code (SVG) that opens the story on a phone.")
 
 
 class Playlist(BaseModel):

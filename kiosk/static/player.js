@@ -37,6 +37,7 @@
     story: el.querySelector('[data-field="html"]'),
     pager: el.querySelector("[data-pages]"),
     photo: el.querySelector('img[data-field="image"]'),
+    qr: el.querySelector("[data-qr]"), // only when the theme shows QR codes
   }));
   const loader = new Image(); // preloads and decodes the next photo; reused, never appended
   const scratch = document.createElement("template"); // inert: parsing loads no images
@@ -282,6 +283,19 @@
       }
     }
     layer.el.classList.toggle("no-photo", !photo);
+    if (layer.qr) showQr(layer.qr, slide.qr);
+  }
+
+  // The QR code of the story's phone page. One that cannot load (the server is gone, the story
+  // was just withdrawn, a preview of a story not yet approved) is hidden, never shown broken.
+  function showQr(figure, url) {
+    const img = figure.querySelector("img");
+    img.onerror = () => {
+      if (img.getAttribute("src") === url) figure.hidden = true;
+    };
+    if (url) img.src = url;
+    else img.removeAttribute("src");
+    figure.hidden = !url;
   }
 
   // The story is the server's Markdown rendering with raw HTML disabled, so its text is
