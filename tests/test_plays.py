@@ -49,7 +49,7 @@ def stats_of(client: httpx.Client, story: int) -> dict[str, Any]:
 
 
 def test_what_the_wall_showed_is_counted_told_and_kept_over_a_restart(
-    tmp_path: Path, browser: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, browser: Any, monkeypatch: pytest.MonkeyPatch, shots: Path
 ) -> None:
     monkeypatch.setattr(display, "HEARTBEAT_SECONDS", 1)  # the player beats every second
     settings = make_settings(tmp_path, timezone="Europe/Berlin")
@@ -93,7 +93,7 @@ def test_what_the_wall_showed_is_counted_told_and_kept_over_a_restart(
         expect(table.locator("tr", has_text="Plays")).to_contain_text(str(total["plays"]))
         expect(table.locator("tr", has_text="Screens")).to_contain_text("1")
         admin.mouse.move(1, 1)
-        admin.screenshot(path=tmp_path / "plays-admin.png")
+        admin.screenshot(path=shots / "admin-plays-1920.png")
         context.close()
 
         # The export: one row per day, story and screen, adding up to the same.
