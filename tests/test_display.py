@@ -28,8 +28,10 @@ def test_playlist_etag_and_304(server: LiveServer, content: Path) -> None:
     assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
     body = r.json()
     assert r.headers["etag"] == f'"{body["version"]}"'
-    assert [s["name"] for s in body["slides"]] == ["Ana Ruiz"]
-    assert body["slides"][0]["image"].startswith("/media/")
+    (ref,) = body["slides"]
+    assert [s["name"] for s in server.shown()] == ["Ana Ruiz"]
+    assert server.shown()[0]["image"].startswith("/media/")
+    assert server.shown()[0]["revision"] == ref["revision"]
     same = server.get("/api/playlist", headers={"If-None-Match": r.headers["etag"]})
     assert same.status_code == 304 and same.content == b""
     assert same.headers["etag"] == r.headers["etag"]
@@ -129,7 +131,7 @@ def test_sse_pushes_when_a_start_time_passes(server: LiveServer, content: Path) 
         assert server.get("/api/playlist").json()["slides"] == []
         shown = stream.next(timeout=5)  # no file event, no decision: the clock did it
         assert shown["version"] != hidden["version"]
-        assert [s["name"] for s in server.get("/api/playlist").json()["slides"]] == ["Ana Ruiz"]
+        assert [s["name"] for s in server.shown()] == ["Ana Ruiz"]
     finally:
         stream.close()
 
@@ -140,13 +142,13 @@ def test_sse_scales_to_many_screens_with_one_build(
     from kiosk import playlist as playlist_module
 
     builds: list[str] = []
-    real = playlist_module.build
+    real = playlist_module._compose
 
-    def counting(library, settings, screen, now):  # noqa: ANN001, ANN202
+    def counting(slides, settings, screen, now):  # noqa: ANN001, ANN202
         builds.append(screen)
-        return real(library, settings, screen, now)
+        return real(slides, settings, screen, now)
 
-    monkeypatch.setattr(playlist_module, "build", counting)
+    monkeypatch.setattr(playlist_module, "_compose", counting)
     streams = [Events(server.url + f"/api/events?screen={'ab'[i % 2]}") for i in range(40)]
     try:
         for s in streams:

@@ -387,7 +387,8 @@ def test_withdrawal_leaves_nothing_in_the_offline_cache(
           if (!navigator.serviceWorker.controller) return false;
           const urls = (await ({CACHED})()).map((e) => e.url);
           return urls.includes('/display') && urls.includes('/api/playlist')
-            && urls.filter((u) => u.startsWith('/media/')).length === 2;
+            && urls.filter((u) => u.startsWith('/media/')).length === 2
+            && urls.filter((u) => u.startsWith('/api/slides/')).length === 2;
         }}""",
         timeout=15000,
     )
@@ -397,7 +398,7 @@ def test_withdrawal_leaves_nothing_in_the_offline_cache(
 
     (content / "ben.md").unlink()  # the customer withdraws: the file goes
     (content / "ben.jpg").unlink()
-    server.wait_until(lambda: "Ben Okafor" not in server.get("/api/playlist").text, timeout=15)
+    server.wait_until(lambda: "Ben Okafor" not in {s["name"] for s in server.shown()}, timeout=15)
     version = server.get("/api/playlist").json()["version"]
     screen.page.wait_for_function(f"() => window.kiosk.version === {json.dumps(version)}")
     screen.wait_transitions(2)
@@ -417,9 +418,11 @@ def test_withdrawal_leaves_nothing_in_the_offline_cache(
     after = screen.page.evaluate(CACHED)
     assert photo not in [e["url"] for e in after]
     assert not [e["url"] for e in after if "Ben Okafor" in e["body"]]
-    # the other story stays, and only its photo: one entry fewer than before
+    # the other story stays, only its photo and its slide: two entries fewer than before
     assert [e["url"] for e in after if e["url"].startswith("/media/")] == ["/media/" + ana["image"]]
-    assert len(after) == len(before) - 1
+    texts = [e for e in after if e["url"].startswith("/api/slides/")]
+    assert len(texts) == 1 and "Ana Ruiz" in texts[0]["body"]
+    assert len(after) == len(before) - 2
 
 
 # ---- screenshots --------------------------------------------------------------------------
