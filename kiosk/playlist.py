@@ -122,7 +122,7 @@ class Playlists:
         self.settings = settings
         self._cache: dict[tuple, tuple[int, datetime | None, dict, bytes]] = {}
         self._history: dict[tuple, dict[str, list[Prepared]]] = {}  # profile -> recent versions
-        self._deltas: dict[tuple[tuple, str], bytes | None] = {}  # for the current versions
+        self._deltas: dict[tuple[tuple, str, str], bytes | None] = {}  # (profile, from, to)
         self._prepared: dict[int, Prepared] = {}  # revision id -> its slide
         self._on_screen: list[Prepared] = []
         self._by_hash: dict[str, bytes] = {}
@@ -160,7 +160,7 @@ class Playlists:
             old = self._history.get(key, {}).get(since)
             if old is None or since == current["version"]:
                 return None
-            cached = (key, since)
+            cached = (key, since, current["version"])
             if cached not in self._deltas:
                 if len(self._deltas) > 4 * HISTORY:
                     self._deltas.clear()
