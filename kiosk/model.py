@@ -207,6 +207,7 @@ class OnScreen(Revision):
     id: int
     pinned: bool
     first_approved: str | None
+    updated_at: str  # the submission's: when anything about it last changed
 
 
 class Submission(_Content):

@@ -13,7 +13,8 @@ import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from difflib import SequenceMatcher
+from typing import Any, NamedTuple
 
 from .assets import code_version
 from .library import Library, NotFound
@@ -24,6 +25,8 @@ from .theme import load_theme
 
 WORD = re.compile(r"\w+")
 NAME_SECONDS = 3.0  # to take in the face and the name before reading starts
+SLIDE_HASH = 20  # hex digits of a slide's content hash: 80 bits
+HISTORY = 8  # versions per screen profile a screen may ask for the changes since
 
 
 def page_code(settings: Settings, screen: str) -> str:
@@ -89,23 +92,69 @@ def on_air(library: Library, sid: int, settings: Settings, now: datetime) -> OnS
         "id": sid,
         "pinned": sub["pinned"],
         "first_approved": sub["first_approved"],
+        "updated_at": sub["updated_at"],
     }
     return rev if in_window(air_window(rev, settings), now.astimezone(UTC)) else None
 
 
+class Prepared(NamedTuple):
+    """One revision made ready for any screen's playlist, once per revision rather than once
+    per rebuild: its slide, the slide's JSON and content hash, and what the rules look at."""
+
+    rev: OnScreen  # the library's dict this was made from: the same object while unchanged
+    slide: dict[str, Any]
+    hash: str
+    body: bytes  # the slide as JSON, served at /api/slides/{hash}
+    ref: bytes  # its entry in the playlist's JSON
+    tags: frozenset[str]
+    window: tuple[datetime | None, datetime | None]  # its dates, consent's end included
+
+
+def prepare(rev: OnScreen, settings: Settings) -> Prepared:
+    """`rev` as a slide, with the content hash screens fetch and cache it by."""
+    shown = slide(rev, settings)
+    body = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    digest = hashlib.sha256(body).hexdigest()[:SLIDE_HASH]
+    # The photo's URL too: a screen stores every photo for offline use without every slide.
+    ref = {k: shown[k] for k in ("id", "revision", "image", "duration_ms")} | {"hash": digest}
+    return Prepared(
+        rev,
+        shown,
+        digest,
+        body,
+        json.dumps(ref, separators=(",", ":")).encode(),
+        frozenset(str(t).lower() for t in rev.get("tags") or ()),
+        air_window(rev, settings),
+    )
+
+
 def build(library: Library, settings: Settings, screen: str, now: datetime) -> dict:
-    """The playlist of one screen at `now` (an aware datetime); `Playlists` caches it."""
-    return _compose(library.on_screen(), settings, screen, now)
+    """The playlist of one screen at `now` (an aware datetime), each slide whole (`Playlists`
+    keeps what screens fetch: slides by reference)."""
+    prepared = [prepare(rev, settings) for rev in library.on_screen()]
+    playlist = _compose(prepared, settings, screen, now)
+    return playlist | {"slides": [p.slide for p in playlist["slides"]]}
 
 
 class Playlists:
     """Each screen's playlist and its JSON, built once per library change or time boundary
-    rather than once per request (screens poll it, and a cold start asks for it 1,000 times)."""
+    rather than once per request (screens poll it, and a cold start asks for it 1,000 times).
+
+    A playlist lists slides by content hash ({id, revision, hash, image, duration_ms}); a screen
+    fetches each slide once from /api/slides/{hash} and keeps it. A screen that has an earlier
+    version gets only the changes (`delta`), so one decision costs it a few hundred bytes, not
+    the whole list again."""
 
     def __init__(self, library: Library, settings: Settings) -> None:
         self.library = library
         self.settings = settings
         self._cache: dict[tuple, tuple[int, datetime | None, dict, bytes]] = {}
+        self._history: dict[tuple, dict[str, list[Prepared]]] = {}  # profile -> recent versions
+        self._deltas: dict[tuple[tuple, str, str], bytes | None] = {}  # (profile, from, to)
+        self._prepared: dict[int, Prepared] = {}  # revision id -> its slide
+        self._on_screen: list[Prepared] = []
+        self._by_hash: dict[str, bytes] = {}
+        self._generation = -1  # of the three above
         self._lock = threading.Lock()
 
     def get(self, screen: str, now: datetime) -> tuple[dict, bytes]:
@@ -116,12 +165,81 @@ class Playlists:
             hit = self._cache.get(key)
             if hit and hit[0] == generation and (hit[1] is None or now < hit[1]):
                 return hit[2], hit[3]
-            current = build(self.library, self.settings, screen, now)
-            body = json.dumps(current, separators=(",", ":"), ensure_ascii=False).encode()
+            current = _compose(self._slides(generation), self.settings, screen, now)
+            refs = current["slides"]
+            body = _with_list(current, b"slides", [p.ref for p in refs])
             until = current["next_change"]
             until = datetime.fromisoformat(until) if until else None
             self._cache[key] = (generation, until, current, body)
+            history = self._history.setdefault(key, {})
+            history.pop(current["version"], None)
+            history[current["version"]] = refs
+            while len(history) > HISTORY:
+                del history[next(iter(history))]
             return current, body
+
+    def delta(self, screen: str, since: str, now: datetime) -> bytes | None:
+        """The changes from version `since` to the current playlist of `screen`, as JSON
+        (`changes`: [start, how many removed, entries added] against the old list, in
+        order); None when `since` is too old to know, or the changes are not smaller."""
+        current, body = self.get(screen, now)
+        key = profile(self.settings, screen)
+        with self._lock:
+            old = self._history.get(key, {}).get(since)
+            if old is None or since == current["version"]:
+                return None
+            cached = (key, since, current["version"])
+            if cached not in self._deltas:
+                if len(self._deltas) > 4 * HISTORY:
+                    self._deltas.clear()
+                self._deltas[cached] = _delta(since, old, current, len(body))
+            return self._deltas[cached]
+
+    def slide_body(self, digest: str) -> bytes | None:
+        """The JSON of the slide with content hash `digest`, if it is of a revision on screen
+        (approved, live); None for anything else, however it was once known."""
+        with self._lock:
+            self._slides(self.library.generation)
+            return self._by_hash.get(digest)
+
+    def _slides(self, generation: int) -> list[Prepared]:
+        """Every revision on screen, prepared; only the ones that changed are made again."""
+        if generation == self._generation:
+            return self._on_screen
+        revs = self.library.on_screen()
+        known, prepared = self._prepared, {}
+        for rev in revs:
+            hit = known.get(rev["revision"])
+            prepared[rev["revision"]] = (
+                hit if hit is not None and hit.rev is rev else prepare(rev, self.settings)
+            )
+        self._prepared = prepared
+        self._on_screen = list(prepared.values())
+        self._by_hash = {p.hash: p.body for p in self._on_screen}
+        self._generation = generation
+        return self._on_screen
+
+
+def _with_list(playlist: dict, key: bytes, items: list[bytes]) -> bytes:
+    """`playlist` as JSON, its slides left out, and `key` set to a list of JSON `items`: the
+    entries' JSON is made once per slide, not once per playlist."""
+    head = {k: v for k, v in playlist.items() if k != "slides"}
+    text = json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode()
+    return text[:-1] + b',"' + key + b'":[' + b",".join(items) + b"]}"
+
+
+def _delta(since: str, old: list[Prepared], current: dict, full: int) -> bytes | None:
+    was, now = [p.hash for p in old], [p.hash for p in current["slides"]]
+    changes = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, was, now, autojunk=False).get_opcodes():
+        if tag != "equal":
+            changes.append(
+                b"[%d,%d,[" % (i1, i2 - i1)
+                + b",".join(p.ref for p in current["slides"][j1:j2])
+                + b"]]"
+            )
+    body = _with_list(current | {"since": since}, b"changes", changes)
+    return body if len(body) < full else None
 
 
 def profile(settings: Settings, screen: str) -> tuple:
@@ -129,36 +247,36 @@ def profile(settings: Settings, screen: str) -> tuple:
     return (settings.theme_for(screen), settings.screen(screen).tags)
 
 
-def _compose(revisions: list[OnScreen], settings: Settings, screen: str, now: datetime) -> dict:
+def _compose(prepared: list[Prepared], settings: Settings, screen: str, now: datetime) -> dict:
     now = now.astimezone(UTC)
     zone = settings.zone
     wanted = set(settings.screen(screen).tags)
     edges: list[datetime] = []
-    slides: list[tuple[dict[str, Any], bool, bool]] = []  # (slide, pinned, fresh)
-    for rev in revisions:
-        if wanted and not wanted & {str(t).lower() for t in rev.get("tags") or ()}:
+    slides: list[tuple[Prepared, bool, bool]] = []  # (slide, pinned, fresh)
+    for p in prepared:
+        if wanted and not wanted & p.tags:
             continue
-        window = air_window(rev, settings)
-        edges += [t for t in window if t is not None and t > now]
-        if in_window(window, now):
-            stale_at = _stale_at(rev, settings, now)
+        edges += [t for t in p.window if t is not None and t > now]
+        if in_window(p.window, now):
+            stale_at = _stale_at(p.rev, settings, now)
             if stale_at is not None:
                 edges.append(stale_at)  # the rotation changes when the story stops being fresh
-            slides.append((slide(rev, settings), rev["pinned"], stale_at is not None))
+            slides.append((p, p.rev["pinned"], stale_at is not None))
     windows = settings.quiet_windows
     quiet = is_quiet(windows, now.astimezone(zone))
     edges += quiet_edges(windows, now, zone)
     code = page_code(settings, screen)
     # Slides stay in the playlist during quiet hours, so a screen has them ready (and cached)
     # for the morning even if the server is unreachable by then.
-    shown = {"code": code, "quiet": quiet, "slides": _rotation(slides)}
-    digest = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    rotation = _rotation(slides)
+    # Each slide's hash covers everything it shows, so the hashes stand for the slides.
+    shown = "\0".join([code, str(quiet), *(p.hash for p in rotation)])
     return {
-        "version": hashlib.sha256(digest.encode()).hexdigest()[:20],
+        "version": hashlib.sha256(shown.encode()).hexdigest()[:20],
         "code": code,
         "theme": settings.theme_for(screen),
         "quiet": quiet,
-        "slides": shown["slides"],
+        "slides": rotation,
         "next_change": iso_utc(min(edges)) if edges else None,
     }
 
@@ -174,7 +292,7 @@ def _stale_at(rev: OnScreen, settings: Settings, now: datetime) -> datetime | No
     return stale_at if approved <= now < stale_at else None
 
 
-def _rotation(slides: list[tuple[dict[str, Any], bool, bool]]) -> list[dict[str, Any]]:
+def _rotation(slides: list[tuple[Prepared, bool, bool]]) -> list[Prepared]:
     """One rotation, from (slide, pinned, fresh) in moderators' order, pinned first: the pinned,
     then the fresh, the first half of the others, the fresh again, the rest. Every story shows
     at least once; a fresh one twice, unless a rotation this small would show it twice in a
@@ -187,7 +305,7 @@ def _rotation(slides: list[tuple[dict[str, Any], bool, bool]]) -> list[dict[str,
         return once
     half = (len(others) + 1) // 2
     twice = pinned + fresh + others[:half] + fresh + others[half:]
-    ids = [s["id"] for s in twice]
+    ids = [s.rev["id"] for s in twice]
     if any(a == b for a, b in zip(ids, ids[1:] + ids[:1], strict=True)):
         return once
     return twice

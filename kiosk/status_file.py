@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,9 +51,12 @@ def render(
     zone: ZoneInfo,
     now: datetime,
     plays: Mapping[int, Mapping[str, Any]] | None = None,
+    entry: Callable[[Mapping[str, Any]], list[str]] | None = None,
 ) -> str:
     """The file's text: a header, then one line (or a few) per file, grouped by state.
-    `plays`: each story's `Library.play_stats`, to tell the writer how often it was shown."""
+    `plays`: each story's `Library.play_stats`, to tell the writer how often it was shown;
+    `entry` makes a file's lines (StatusFile remembers them per unchanged submission)."""
+    entry = entry or _entry
     lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n"]
     for status, heading, advice in SECTIONS:
         group = [s for s in submissions if s["status"] == status and _worth_listing(s)]
@@ -61,7 +64,7 @@ def render(
             continue
         lines.append(f"\n{heading}" + (f" ({advice})" if advice else "") + "\n")
         for sub in sorted(group, key=lambda s: s["source"].lower()):
-            lines.extend(_entry(sub))
+            lines.extend(entry(sub))
             if status == Status.APPROVED and (stats := (plays or {}).get(sub["id"])):
                 lines.extend(_shown(sub, stats, now.astimezone(zone).year))
     if len(lines) == 2:
@@ -146,6 +149,9 @@ class StatusFile:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last = ""
+        # submission id -> (the library's dict, its lines): the library hands back the same
+        # dict while a submission is unchanged, so a decision renders one entry, not 10,000.
+        self._entries: dict[int, tuple[Mapping[str, Any], list[str]]] = {}
 
     def start(self) -> None:
         if not self.settings.status_file:
@@ -179,7 +185,8 @@ class StatusFile:
         subs = self.library.submissions()
         now = self.library.clock()
         zone = self.settings.zone
-        text = render(subs, zone, now, self.library.play_stats(*plays_since(now, zone)))
+        plays = self.library.play_stats(*plays_since(now, zone))
+        text = render(subs, zone, now, plays, self._entry)
         if notices := consent_section(subs, self.settings.consent_terms, now):
             updated_end = text.index("\n", len(HEADER)) + 1  # after the "Updated" line
             text = text[:updated_end] + notices + text[updated_end:]
@@ -189,3 +196,9 @@ class StatusFile:
         write_atomically(self.path, text.replace("\n", "\r\n"))  # Notepad-friendly
         self._last = body
         return True
+
+    def _entry(self, sub: Mapping[str, Any]) -> list[str]:
+        known = self._entries.get(sub["id"])
+        if known is None or known[0] is not sub:
+            known = self._entries[sub["id"]] = (sub, _entry(sub))
+        return known[1]

@@ -173,6 +173,11 @@ class LiveServer:
     def submissions(self, status: str | None = None) -> list[dict[str, Any]]:
         return self.library.submissions(status)
 
+    def shown(self, screen: str = "default") -> list[dict[str, Any]]:
+        """The slides of the screen's playlist, each fetched by its hash as a screen does."""
+        refs = self.get(f"/api/playlist?screen={screen}").json()["slides"]
+        return [self.get(f"/api/slides/{ref['hash']}").raise_for_status().json() for ref in refs]
+
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
         """`wait_for` for the library's state: wakes on each change instead of polling."""
         return wait_for(predicate, timeout, changes=self.changes)

@@ -95,7 +95,7 @@ def test_consent_ending_in_two_seconds_leaves_a_connected_screen_then(
     ana = approved(
         server, content, "ana", "Ana Ruiz", consent="yes", consent_until=until.isoformat()
     )
-    assert [s["name"] for s in server.get("/api/playlist").json()["slides"]] == ["Ana Ruiz"]
+    assert [s["name"] for s in server.shown()] == ["Ana Ruiz"]
     stream = Events(server.url + "/api/events?screen=default")
     try:
         shown = stream.next()

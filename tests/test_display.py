@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kiosk import playlist
+
 from .factories import approved, jpeg, make_tree, story
 from .support import Events, LiveServer, wait_for
 
@@ -28,8 +30,10 @@ def test_playlist_etag_and_304(server: LiveServer, content: Path) -> None:
     assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
     body = r.json()
     assert r.headers["etag"] == f'"{body["version"]}"'
-    assert [s["name"] for s in body["slides"]] == ["Ana Ruiz"]
-    assert body["slides"][0]["image"].startswith("/media/")
+    (ref,) = body["slides"]
+    assert [s["name"] for s in server.shown()] == ["Ana Ruiz"]
+    assert server.shown()[0]["image"].startswith("/media/")
+    assert server.shown()[0]["revision"] == ref["revision"]
     same = server.get("/api/playlist", headers={"If-None-Match": r.headers["etag"]})
     assert same.status_code == 304 and same.content == b""
     assert same.headers["etag"] == r.headers["etag"]
@@ -129,7 +133,7 @@ def test_sse_pushes_when_a_start_time_passes(server: LiveServer, content: Path) 
         assert server.get("/api/playlist").json()["slides"] == []
         shown = stream.next(timeout=5)  # no file event, no decision: the clock did it
         assert shown["version"] != hidden["version"]
-        assert [s["name"] for s in server.get("/api/playlist").json()["slides"]] == ["Ana Ruiz"]
+        assert [s["name"] for s in server.shown()] == ["Ana Ruiz"]
     finally:
         stream.close()
 
@@ -140,13 +144,13 @@ def test_sse_scales_to_many_screens_with_one_build(
     from kiosk import playlist as playlist_module
 
     builds: list[str] = []
-    real = playlist_module.build
+    real = playlist_module._compose
 
-    def counting(library, settings, screen, now):  # noqa: ANN001, ANN202
+    def counting(slides, settings, screen, now):  # noqa: ANN001, ANN202
         builds.append(screen)
-        return real(library, settings, screen, now)
+        return real(slides, settings, screen, now)
 
-    monkeypatch.setattr(playlist_module, "build", counting)
+    monkeypatch.setattr(playlist_module, "_compose", counting)
     streams = [Events(server.url + f"/api/events?screen={'ab'[i % 2]}") for i in range(40)]
     try:
         for s in streams:
@@ -181,3 +185,57 @@ def test_heartbeats_reach_the_sd_card_only_when_something_changes(server: LiveSe
     assert screen["slide"] == "1"  # the 20th beat, although it was never written
     assert server.get("/api/screens/lobby").json()["silent"] is False
     db.close()
+
+
+def test_slides_by_hash_are_served_only_while_on_screen(server: LiveServer, content: Path) -> None:
+    """A slide's hash reaches its words only while its revision is approved and live: a newer
+    draft waiting for a moderator, a rejected one and a retired story all get the same 404."""
+    ana = approved(server, content, "ana", "Ana Ruiz", quote="Safety first.")
+    (ref,) = server.get("/api/playlist").json()["slides"]
+    shown = server.get(f"/api/slides/{ref['hash']}")
+    assert shown.status_code == 200 and shown.json()["quote"] == "Safety first."
+    assert "immutable" in shown.headers["cache-control"]
+    assert shown.json()["revision"] == ref["revision"] and shown.json()["image"] == ref["image"]
+    # a new draft: what its slide would be, hashed the way the server hashes slides
+    (content / "ana.md").write_text(story("Ana Ruiz", "A secret draft.", quote="Not yet."))
+    draft = server.wait_status("ana.md", "pending")
+    would_be = playlist.prepare({**draft, "pinned": False, "first_approved": None}, server.settings)
+    assert "A secret draft." in would_be.body.decode()
+    assert server.get(f"/api/slides/{would_be.hash}").status_code == 404
+    server.library.reject(ana["id"], "mod", "no")
+    assert server.get(f"/api/slides/{would_be.hash}").status_code == 404
+    assert server.get(f"/api/slides/{ref['hash']}").status_code == 200  # still on screen
+    server.library.retire(ana["id"], "mod")
+    assert server.get(f"/api/slides/{ref['hash']}").status_code == 404
+    assert server.get("/api/slides/not-a-hash").status_code == 404
+
+
+def test_a_screen_with_a_recent_version_gets_only_the_changes(
+    server: LiveServer, content: Path
+) -> None:
+    approved(server, content, "ana", "Ana Ruiz")
+    before = server.get("/api/playlist").json()
+    ben = approved(server, content, "ben", "Ben Okafor")
+    full = server.get("/api/playlist")
+    delta = server.get(f"/api/playlist?since={before['version']}")
+    assert delta.headers["etag"] == full.headers["etag"]
+    changes = delta.json()
+    assert "slides" not in changes and changes["since"] == before["version"]
+    assert changes["version"] == full.json()["version"]
+    slides, at = [], 0
+    for start, removed, added in changes["changes"]:
+        slides += before["slides"][at:start] + added
+        at = start + removed
+    assert slides + before["slides"][at:] == full.json()["slides"]
+    # the only slide the screen has not seen is Ben's (Ana may come round twice now)
+    had = {ref["hash"] for ref in before["slides"]}
+    new = {ref["hash"] for _, _, added in changes["changes"] for ref in added} - had
+    assert len(new) == 1
+    assert {r["id"] for r in full.json()["slides"] if r["hash"] not in had} == {ben["id"]}
+    assert len(delta.content) < len(full.content)
+    # a version the server never made, or no longer keeps: the whole playlist
+    assert server.get("/api/playlist?since=unknown").json() == full.json()
+    same = server.get(
+        f"/api/playlist?since={before['version']}", headers={"If-None-Match": full.headers["etag"]}
+    )
+    assert same.status_code == 304

@@ -388,7 +388,8 @@ def test_withdrawal_leaves_nothing_in_the_offline_cache(
           if (!navigator.serviceWorker.controller) return false;
           const urls = (await ({CACHED})()).map((e) => e.url);
           return urls.includes('/display') && urls.includes('/api/playlist')
-            && urls.filter((u) => u.startsWith('/media/')).length === 2;
+            && urls.filter((u) => u.startsWith('/media/')).length === 2
+            && urls.filter((u) => u.startsWith('/api/slides/')).length === 2;
         }}""",
         timeout=15000,
     )
@@ -398,7 +399,7 @@ def test_withdrawal_leaves_nothing_in_the_offline_cache(
 
     (content / "ben.md").unlink()  # the customer withdraws: the file goes
     (content / "ben.jpg").unlink()
-    server.wait_until(lambda: "Ben Okafor" not in server.get("/api/playlist").text, timeout=15)
+    server.wait_until(lambda: "Ben Okafor" not in {s["name"] for s in server.shown()}, timeout=15)
     version = server.get("/api/playlist").json()["version"]
     screen.page.wait_for_function(f"() => window.kiosk.version === {json.dumps(version)}")
     screen.wait_transitions(2)
@@ -418,9 +419,11 @@ def test_withdrawal_leaves_nothing_in_the_offline_cache(
     after = screen.page.evaluate(CACHED)
     assert photo not in [e["url"] for e in after]
     assert not [e["url"] for e in after if "Ben Okafor" in e["body"]]
-    # the other story stays, and only its photo: one entry fewer than before
+    # the other story stays, only its photo and its slide: two entries fewer than before
     assert [e["url"] for e in after if e["url"].startswith("/media/")] == ["/media/" + ana["image"]]
-    assert len(after) == len(before) - 1
+    texts = [e for e in after if e["url"].startswith("/api/slides/")]
+    assert len(texts) == 1 and "Ana Ruiz" in texts[0]["body"]
+    assert len(after) == len(before) - 2
 
 
 # ---- screenshots --------------------------------------------------------------------------
@@ -538,3 +541,47 @@ def test_screenshot_fits_the_screen(
             shot.save(SCREENSHOTS / f"{prefix}{theme}-{width}x{height}.png", optimize=True)
     finally:
         ctx.close()
+
+
+def test_one_approval_costs_a_screen_the_changes_and_the_new_slide(
+    server: LiveServer, content: Path, context: Any
+) -> None:
+    """A screen that has the playlist fetches, after one approval, the splices and the one new
+    slide and photo: not the playlist again, not any slide it already has."""
+    for stem, name in [("ana", "Ana Ruiz"), ("ben", "Ben Okafor")]:
+        approved(server, content, stem, name)
+    screen = Screen(context, f"{server.url}/display?{FAST}")
+    screen.shows("Ben Okafor")
+    had = {ref["hash"] for ref in server.get("/api/playlist").json()["slides"]}
+    screen.page.wait_for_function(  # the offline copy is complete: nothing left to fetch
+        f"""async () => {{
+          const cache = await caches.open('kiosk');
+          const urls = (await cache.keys()).map((r) => new URL(r.url).pathname);
+          return {json.dumps(sorted(had))}.every((h) => urls.includes('/api/slides/' + h));
+        }}""",
+        timeout=15000,
+    )
+    fetched: list[tuple[str, int]] = []
+
+    def finished(request: Any) -> None:
+        response = request.response()
+        if response is not None and not response.from_service_worker:
+            fetched.append((request.url.removeprefix(server.url), len(response.body())))
+
+    context.on("requestfinished", finished)
+    cleo = approved(server, content, "cleo", "Cleo Park")
+    screen.shows("Cleo Park")
+    version = server.get("/api/playlist").json()["version"]
+    screen.page.wait_for_function(f"() => window.kiosk.version === {json.dumps(version)}")
+    (new,) = {r["hash"] for r in server.get("/api/playlist").json()["slides"]} - had
+    screen.page.wait_for_function(
+        f"""async () => !!(await (await caches.open('kiosk')).match('/api/slides/{new}'))""",
+        timeout=15000,
+    )
+    urls = [u for u, _ in fetched if not u.startswith(("/api/events", "/api/screens/"))]
+    slides = [u for u in urls if u.startswith("/api/slides/")]
+    assert slides and set(slides) == {f"/api/slides/{new}"}, urls
+    assert {u for u in urls if u.startswith("/media/")} <= {"/media/" + cleo["image"]}
+    playlists = [u for u in urls if u.startswith("/api/playlist")]
+    assert playlists and all("since=" in u for u in playlists), urls
+    assert sum(size for u, size in fetched if not u.startswith("/media/")) < 5000, fetched

@@ -47,7 +47,7 @@ def test_moderator_media_are_never_cached(server: LiveServer, content: Path) -> 
         cache = client.get(url).headers["cache-control"]
         assert "no-store" in cache and "immutable" not in cache and "max-age=3" not in cache
     assert client.post(f"/api/admin/submissions/{sid}/approve").status_code == 200
-    (slide,) = server.get("/api/playlist").json()["slides"]
+    (slide,) = server.shown()
     assert "immutable" in server.get(slide["image"]).headers["cache-control"]
 
 

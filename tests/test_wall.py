@@ -209,8 +209,7 @@ def _settle(page: Any, transitions: int) -> None:
 def test_every_word_of_every_story_is_shown(
     wall: LiveServer, browser: Any, theme: str, size: tuple[int, int]
 ) -> None:
-    playlist = wall.get(f"/api/playlist?screen={theme}").json()
-    slides = {s["id"]: s for s in playlist["slides"]}
+    slides = {s["id"]: s for s in wall.shown(theme)}
     stems = {s["name"]: stem for stem, s in STORIES.items()}
     ctx, page = _open(browser, f"{wall.url}/display?screen={theme}&slide_ms={STEP_MS}", size, True)
     try:

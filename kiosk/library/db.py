@@ -167,6 +167,32 @@ class Refused(KioskError, ValueError):
     status = 422
 
 
+class RowCache:
+    """Dicts read from the file, by submission id, each read again only after a change to its
+    submission: a decision about one story of 10,000 costs one row, not 10,000. The dicts are
+    shared by every caller: read them, never change them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Any] = {}
+        self.reading = threading.Lock()  # one reader at a time updates `rows`
+        self._lock = threading.Lock()
+        self._stale: set[int] | None = None  # None: every row
+
+    def touch(self, submissions: tuple[int, ...]) -> None:
+        with self._lock:
+            if not submissions:
+                self._stale = None
+            elif self._stale is not None:
+                self._stale.update(submissions)
+
+    def take_stale(self) -> set[int] | None:
+        """The submissions changed since the last call (None: any may have); take it before
+        reading the rows, so a change committed meanwhile is read again next time."""
+        with self._lock:
+            stale, self._stale = self._stale, set()
+        return stale
+
+
 class Database:
     """The connection and its plumbing; the aggregates of the package add their SQL on top."""
 
@@ -176,6 +202,7 @@ class Database:
         self._lock = threading.RLock()
         self._writing = threading.local()  # set on the thread inside _tx: it reads its own writes
         self._listeners: list[Callable[[], None]] = []
+        self._caches: list[RowCache] = []  # told which submissions each change touched
         self.generation = 0  # moves on every change a screen might show; caches key on it
         # Names this process's count: generation 3 of one run is not generation 3 of the next.
         self.epoch = secrets.token_hex(4)
@@ -239,7 +266,10 @@ class Database:
         """Call `listener` (from any thread) after anything a screen might show has changed."""
         self._listeners.append(listener)
 
-    def _changed(self) -> None:
+    def _changed(self, *submissions: int) -> None:
+        """After a commit that changed `submissions` (all of them when none are named)."""
+        for cache in self._caches:
+            cache.touch(submissions)
         self.generation += 1
         for listener in self._listeners:
             listener()

@@ -1,7 +1,9 @@
 """What moderators and screens read: submissions as flat dicts (the newest revision's fields,
 the submission's own keys over them, and the revision on screen nested), the approved set, and
-small lookups. Every read here is one query, however many submissions there are; the admin
-lists read a page at a time (`page`), by keyset on an order an index holds.
+small lookups. Every read here is one query, however many submissions there are. The admin
+lists read a page at a time (`page`), by keyset on an order an index holds; the two whole lists
+(every submission, everything on screen) read again only the rows of submissions that changed
+since they were last read (db.RowCache), plus one narrow query for the order.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
@@ -22,7 +25,9 @@ from ..model import (
     StoryFields,
     Submission,
 )
-from .db import Database, NotFound, Refused
+from .db import Database, NotFound, Refused, RowCache
+
+_CHUNK = 400  # changed rows read by id in one query, under SQLite's 999 parameters
 
 _REVISION_COLUMNS = (
     "id",
@@ -197,7 +202,26 @@ def _submission(row: sqlite3.Row) -> Submission:
     }
 
 
+def _among(ids: list[int], column: str = "s.id") -> str:
+    return f" AND {column} IN ({','.join('?' * len(ids))})" if ids else ""
+
+
+def _on_screen(row: sqlite3.Row) -> OnScreen:
+    return {
+        "id": row["sid"],
+        "updated_at": row["s_updated_at"],
+        "pinned": bool(row["pinned"]),
+        "first_approved": row["first_approved"],
+        **_revision(row),
+    }
+
+
 class ReadModel(Database):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._submissions, self._on_screen = RowCache(), RowCache()
+        self._caches += [self._submissions, self._on_screen]
+
     def submission(self, sid: int) -> Submission:
         row = self._row(_SUBMISSIONS + " WHERE s.id=?", sid)
         if row is None:
@@ -205,10 +229,24 @@ class ReadModel(Database):
         return _submission(row)
 
     def submissions(self, status: Status | None = None) -> list[Submission]:
-        """Oldest newest-revision first, which is the order a moderator works through a queue."""
-        where, args = (" WHERE s.status=?", (status,)) if status else ("", ())
-        rows = self._rows(_SUBMISSIONS + where + " ORDER BY s.submitted_at, s.id", *args)
-        return [_submission(r) for r in rows]
+        """Oldest newest-revision first, which is the order a moderator works through a queue.
+        The dicts are shared with later calls: read them, never change them."""
+        where, args = (" WHERE s.status=?", [status]) if status else (" WHERE 1", [])
+
+        def rows(ids: list[int]) -> tuple[str, list[Any]]:
+            sql = _SUBMISSIONS + where + _among(ids) + " ORDER BY s.submitted_at, s.id"
+            return sql, [*args, *ids]
+
+        with self._submissions.reading:
+            return self._cached(
+                self._submissions,
+                "SELECT s.id, s.updated_at FROM submissions s"
+                + where
+                + " ORDER BY s.submitted_at, s.id",
+                args,
+                rows,
+                _submission,
+            )
 
     def submission_from(self, source: str, since: str) -> Submission | None:
         """The first submission of the file `source` seen at or after `since` (ISO UTC), or
@@ -271,21 +309,62 @@ class ReadModel(Database):
         return {k: int(row[k]) for k in row.keys()}
 
     def on_screen(self) -> list[OnScreen]:
-        """The approved revision of every live submission, pinned first, then moderators' order."""
-        rows = self._rows(
-            f"SELECT s.id AS sid, s.pinned, s.position, {_FIRST_APPROVED}, r.* FROM submissions s"
-            " JOIN revisions r ON r.id = s.current_revision"
-            " WHERE s.retired_at IS NULL ORDER BY s.pinned DESC, s.position, s.id"
-        )
-        return [
-            {
-                "id": r["sid"],
-                "pinned": bool(r["pinned"]),
-                "first_approved": r["first_approved"],
-                **_revision(r),
-            }
-            for r in rows
-        ]
+        """The approved revision of every live submission, pinned first, then moderators' order.
+        The dicts are shared with later calls (the same object while its submission is
+        unchanged, which kiosk.playlist relies on): read them, never change them."""
+        live = " WHERE s.retired_at IS NULL AND s.current_revision IS NOT NULL"
+        order = " ORDER BY s.pinned DESC, s.position, s.id"
+
+        def rows(ids: list[int]) -> tuple[str, list[Any]]:
+            sql = (
+                "SELECT s.id AS sid, s.updated_at AS s_updated_at, s.pinned, s.position,"
+                f" {_FIRST_APPROVED}, r.* FROM submissions s"
+                " JOIN revisions r ON r.id = s.current_revision" + live + _among(ids) + order
+            )
+            return sql, [*ids]
+
+        with self._on_screen.reading:
+            return self._cached(
+                self._on_screen,
+                "SELECT s.id, s.updated_at FROM submissions s" + live + order,
+                [],
+                rows,
+                _on_screen,
+            )
+
+    def _cached(
+        self,
+        cache: RowCache,
+        order_sql: str,
+        args: list[Any],
+        rows: Callable[[list[int]], tuple[str, list[Any]]],
+        make: Callable[[sqlite3.Row], Any],
+    ) -> list[Any]:
+        """The submissions `order_sql` lists (id, updated_at), each made by `make` from a row of
+        the query `rows(ids)` gives (all of them for no ids), taken from `cache` unless the
+        submission changed: then read again, the changed ones alone when they are few, or
+        everything in one query."""
+        stale = cache.take_stale()
+        known = cache.rows
+        if stale is not None:
+            order = self._rows(order_sql, *args)
+            # updated_at too: a writer in another process (the CLI) tells nobody here.
+            wanted = [
+                r["id"]
+                for r in order
+                if r["id"] in stale or r["updated_at"] != known.get(r["id"], {}).get("updated_at")
+            ]
+            if len(wanted) <= _CHUNK:
+                if wanted:
+                    sql, params = rows(wanted)
+                    known.update((d["id"], d) for d in map(make, self._rows(sql, *params)))
+                return [known[r["id"]] for r in order if r["id"] in known]
+        sql, params = rows([])
+        fresh = [make(r) for r in self._rows(sql, *params)]
+        if not args:
+            known.clear()  # the whole list: forget submissions no longer in it
+        known.update((d["id"], d) for d in fresh)
+        return fresh
 
     def is_public_media(self, name: str) -> bool:
         """Only renditions of revisions currently on screen may be served to anyone."""

@@ -202,7 +202,7 @@ class Submissions(ReadModel, AuditLog):
             )
             self._audit(db, "watcher", status, sid, rid, source=source, problems=list(problems))
             result = Recorded(sid, rid, _refresh(db, sid, self.now()), created=True)
-        self._changed()
+        self._changed(sid)
         return result
 
     def find_moved(
@@ -241,7 +241,7 @@ class Submissions(ReadModel, AuditLog):
             )
             self._audit(db, "watcher", "moved", submission_id, None, src=old_source, to=source)
             _refresh(db, submission_id, self.now())
-        self._changed()
+        self._changed(submission_id)
 
     def source_deleted(self, source: str) -> int | None:
         """The file is gone: off every screen at once (this is how consent is withdrawn)."""
@@ -260,7 +260,7 @@ class Submissions(ReadModel, AuditLog):
                 self._audit(db, "watcher", "source deleted", row["id"], None)
                 return None
             self._retire(db, row["id"], "watcher", RetiredReason.SOURCE_DELETED)
-        self._changed()
+        self._changed(row["id"])
         return row["id"]
 
     def purge_withdrawn(self, older_than_seconds: float) -> list[str]:
@@ -363,7 +363,7 @@ class Submissions(ReadModel, AuditLog):
             db.execute("UPDATE submissions SET current_revision=? WHERE id=?", (rev["id"], sid))
             self._audit(db, actor, "approve", sid, rev["id"])
             _refresh(db, sid, self.now())
-        self._changed()
+        self._changed(sid)
         return self.submission(sid)
 
     def end_consent(self, sid: int, revision: int, until: str) -> bool:
@@ -382,7 +382,7 @@ class Submissions(ReadModel, AuditLog):
                 )
             self._audit(db, "kiosk", "consent ended", sid, revision, until=until)
             _refresh(db, sid, self.now())
-        self._changed()
+        self._changed(sid)
         return True
 
     def reject(self, sid: int, actor: str, reason: str) -> Submission:
@@ -399,7 +399,7 @@ class Submissions(ReadModel, AuditLog):
             )
             self._audit(db, actor, "reject", sid, rev_id, reason=reason)
             _refresh(db, sid, self.now())
-        self._changed()
+        self._changed(sid)
         return self.submission(sid)
 
     def retire(self, sid: int, actor: str, reason: str = RetiredReason.BY_MODERATOR) -> Submission:
@@ -407,7 +407,7 @@ class Submissions(ReadModel, AuditLog):
             _submission_row(db, sid)
             db.execute("UPDATE submissions SET current_revision=NULL WHERE id=?", (sid,))
             self._retire(db, sid, actor, reason)
-        self._changed()
+        self._changed(sid)
         return self.submission(sid)
 
     def patch(self, sid: int, actor: str, changes: Mapping[str, Any]) -> Submission:
@@ -436,5 +436,5 @@ class Submissions(ReadModel, AuditLog):
                 )
             self._audit(db, actor, "edit", sid, rev["id"], changes=changes)
             _refresh(db, sid, self.now())
-        self._changed()
+        self._changed(sid)
         return self.submission(sid)

@@ -22,6 +22,7 @@ from ..playlist import Playlists, page_code
 from ..schedule import HEARTBEAT_SECONDS, SILENT_SECONDS, silent_for
 from ..settings import Settings
 from ..theme import load_theme, theme_file
+from .media import IMMUTABLE
 
 router = APIRouter(tags=["display"])
 
@@ -50,6 +51,8 @@ SlideText = create_model("SlideText", **_texts)
 
 
 class Slide(SlideText):  # type: ignore[misc, valid-type]  # fields from kiosk.model
+    """A slide as /api/slides/{hash} gives it."""
+
     id: int
     revision: int
     html: str = Field(description="The story as HTML, rendered from Markdown with raw HTML off.")
@@ -60,12 +63,28 @@ class Slide(SlideText):  # type: ignore[misc, valid-type]  # fields from kiosk.m
     qr: str = Field(description="URL of the QR code (SVG) that opens the story on a phone.")
 
 
+class SlideRef(BaseModel):
+    id: int
+    revision: int
+    hash: str = Field(description="The slide's content hash: GET /api/slides/{hash}.")
+    image: str | None = Field(description="URL of the photo rendition.")
+    duration_ms: int
+
+
 class Playlist(BaseModel):
     version: str = Field(description="Changes exactly when what the screen shows changes.")
     code: str = Field(description="The page's code and theme; a screen reloads when it differs.")
     theme: str
     quiet: bool = Field(description="Quiet hours: the screen is dark.")
-    slides: list[Slide]
+    slides: list[SlideRef] | None = Field(
+        default=None, description="The rotation, in order (absent when `changes` is given)."
+    )
+    since: str | None = Field(default=None, description="The version `changes` apply to.")
+    changes: list[tuple[int, int, list[SlideRef]]] | None = Field(
+        default=None,
+        description="Asked with `since` the server still knows: [start, removed, added] "
+        "splices of the `since` version's slides, in order, instead of `slides`.",
+    )
     next_change: str | None = Field(description="When a date or quiet hour next changes things.")
 
 
@@ -106,15 +125,34 @@ def display(settings: SettingsDep, screen: ScreenQuery = "default") -> HTMLRespo
 
 @router.get("/api/playlist", response_model=Playlist, responses={304: {"description": "Unchanged"}})
 def playlist(
-    request: Request, playlists: PlaylistsDep, screen: ScreenQuery = "default"
+    request: Request,
+    playlists: PlaylistsDep,
+    screen: ScreenQuery = "default",
+    since: Annotated[
+        str | None, Query(max_length=64, description="The version the screen has.")
+    ] = None,
 ) -> Response:
-    """What the screen shows now; `ETag` is the version, `If-None-Match` gets a 304."""
-    current, body = playlists.get(screen, datetime.now(UTC))
+    """What the screen shows now; `ETag` is the version, `If-None-Match` gets a 304; with
+    `since`, only the changes when the server still knows that version."""
+    now = datetime.now(UTC)
+    current, body = playlists.get(screen, now)
     etag = f'"{current["version"]}"'
     headers = {"ETag": etag, **NO_CACHE}
     if etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
+    if since and (delta := playlists.delta(screen, since, now)) is not None:
+        body = delta
     return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/api/slides/{digest}", response_model=Slide, responses={404: {"description": "None"}})
+def slide(digest: str, playlists: PlaylistsDep) -> Response:
+    """One slide of a revision on screen, by content hash: it never changes, so it is cached
+    for ever. Anything not on screen (waiting, rejected, retired) is a 404."""
+    body = playlists.slide_body(digest)
+    if body is None:
+        raise HTTPException(404, "no such slide")
+    return Response(body, media_type="application/json", headers=IMMUTABLE)
 
 
 @router.get("/api/events", response_class=EventSourceResponse)
@@ -156,7 +194,7 @@ def _count(
     can send a heartbeat, and a forged one must not invent plays of other stories."""
     now = datetime.now(UTC)
     current, _ = playlists.get(screen, now)
-    allowed = {s["id"] for s in current["slides"]}
+    allowed = {p.slide["id"] for p in current["slides"]}  # kiosk.playlist.Prepared
     shown = [
         Shown(p.id, p.page, min(p.seconds, MAX_PLAY_SECONDS)) for p in plays if p.id in allowed
     ]

@@ -39,6 +39,8 @@
     photo: el.querySelector('img[data-field="image"]'),
     qr: el.querySelector("[data-qr]"), // only when the theme shows QR codes
   }));
+  const SLIDES = "/api/slides/"; // + a slide's content hash: the slide, never changing
+  const slides = new Map(); // content hash -> slide, for the hashes the playlists list
   const loader = new Image(); // preloads and decodes the next photo; reused, never appended
   const scratch = document.createElement("template"); // inert: parsing loads no images
 
@@ -77,14 +79,50 @@
   }
 
   // ---- playlist ---------------------------------------------------------------------------
-  async function fetchPlaylist() {
+  // A playlist lists slides by content hash; with the version we have, the server sends only
+  // what changed since (when it still knows that version), so a decision costs a screen a few
+  // hundred bytes and the slides it has not seen.
+  async function fetchPlaylist(whole = false) {
     try {
-      const res = await fetch(playlistUrl, { cache: "no-cache" });
+      const have = !preview && !whole && (state.next || state.playlist);
+      const url = have ? `${playlistUrl}&since=${encodeURIComponent(have.version)}` : playlistUrl;
+      const res = await fetch(url, { cache: "no-cache" });
       if (!res.ok) throw new Error(`${playlistUrl}: HTTP ${res.status}`);
-      receive(await res.json());
+      const data = patched(await res.json());
+      if (data) receive(data);
+      else if (!whole) await fetchPlaylist(true);
     } catch (err) {
       report(err); // offline: the last good playlist keeps playing
     }
+  }
+
+  // The changes to the version we have, applied: a whole playlist (null if ours is not the base).
+  function patched(data) {
+    if (!data || !data.changes) return data;
+    const base = state.next || state.playlist;
+    if (!base || base.version !== data.since) return null;
+    const { changes, since, ...rest } = data;
+    let list = [];
+    let at = 0;
+    for (const [start, removed, added] of changes) {
+      list = list.concat(base.slides.slice(at, start), added);
+      at = start + removed;
+    }
+    return { ...rest, slides: list.concat(base.slides.slice(at)) };
+  }
+
+  // The slide a playlist entry stands for: fetched once by its hash (the service worker
+  // answers from its cache when it has it). A preview's slide comes whole.
+  async function slideFor(entry) {
+    if (!entry.hash) return entry;
+    let slide = slides.get(entry.hash);
+    if (!slide) {
+      const res = await fetch(SLIDES + entry.hash);
+      if (!res.ok) throw new Error(`${SLIDES}${entry.hash}: HTTP ${res.status}`);
+      slide = await res.json();
+      slides.set(entry.hash, slide);
+    }
+    return slide;
   }
 
   function receive(data) {
@@ -109,6 +147,8 @@
     state.index = at >= 0 ? at : Math.max(state.index - 1, -1);
     state.playlist = data;
     kiosk.version = data.version;
+    const listed = new Set(data.slides.map((s) => s.hash));
+    for (const hash of slides.keys()) if (!listed.has(hash)) slides.delete(hash);
   }
 
   // A start date or quiet hour passing also arrives over SSE; this catches a missed event.
@@ -139,7 +179,7 @@
       if (preview && kiosk.transitions) return; // a preview shows one slide and stays
       state.idle = false;
       state.index = (state.index + 1) % playlist.slides.length;
-      await show(playlist.slides[state.index]);
+      await show(await slideFor(playlist.slides[state.index]));
       if (!preview) {
         const after = playlist.slides[(state.index + 1) % playlist.slides.length];
         preload(after.image);
@@ -621,10 +661,11 @@
         (el) => el.href || el.src,
       ).filter((url) => url.startsWith(location.origin));
       const images = playlist.slides.filter((s) => s.image).map((s) => new URL(s.image, location.href).href);
-      const keep = new Set([...assets, ...images]);
+      const texts = playlist.slides.map((s) => new URL(SLIDES + s.hash, location.href).href);
+      const keep = new Set([...assets, ...images, ...texts]);
       for (const request of await cache.keys()) {
         const path = new URL(request.url).pathname;
-        if (/^\/(media|static|themes)\//.test(path) && !keep.has(request.url)) {
+        if (/^\/(media|static|themes|api\/slides)\//.test(path) && !keep.has(request.url)) {
           await cache.delete(request);
         }
       }

@@ -5,11 +5,12 @@
 
 const CACHE = "kiosk";
 const NETWORK_FIRST = /^\/(display|api\/playlist)$/; // fresh when possible, cached when not
-const IMMUTABLE = /^\/(media|static\/fonts)\//; // content-hashed photos, fonts
+const IMMUTABLE = /^\/(media|static\/fonts|api\/slides)\//; // content-hashed photos, fonts, slides
 const VERSIONED = /^\/(static|themes)\//; // with ?v=: the page asks for its code's copy
-// Photos are stored by the page alone, from its playlist: a request after a withdrawal (the
-// slide still on screen, a preload from the old playlist) must not bring the photo back.
-const PHOTOS = /^\/media\//;
+// Photos and slides are stored by the page alone, from its playlist: a request after a
+// withdrawal (the slide still on screen, a preload from the old playlist) must not bring the
+// story back.
+const PHOTOS = /^\/(media|api\/slides)\//;
 
 // Only the display's own files: the admin side's static files stay the browser's business.
 function cacheFirst(url) {
@@ -24,7 +25,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   // SSE, heartbeats, the admin side and previews go straight to the network.
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.searchParams.has("preview")) return;
+  // A preview, or a playlist as changes to the page's version: the page keeps the whole one.
+  if (url.searchParams.has("preview") || url.searchParams.has("since")) return;
   if (NETWORK_FIRST.test(url.pathname)) event.respondWith(networkFirst(request));
   else if (cacheFirst(url)) event.respondWith(fromCache(request));
 });
