@@ -37,15 +37,25 @@ def consent_ends(sub: Mapping[str, Any], terms: ConsentTerms) -> str | None:
     return terms.last(shown_revision(sub) or sub, sub.get("first_approved"))
 
 
+def consent_end(sub: Mapping[str, Any], terms: ConsentTerms) -> datetime | None:
+    """When consent ends for the revision on screen (None: it does not, or none is on screen)."""
+    rev = shown_revision(sub)
+    return None if rev is None else terms.end(rev, sub.get("first_approved"))
+
+
+def notice_due(end: datetime | None, now: datetime) -> bool:
+    """Whether consent ending at `end` is in its last thirty days at `now`."""
+    return end is not None and now < end <= now + timedelta(CONSENT_NOTICE_DAYS)
+
+
 def consent_notice(sub: Mapping[str, Any], terms: ConsentTerms, now: datetime) -> str | None:
     """What to tell the writer and the moderators in the last thirty days of consent for a
     story on the screens; None at any other time."""
     rev = shown_revision(sub)
-    if rev is None:
+    if rev is None or not notice_due(consent_end(sub, terms), now):
         return None
-    end = terms.end(rev, sub.get("first_approved"))
     last = terms.last(rev, sub.get("first_approved"))
-    if end is None or last is None or not now < end <= now + timedelta(CONSENT_NOTICE_DAYS):
+    if last is None:
         return None
     name = rev.get("name") or sub["source"]
     return (

@@ -108,6 +108,7 @@ class Prepared(NamedTuple):
     ref: bytes  # its entry in the playlist's JSON
     tags: frozenset[str]
     window: tuple[datetime | None, datetime | None]  # its dates, consent's end included
+    approved: datetime | None  # first approved: a story is fresh for `fresh_days` from then
 
 
 def prepare(rev: OnScreen, settings: Settings) -> Prepared:
@@ -117,6 +118,7 @@ def prepare(rev: OnScreen, settings: Settings) -> Prepared:
     digest = hashlib.sha256(body).hexdigest()[:SLIDE_HASH]
     # The photo's URL too: a screen stores every photo for offline use without every slide.
     ref = {k: shown[k] for k in ("id", "revision", "image", "duration_ms")} | {"hash": digest}
+    first = rev.get("first_approved")
     return Prepared(
         rev,
         shown,
@@ -125,6 +127,7 @@ def prepare(rev: OnScreen, settings: Settings) -> Prepared:
         json.dumps(ref, separators=(",", ":")).encode(),
         frozenset(str(t).lower() for t in rev.get("tags") or ()),
         air_window(rev, settings),
+        datetime.fromisoformat(first) if first else None,
     )
 
 
@@ -258,7 +261,7 @@ def _compose(prepared: list[Prepared], settings: Settings, screen: str, now: dat
             continue
         edges += [t for t in p.window if t is not None and t > now]
         if in_window(p.window, now):
-            stale_at = _stale_at(p.rev, settings, now)
+            stale_at = _stale_at(p.approved, settings, now)
             if stale_at is not None:
                 edges.append(stale_at)  # the rotation changes when the story stops being fresh
             slides.append((p, p.rev["pinned"], stale_at is not None))
@@ -281,13 +284,11 @@ def _compose(prepared: list[Prepared], settings: Settings, screen: str, now: dat
     }
 
 
-def _stale_at(rev: OnScreen, settings: Settings, now: datetime) -> datetime | None:
-    """When a fresh story (first approved within `fresh_days` of `now`) stops being fresh;
+def _stale_at(approved: datetime | None, settings: Settings, now: datetime) -> datetime | None:
+    """When a fresh story (first `approved` within `fresh_days` of `now`) stops being fresh;
     None for one that is not fresh."""
-    first = rev.get("first_approved")
-    if not first or settings.fresh_days <= 0:
+    if approved is None or settings.fresh_days <= 0:
         return None
-    approved = datetime.fromisoformat(first)
     stale_at = approved + timedelta(days=settings.fresh_days)
     return stale_at if approved <= now < stale_at else None
 

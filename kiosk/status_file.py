@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
-from .consent import consent_notice
+from .consent import consent_end, consent_notice, notice_due
 from .library import Library, RetiredReason
 from .library.plays import plays_since
 from .model import Status
@@ -124,11 +124,17 @@ def _count(n: int, word: str) -> str:
 
 
 def consent_section(
-    submissions: Sequence[Mapping[str, Any]], terms: ConsentTerms, now: datetime
+    submissions: Sequence[Mapping[str, Any]],
+    terms: ConsentTerms,
+    now: datetime,
+    end: Callable[[Mapping[str, Any]], datetime | None] | None = None,
 ) -> str:
     """The stories whose consent ends within thirty days, first in the file: the writer has
-    to ask the customer again before then."""
-    notices = [(s["source"], consent_notice(s, terms, now)) for s in submissions]
+    to ask the customer again before then. `end(sub)` is when its consent ends (StatusFile
+    remembers it per unchanged submission: working it out for 10,000 is most of a write)."""
+    ends = end or (lambda sub: consent_end(sub, terms))
+    due = [s for s in submissions if notice_due(ends(s), now)]
+    notices = [(s["source"], consent_notice(s, terms, now)) for s in due]
     lines = [
         f"  {source}\n      - {notice}\n"
         for source, notice in sorted(notices, key=lambda n: n[0])
@@ -152,6 +158,7 @@ class StatusFile:
         # submission id -> (the library's dict, its lines): the library hands back the same
         # dict while a submission is unchanged, so a decision renders one entry, not 10,000.
         self._entries: dict[int, tuple[Mapping[str, Any], list[str]]] = {}
+        self._ends: dict[int, tuple[Mapping[str, Any], datetime | None]] = {}  # the same way
 
     def start(self) -> None:
         if not self.settings.status_file:
@@ -187,7 +194,8 @@ class StatusFile:
         zone = self.settings.zone
         plays = self.library.play_stats(*plays_since(now, zone))
         text = render(subs, zone, now, plays, self._entry)
-        if notices := consent_section(subs, self.settings.consent_terms, now):
+        terms = self.settings.consent_terms
+        if notices := consent_section(subs, terms, now, self._consent_end):
             updated_end = text.index("\n", len(HEADER)) + 1  # after the "Updated" line
             text = text[:updated_end] + notices + text[updated_end:]
         body = text.split("\n", 3)[-1]  # everything below the "Updated" line
@@ -201,4 +209,11 @@ class StatusFile:
         known = self._entries.get(sub["id"])
         if known is None or known[0] is not sub:
             known = self._entries[sub["id"]] = (sub, _entry(sub))
+        return known[1]
+
+    def _consent_end(self, sub: Mapping[str, Any]) -> datetime | None:
+        known = self._ends.get(sub["id"])
+        if known is None or known[0] is not sub:
+            end = consent_end(sub, self.settings.consent_terms)
+            known = self._ends[sub["id"]] = (sub, end)
         return known[1]
