@@ -71,8 +71,9 @@ class Screens:
         wait_for(lambda: self.connected == self.n, timeout=60)
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(timeout=30)
+        if self._stop is not None:  # it started
+            self.loop.call_soon_threadsafe(self._stop.set)
+            self.thread.join(timeout=30)
 
     def all_have(self, version: str) -> bool:
         return all(version in s for s in self.seen)
@@ -107,9 +108,8 @@ def test_200_screens_while_a_moderator_approves(tmp_path: Path) -> None:
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
         def pending() -> list[dict]:
-            return api.get("/api/admin/submissions", params={"status": "pending"}).json()[
-                "submissions"
-            ]
+            params = {"status": "pending", "limit": 200}  # one page holds all 100
+            return api.get("/api/admin/submissions", params=params).json()["submissions"]
 
         wait_for(lambda: len(pending()) == 100, timeout=120, interval=0.5)
         ids = [s["id"] for s in pending()]

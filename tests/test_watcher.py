@@ -273,8 +273,8 @@ def test_withdrawn_story_is_purged_after_the_rename_window(tmp_path: Path) -> No
         wait_for(lambda: not (media / image).exists() and not (media / thumbnail).exists(), 15)
         with closing(sqlite3.connect(live.library.path)) as db:
             dump = "\n".join(db.iterdump())
-            actions = [r[0] for r in db.execute("SELECT action FROM audit WHERE submission_id=?",
-                                                (sid,))]  # fmt: skip
+            query = "SELECT action FROM audit WHERE submission_id=? ORDER BY id"
+            actions = [r[0] for r in db.execute(query, (sid,))]
         for words in ("Kim Secret", "coffee", "Strong.", image, thumbnail):
             assert words not in dump
         assert actions == ["pending", "approve", "retire"]
