@@ -174,9 +174,14 @@ class LiveServer:
         return self.library.submissions(status)
 
     def shown(self, screen: str = "default") -> list[dict[str, Any]]:
-        """The slides of the screen's playlist, each fetched by its hash as a screen does."""
-        refs = self.get(f"/api/playlist?screen={screen}").json()["slides"]
-        return [self.get(f"/api/slides/{ref['hash']}").raise_for_status().json() for ref in refs]
+        """The slides of the screen's playlist, each fetched by its hash as a screen does; read
+        again when the playlist changed between the two (a slide just withdrawn is a 404)."""
+        for _ in range(10):
+            refs = self.get(f"/api/playlist?screen={screen}").json()["slides"]
+            answers = [self.get(f"/api/slides/{ref['hash']}") for ref in refs]
+            if all(a.status_code == 200 for a in answers):
+                break
+        return [a.raise_for_status().json() for a in answers]
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 10) -> Any:
         """`wait_for` for the library's state: wakes on each change instead of polling."""

@@ -82,7 +82,27 @@
   // A playlist lists slides by content hash; with the version we have, the server sends only
   // what changed since (when it still knows that version), so a decision costs a screen a few
   // hundred bytes and the slides it has not seen.
-  async function fetchPlaylist(whole = false) {
+  // One request at a time: two at once would both ask for changes since the same version,
+  // and the second answer, no longer about the version we have, would cost the whole list.
+  let fetching = null;
+  let fetchAgain = false;
+  function fetchPlaylist() {
+    if (fetching) {
+      fetchAgain = true;
+      return fetching;
+    }
+    fetching = (async () => {
+      do {
+        fetchAgain = false;
+        await fetchOnce();
+      } while (fetchAgain);
+    })().finally(() => {
+      fetching = null;
+    });
+    return fetching;
+  }
+
+  async function fetchOnce(whole = false) {
     try {
       const have = !preview && !whole && (state.next || state.playlist);
       const url = have ? `${playlistUrl}&since=${encodeURIComponent(have.version)}` : playlistUrl;
@@ -90,7 +110,7 @@
       if (!res.ok) throw new Error(`${playlistUrl}: HTTP ${res.status}`);
       const data = patched(await res.json());
       if (data) receive(data);
-      else if (!whole) await fetchPlaylist(true);
+      else if (!whole) await fetchOnce(true);
     } catch (err) {
       report(err); // offline: the last good playlist keeps playing
     }
@@ -155,7 +175,7 @@
   function watchNextChange(when) {
     clearTimeout(state.changeTimer);
     const due = when ? Date.parse(when) - Date.now() : NaN;
-    if (due >= 0) state.changeTimer = setTimeout(fetchPlaylist, Math.min(due + 1000, 2 ** 31 - 1));
+    if (due >= 0) state.changeTimer = setTimeout(() => fetchPlaylist(), Math.min(due + 1000, 2 ** 31 - 1));
   }
 
   // ---- rotation ---------------------------------------------------------------------------
