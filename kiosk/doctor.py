@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from . import power
 from .chromium import CHROMIUM_NAMES
 from .ingest.watcher import NETWORK_FS, choose_backend, filesystem_type
 from .settings import Settings, SettingsError, check_folders
+from .theme import ThemeError, load_theme
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 SERVICE = "kiosk.service"
@@ -329,6 +331,38 @@ def _me() -> str:
         return f"uid {os.getuid()}"
 
 
+def check_phones(settings: Settings) -> Check:
+    """Whether a phone that scans a slide's QR code can open the page it names."""
+    themes = {settings.theme, *(s.theme for s in settings.screens.values() if s.theme)}
+    try:
+        coded = [t for t in sorted(themes) if load_theme(t, settings.themes_dir).qr]
+    except ThemeError as exc:
+        return Check(WARN, "phones", f"cannot tell whether slides show QR codes: {exc}")
+    if not coded:
+        return Check(OK, "phones", "no theme in use shows QR codes")
+    origin = settings.public_origin
+    host = urllib.parse.urlsplit(origin).hostname or ""
+    if _loopback(host):
+        return Check(
+            WARN,
+            "phones",
+            f"QR codes point at {origin}, which only this machine can open: set public_url "
+            "to an address phones on the network reach",
+        )
+    if not settings.public_url and _loopback(settings.host):
+        return Check(
+            WARN,
+            "phones",
+            f"QR codes point at {origin}, but the server listens on {settings.host} only: set "
+            'host = "0.0.0.0", or public_url to the proxy in front of it',
+        )
+    return Check(OK, "phones", f"QR codes open {origin}/story/…")
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def run_checks(settings: Settings, smb_conf: Path = SMB_CONF) -> list[Check]:
     steps: Iterable[Callable[[], Check | list[Check]]] = (
         check_service,
@@ -341,6 +375,7 @@ def run_checks(settings: Settings, smb_conf: Path = SMB_CONF) -> list[Check]:
         check_cec,
         lambda: check_clock(settings),
         check_fonts,
+        lambda: check_phones(settings),
     )
     found: list[Check] = []
     for step in steps:

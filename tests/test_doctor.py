@@ -9,6 +9,7 @@ import pytest
 from kiosk import doctor
 from kiosk.cli import main
 
+from .factories import make_tree
 from .support import LiveServer, dry_run, free_port, make_settings
 
 
@@ -54,7 +55,7 @@ def test_a_working_server_is_all_ok(server: LiveServer, tmp_path: Path, capsys) 
     assert found["watcher"][0].startswith("OK    watcher    native on ")
     assert found["disk"][0].startswith("OK    disk") and "MB free" in found["disk"][0]
     assert found["folders"][0].startswith("OK")
-    for name in ("service", "cec", "dpms", "clock", "timezone", "fonts"):
+    for name in ("service", "cec", "dpms", "clock", "timezone", "fonts", "phones"):
         assert name in found, out  # every area is looked at, whatever this machine has
     assert "FAIL" not in out
 
@@ -130,3 +131,21 @@ def test_a_script_without_a_font_is_named_with_its_package(
 def test_watcher_backend_is_named(tmp_path: Path) -> None:
     polling = make_settings(tmp_path, watch="polling")
     assert doctor.check_watcher(polling).detail.startswith("polling on ")
+
+
+def test_qr_codes_a_phone_cannot_open_are_named(tmp_path: Path) -> None:
+    # The default host is loopback: the server's own screen works, a phone scanning the code not.
+    local = make_settings(tmp_path)
+    found = doctor.check_phones(local)
+    assert found.status == "WARN" and 'set host = "0.0.0.0"' in found.detail
+    assert found.detail.startswith(f"QR codes point at {local.public_origin},")
+    assert doctor.check_phones(local.replace(host="0.0.0.0")).status == "OK"
+    behind_proxy = local.replace(public_url="https://kiosk.example.org")
+    assert doctor.check_phones(behind_proxy).detail == (
+        "QR codes open https://kiosk.example.org/story/…"
+    )
+    loopback = local.replace(host="0.0.0.0", public_url="http://localhost:8000")
+    assert "only this machine can open" in doctor.check_phones(loopback).detail
+    make_tree(tmp_path / "themes", {"plain/theme.toml": 'extends = "default"\nqr = false\n'})
+    plain = local.replace(themes_dir=tmp_path / "themes", theme="plain")
+    assert doctor.check_phones(plain).detail == "no theme in use shows QR codes"
