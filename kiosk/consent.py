@@ -10,7 +10,6 @@ admin page and `_status.txt` then show. How long consent lasts is `schedule.Cons
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from .library import Library
 from .model import Status
 from .schedule import CONSENT_NOTICE_DAYS, ConsentTerms, consent_words
 from .settings import Settings
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +64,14 @@ def consent_notice(sub: Mapping[str, Any], terms: ConsentTerms, now: datetime) -
     )
 
 
-class ConsentKeeper:
+class ConsentKeeper(Worker):
     """Retires each story on the screens when its consent ends, waking at the next end."""
 
+    name = "kiosk-consent"
+
     def __init__(self, settings: Settings, library: Library) -> None:
+        super().__init__(library)
         self.terms = settings.consent_terms
-        self.library = library
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.library.on_change(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="kiosk-consent", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import power
-from .chromium import CHROMIUM_NAMES
+from .chromium import CHROMIUM_NAMES, LOCAL_HOSTS
 from .ingest.watcher import NETWORK_FS, choose_backend, filesystem_type
 from .settings import Settings, SettingsError, check_folders
 from .theme import ThemeError, load_theme
@@ -342,14 +342,14 @@ def check_phones(settings: Settings) -> Check:
         return Check(OK, "phones", "no theme in use shows QR codes")
     origin = settings.public_origin
     host = urllib.parse.urlsplit(origin).hostname or ""
-    if _loopback(host):
+    if host in LOCAL_HOSTS:
         return Check(
             WARN,
             "phones",
             f"QR codes point at {origin}, which only this machine can open: set public_url "
             "to an address phones on the network reach",
         )
-    if not settings.public_url and _loopback(settings.host):
+    if not settings.public_url and settings.host in LOCAL_HOSTS:
         return Check(
             WARN,
             "phones",
@@ -357,10 +357,6 @@ def check_phones(settings: Settings) -> Check:
             'host = "0.0.0.0", or public_url to the proxy in front of it',
         )
     return Check(OK, "phones", f"QR codes open {origin}/story/…")
-
-
-def _loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def run_checks(settings: Settings, smb_conf: Path = SMB_CONF) -> list[Check]:

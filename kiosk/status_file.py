@@ -9,7 +9,6 @@ sees half a file. The watcher ignores it like every `_` name.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +22,7 @@ from .model import Status
 from .printable import printable
 from .schedule import ConsentTerms
 from .settings import Settings
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -143,36 +143,27 @@ def consent_section(
     return "".join(["\nCONSENT ENDS SOON\n", *lines]) if lines else ""
 
 
-class StatusFile:
+class StatusFile(Worker):
     """Keeps `_status.txt` in step with the library while the server runs."""
 
+    name = "kiosk-status-file"
+
     def __init__(self, settings: Settings, library: Library, debounce: float = 0.3) -> None:
+        super().__init__(library)
         self.settings = settings
-        self.library = library
         self.path = settings.content_dir / NAME
         self.debounce = debounce
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last = ""
-        # submission id -> (the library's dict, its lines): the library hands back the same
-        # dict while a submission is unchanged, so a decision renders one entry, not 10,000.
-        self._entries: dict[int, tuple[Mapping[str, Any], list[str]]] = {}
-        self._ends: dict[int, tuple[Mapping[str, Any], datetime | None]] = {}  # the same way
+        # submission id -> (the library's dict, its lines, when its consent ends): the library
+        # hands back the same dict while a submission is unchanged, so a decision works out one
+        # entry, not 10,000.
+        self._known: dict[int, tuple[Mapping[str, Any], list[str], datetime | None]] = {}
 
     def start(self) -> None:
         if not self.settings.status_file:
             return
-        self.library.on_change(self._wake.set)
         self._wake.set()  # the first write shows what the library held at start
-        self._thread = threading.Thread(target=self._run, name="kiosk-status-file", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().start()
 
     def _run(self) -> None:
         while True:
@@ -206,14 +197,16 @@ class StatusFile:
         return True
 
     def _entry(self, sub: Mapping[str, Any]) -> list[str]:
-        known = self._entries.get(sub["id"])
-        if known is None or known[0] is not sub:
-            known = self._entries[sub["id"]] = (sub, _entry(sub))
-        return known[1]
+        return self._remembered(sub)[1]
 
     def _consent_end(self, sub: Mapping[str, Any]) -> datetime | None:
-        known = self._ends.get(sub["id"])
+        return self._remembered(sub)[2]
+
+    def _remembered(
+        self, sub: Mapping[str, Any]
+    ) -> tuple[Mapping[str, Any], list[str], datetime | None]:
+        known = self._known.get(sub["id"])
         if known is None or known[0] is not sub:
             end = consent_end(sub, self.settings.consent_terms)
-            known = self._ends[sub["id"]] = (sub, end)
-        return known[1]
+            known = self._known[sub["id"]] = (sub, _entry(sub), end)
+        return known
