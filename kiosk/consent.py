@@ -72,6 +72,10 @@ class ConsentKeeper(Worker):
     def __init__(self, settings: Settings, library: Library) -> None:
         super().__init__(library)
         self.terms = settings.consent_terms
+        # revision id -> (the library's dict, when its consent ends): the library hands back
+        # the same dict while a story is unchanged, so a sweep after one decision works out
+        # one end, not 10,000.
+        self._ends: dict[int, tuple[Mapping[str, Any], datetime | None]] = {}
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -86,9 +90,14 @@ class ConsentKeeper(Worker):
     def sweep(self) -> float:
         """End consent that has run out; the seconds until the next end (or IDLE_SECONDS)."""
         now = self.library.clock()
+        revs = self.library.on_screen()
+        known = self._ends
         ends = []
-        for rev in self.library.on_screen():
-            end = self.terms.end(rev, rev["first_approved"])
+        for rev in revs:
+            hit = known.get(rev["revision"])
+            if hit is None or hit[0] is not rev:
+                hit = known[rev["revision"]] = (rev, self.terms.end(rev, rev["first_approved"]))
+            end = hit[1]
             if end is None:
                 continue
             if end > now:
@@ -97,5 +106,8 @@ class ConsentKeeper(Worker):
             last = self.terms.last(rev, rev["first_approved"])
             if self.library.end_consent(rev["id"], rev["revision"], last or ""):
                 log.info("%s: %s", rev["name"], consent_words(rev["name"], last or "", ended=True))
+        if len(known) > len(revs):  # forget revisions no longer on the screens
+            on = {rev["revision"] for rev in revs}
+            self._ends = {r: hit for r, hit in known.items() if r in on}
         # a hair late, so the end has passed when we look
         return min([(e - now).total_seconds() + 0.05 for e in ends], default=IDLE_SECONDS)

@@ -206,6 +206,7 @@ class OnScreen(Revision):
 
     id: int
     pinned: bool
+    position: float  # the moderators' order
     first_approved: str | None
     updated_at: str  # the submission's: when anything about it last changed
 

@@ -9,18 +9,19 @@ sees half a file. The watcher ignores it like every `_` name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
 from .consent import consent_end, consent_notice, notice_due
 from .library import Library, RetiredReason
+from .library.db import Kept
 from .library.plays import plays_since
-from .model import Status
+from .model import Status, Submission
 from .printable import printable
-from .schedule import ConsentTerms
+from .schedule import CONSENT_NOTICE_DAYS, ConsentTerms
 from .settings import Settings
 from .worker import Worker
 
@@ -51,23 +52,42 @@ def render(
     zone: ZoneInfo,
     now: datetime,
     plays: Mapping[int, Mapping[str, Any]] | None = None,
-    entry: Callable[[Mapping[str, Any]], list[str]] | None = None,
 ) -> str:
-    """The file's text: a header, then one line (or a few) per file, grouped by state.
-    `plays`: each story's `Library.play_stats`, to tell the writer how often it was shown;
-    `entry` makes a file's lines (StatusFile remembers them per unchanged submission)."""
-    entry = entry or _entry
-    lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n"]
+    """The file's text, made from scratch: a header, then one line (or a few) per file,
+    grouped by state. `plays`: each story's `Library.play_stats`, to tell the writer how often
+    it was shown. (StatusFile keeps the groups from one write to the next instead.)"""
+    groups = {
+        status: sorted(
+            (s for s in submissions if s["status"] == status and _worth_listing(s)),
+            key=lambda s: s["source"].lower(),
+        )
+        for status, _, _ in SECTIONS
+    }
+    return _text(groups, "", zone, now, plays or {}, _entry)
+
+
+def _text(
+    groups: Mapping[Status, Sequence[Mapping[str, Any]]],
+    notices: str,
+    zone: ZoneInfo,
+    now: datetime,
+    plays: Mapping[int, Mapping[str, Any]],
+    entry: Callable[[Mapping[str, Any]], list[str]],
+) -> str:
+    """The header, the consent `notices`, then each state's files in `groups` (in order),
+    each as the lines `entry` makes for it."""
+    lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n", notices]
+    this_year = now.astimezone(zone).year
     for status, heading, advice in SECTIONS:
-        group = [s for s in submissions if s["status"] == status and _worth_listing(s)]
+        group = groups.get(status)
         if not group:
             continue
         lines.append(f"\n{heading}" + (f" ({advice})" if advice else "") + "\n")
-        for sub in sorted(group, key=lambda s: s["source"].lower()):
+        for sub in group:
             lines.extend(entry(sub))
-            if status == Status.APPROVED and (stats := (plays or {}).get(sub["id"])):
-                lines.extend(_shown(sub, stats, now.astimezone(zone).year))
-    if len(lines) == 2:
+            if status == Status.APPROVED and plays and (stats := plays.get(sub["id"])):
+                lines.extend(_shown(sub, stats, this_year))
+    if len(lines) == 3:
         lines.append(
             "\nNo stories yet. Copy _TEMPLATE.md, fill it in and put a photo next to it.\n"
         )
@@ -123,17 +143,9 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def consent_section(
-    submissions: Sequence[Mapping[str, Any]],
-    terms: ConsentTerms,
-    now: datetime,
-    end: Callable[[Mapping[str, Any]], datetime | None] | None = None,
-) -> str:
-    """The stories whose consent ends within thirty days, first in the file: the writer has
-    to ask the customer again before then. `end(sub)` is when its consent ends (StatusFile
-    remembers it per unchanged submission: working it out for 10,000 is most of a write)."""
-    ends = end or (lambda sub: consent_end(sub, terms))
-    due = [s for s in submissions if notice_due(ends(s), now)]
+def consent_section(due: Iterable[Mapping[str, Any]], terms: ConsentTerms, now: datetime) -> str:
+    """The stories whose consent ends within thirty days (`due`), first in the file: the
+    writer has to ask the customer again before then."""
     notices = [(s["source"], consent_notice(s, terms, now)) for s in due]
     lines = [
         f"  {source}\n      - {notice}\n"
@@ -144,7 +156,11 @@ def consent_section(
 
 
 class StatusFile(Worker):
-    """Keeps `_status.txt` in step with the library while the server runs."""
+    """Keeps `_status.txt` in step with the library while the server runs.
+
+    It keeps each state's files in the file's order from one write to the next, and each
+    file's lines: the library hands back the same dict while a submission is unchanged, so a
+    write after one decision among 10,000 works out one entry and moves it, not 10,000."""
 
     name = "kiosk-status-file"
 
@@ -154,10 +170,10 @@ class StatusFile(Worker):
         self.path = settings.content_dir / NAME
         self.debounce = debounce
         self._last = ""
-        # submission id -> (the library's dict, its lines, when its consent ends): the library
-        # hands back the same dict while a submission is unchanged, so a decision works out one
-        # entry, not 10,000.
-        self._known: dict[int, tuple[Mapping[str, Any], list[str], datetime | None]] = {}
+        self._seen: dict[int, Mapping[str, Any]] = {}  # submission id -> the dict last seen
+        self._lines: dict[int, list[str]] = {}
+        self._groups = {status: Kept(_file_order) for status, _, _ in SECTIONS}
+        self._ending = Kept(lambda e: e[:2])  # (consent end, id, submission), soonest first
 
     def start(self) -> None:
         if not self.settings.status_file:
@@ -180,15 +196,20 @@ class StatusFile(Worker):
         """Write the file if its text changed (apart from the time); True when written."""
         if not self.path.parent.is_dir():  # an unmounted share: the watcher reports that
             return False
-        subs = self.library.submissions()
+        self._catch_up(self.library.submissions())
         now = self.library.clock()
         zone = self.settings.zone
         plays = self.library.play_stats(*plays_since(now, zone))
-        text = render(subs, zone, now, plays, self._entry)
-        terms = self.settings.consent_terms
-        if notices := consent_section(subs, terms, now, self._consent_end):
-            updated_end = text.index("\n", len(HEADER)) + 1  # after the "Updated" line
-            text = text[:updated_end] + notices + text[updated_end:]
+        horizon = now + timedelta(CONSENT_NOTICE_DAYS)
+        due = []
+        for end, _, sub in self._ending.items():
+            if end > horizon:
+                break
+            if notice_due(end, now):
+                due.append(sub)
+        notices = consent_section(due, self.settings.consent_terms, now)
+        groups = {status: kept.items() for status, kept in self._groups.items()}
+        text = _text(groups, notices, zone, now, plays, lambda sub: self._lines[sub["id"]])
         body = text.split("\n", 3)[-1]  # everything below the "Updated" line
         if body == self._last and self.path.exists():
             return False
@@ -196,17 +217,33 @@ class StatusFile(Worker):
         self._last = body
         return True
 
-    def _entry(self, sub: Mapping[str, Any]) -> list[str]:
-        return self._remembered(sub)[1]
+    def _catch_up(self, submissions: list[Submission]) -> None:
+        """Move the submissions that changed since the last write (and drop those gone)."""
+        seen = self._seen
+        for sub in [s for s in submissions if seen.get(s["id"]) is not s]:
+            self._forget(sub["id"])
+            self._learn(sub)
+        if len(seen) > len(submissions):
+            now = {s["id"] for s in submissions}
+            for sid in [sid for sid in seen if sid not in now]:
+                self._forget(sid)
 
-    def _consent_end(self, sub: Mapping[str, Any]) -> datetime | None:
-        return self._remembered(sub)[2]
+    def _learn(self, sub: Submission) -> None:
+        sid = sub["id"]
+        self._seen[sid] = sub
+        self._lines[sid] = _entry(sub)
+        if _worth_listing(sub):
+            self._groups[sub["status"]].put(sid, sub)
+        if (end := consent_end(sub, self.settings.consent_terms)) is not None:
+            self._ending.put(sid, (end, sid, sub))
 
-    def _remembered(
-        self, sub: Mapping[str, Any]
-    ) -> tuple[Mapping[str, Any], list[str], datetime | None]:
-        known = self._known.get(sub["id"])
-        if known is None or known[0] is not sub:
-            end = consent_end(sub, self.settings.consent_terms)
-            known = self._known[sub["id"]] = (sub, _entry(sub), end)
-        return known
+    def _forget(self, sid: int) -> None:
+        old = self._seen.pop(sid, None)
+        if old is not None:
+            self._groups[old["status"]].put(sid, None)
+            self._ending.put(sid, None)
+            del self._lines[sid]
+
+
+def _file_order(sub: Mapping[str, Any]) -> tuple[str, int]:
+    return (sub["source"].lower(), sub["id"])

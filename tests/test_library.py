@@ -184,15 +184,18 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return run
 
 
-def test_the_queue_is_one_query_however_long(statements: list[str], tmp_path: Path) -> None:
-    """One query for a list nothing has changed in; after changes, one more for the changed
-    rows alone (or one for everything): never one per submission."""
+def test_a_change_costs_reading_its_own_row_however_long_the_list(
+    statements: list[str], tmp_path: Path
+) -> None:
+    """The whole lists are read once; after that a change to one story reads that story's row
+    again and nothing else (one query whatever the number of stories), and a list nothing
+    changed in costs no query at all (one look at whether another process wrote)."""
     lib = Library(tmp_path / "kiosk.db")
 
-    def cost(read: Callable[[], object]) -> int:
+    def run(read: Callable[[], object]) -> list[str]:
         statements.clear()
         read()
-        return len(statements)
+        return [s for s in statements if not s.startswith("PRAGMA data_version")]
 
     def grow_to(n: int) -> None:
         for i in range(len(lib.submissions()), n):
@@ -201,19 +204,51 @@ def test_the_queue_is_one_query_however_long(statements: list[str], tmp_path: Pa
                 lib.approve(sid, "mod")
                 add(lib, f"s{i}.md", f"h{i}b", name=f"S{i}b")  # waits, the old one plays
 
-    def costs() -> tuple[int, ...]:
-        return cost(lib.submissions), cost(lambda: lib.submissions("pending")), cost(lib.on_screen)
+    def reads() -> list[list[str]]:
+        return [run(lib.submissions), run(lambda: lib.submissions("pending")), run(lib.on_screen)]
 
-    grow_to(10)
-    costs()  # the first reads, of everything
-    grow_to(20)
-    few = costs()
     grow_to(200)
-    many = costs()
-    assert few == many == (2, 1, 2)
-    assert costs() == (1, 1, 1)  # nothing changed since
+    assert [len(r) for r in reads()] == [1, 0, 1]  # the first reads, of everything
+    assert reads() == [[], [], []]  # nothing changed since
     sid = lib.submissions("pending")[0]["id"]
-    assert cost(lambda: lib.submission(sid)) == 1
+    lib.approve(sid, "mod")
+    after = reads()
+    assert [len(r) for r in after] == [1, 0, 1]
+    assert all(f"s.id IN ({sid})" in sql for sql in after[0] + after[2])  # that row alone
+    assert sid in [r["id"] for r in lib.on_screen()]
+    assert sid not in [s["id"] for s in lib.submissions("pending")]
+    assert len(run(lambda: lib.submission(sid))) == 1
+
+
+def test_the_kept_lists_match_a_fresh_read_after_every_kind_of_change(tmp_path: Path) -> None:
+    """Moved in place, the kept lists stay what reading everything again gives: in order,
+    with what left a list gone, and a write from another process (another Library on the same
+    file) seen too."""
+    lib = Library(tmp_path / "kiosk.db")
+    other = Library(tmp_path / "kiosk.db")
+    ids = [add(lib, f"s{i}.md", f"h{i}", name=f"S{i}") for i in range(12)]
+
+    def same() -> None:
+        fresh = Library(tmp_path / "kiosk.db")
+        assert lib.submissions() == fresh.submissions()
+        assert lib.on_screen() == fresh.on_screen()
+        fresh.close()
+
+    same()
+    for sid in ids[:8]:
+        lib.approve(sid, "mod")
+    same()
+    lib.patch(ids[5], "mod", {"pinned": True})
+    lib.patch(ids[2], "mod", {"position": 0.5})
+    same()
+    lib.reject(ids[9], "mod", "blurred")
+    lib.retire(ids[3], "mod")
+    add(lib, "s1.md", "h1b", name="S1 again")  # a new revision waits; the old one plays
+    same()
+    other.approve(ids[10], "mod")  # another process: nobody here is told
+    other.retire(ids[4], "mod")
+    same()
+    other.close()
 
 
 def test_a_story_back_after_a_rejection_carries_the_earlier_reason(lib: Library) -> None:

@@ -90,3 +90,40 @@ def test_a_story_field_cannot_forge_a_line_or_a_section() -> None:
     assert "ON THE SCREENS" not in lines and not any(line.startswith("  fake.md") for line in lines)
     assert any(line.startswith("  ana\\n.md  (Ana\\r\\n\\r\\nON THE SCREENS") for line in lines)
     assert max(len(line) for line in lines) < 600  # a huge field is cut short
+
+
+def test_a_file_kept_from_write_to_write_reads_as_one_written_afresh(tmp_path: Path) -> None:
+    """StatusFile moves only the files that changed between writes; after every kind of change
+    its text is what a writer starting from nothing writes (consent notices included)."""
+    settings = make_settings(tmp_path)
+    library = Library(settings.db_path, clock=lambda: datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    kept = StatusFile(settings, library)
+
+    def add(source: str, h: str, name: str, **fields: str) -> int:
+        recorded = library.record_revision(source, h, {"name": name, "consent": True, **fields})
+        return recorded.submission_id
+
+    def same() -> None:
+        kept.write()
+        text = status_text(settings.content_dir)
+        StatusFile(settings, library).write()
+        assert status_text(settings.content_dir).split("\r\n", 2)[2] == text.split("\r\n", 2)[2]
+
+    ids = [add(f"{c}.md", f"h{c}", f"Person {c.upper()}") for c in "kbxamcz"]
+    same()
+    library.approve(ids[0], "mod")
+    library.approve(ids[1], "mod")
+    ending = add("ending.md", "he", "Ends Soon", consent_until="2026-03-20")
+    library.approve(ending, "mod")
+    same()
+    assert "CONSENT ENDS SOON\r\n  ending.md" in status_text(settings.content_dir)
+    library.reject(ids[2], "mod", "blurred")
+    library.retire(ids[1], "mod")
+    add("k.md", "hk2", "Person K again")  # a new revision waits; the old one plays
+    same()
+    add("ending.md", "he2", "Ends Soon", consent_until="2027-01-01")  # asked again
+    library.approve(ending, "mod")
+    library.source_deleted("m.md")
+    same()
+    assert "CONSENT ENDS SOON" not in status_text(settings.content_dir)
+    assert "m.md" not in status_text(settings.content_dir)

@@ -9,6 +9,7 @@ import os
 import secrets
 import sqlite3
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -167,14 +168,19 @@ class Refused(KioskError, ValueError):
     status = 422
 
 
-class RowCache:
-    """Dicts read from the file, by submission id, each read again only after a change to its
-    submission: a decision about one story of 10,000 costs one row, not 10,000. The dicts are
-    shared by every caller: read them, never change them."""
+class Kept:
+    """A whole list (every submission, everything on screen) kept in memory in its order, by
+    submission id: a change to one story of 10,000 costs reading that one row and moving it in
+    the list, not reading 10,000. The dicts are shared by every caller: read them, never
+    change them (the same object while its submission is unchanged, which kiosk.playlist and
+    kiosk.status_file rely on)."""
 
-    def __init__(self) -> None:
-        self.rows: dict[int, Any] = {}
-        self.reading = threading.Lock()  # one reader at a time updates `rows`
+    def __init__(self, key: Callable[[Any], tuple]) -> None:
+        self.key = key  # the list's order; unique, so one key names one item
+        self.reading = threading.Lock()  # one reader at a time brings the list up to date
+        self._keys: list[tuple] = []
+        self._items: list[Any] = []
+        self._by_id: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._stale: set[int] | None = None  # None: every row
 
@@ -192,6 +198,28 @@ class RowCache:
             stale, self._stale = self._stale, set()
         return stale
 
+    def items(self) -> list[Any]:
+        return list(self._items)
+
+    def replace(self, items: list[Any]) -> None:
+        """Everything, as one query read it (in the list's order)."""
+        self._items = list(items)
+        self._keys = [self.key(item) for item in items]
+        self._by_id = {item["id"]: item for item in items}
+
+    def put(self, sid: int, item: Any | None) -> None:
+        """Submission `sid` as read again: `item`, or None when it has left the list."""
+        old = self._by_id.pop(sid, None)
+        if old is not None:
+            at = bisect_left(self._keys, self.key(old))
+            del self._keys[at], self._items[at]
+        if item is not None:
+            key = self.key(item)
+            at = bisect_left(self._keys, key)
+            self._keys.insert(at, key)
+            self._items.insert(at, item)
+            self._by_id[sid] = item
+
 
 class Database:
     """The connection and its plumbing; the aggregates of the package add their SQL on top."""
@@ -202,7 +230,7 @@ class Database:
         self._lock = threading.RLock()
         self._writing = threading.local()  # set on the thread inside _tx: it reads its own writes
         self._listeners: list[Callable[[], None]] = []
-        self._caches: list[RowCache] = []  # told which submissions each change touched
+        self._caches: list[Kept] = []  # told which submissions each change touched
         self.generation = 0  # moves on every change a screen might show; caches key on it
         # Names this process's count: generation 3 of one run is not generation 3 of the next.
         self.epoch = secrets.token_hex(4)
@@ -223,6 +251,8 @@ class Database:
         self._reader.row_factory = sqlite3.Row
         self._reader.execute("PRAGMA query_only=ON")
         self._read_lock = threading.Lock()
+        # Moves when another process commits to the file (never for this one's own commits).
+        self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -265,6 +295,21 @@ class Database:
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call `listener` (from any thread) after anything a screen might show has changed."""
         self._listeners.append(listener)
+
+    def _look_for_others(self) -> None:
+        """If another process wrote to the file since the last look (a second server on the
+        same data folder, a bench seeding it), the kept lists are read whole again. While this
+        process is writing the look is left for the next read: it must not wait on a write."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        finally:
+            self._lock.release()
+        if version != self._data_version:
+            self._data_version = version
+            for cache in self._caches:
+                cache.touch(())
 
     def _changed(self, *submissions: int) -> None:
         """After a commit that changed `submissions` (all of them when none are named)."""

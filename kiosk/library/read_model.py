@@ -1,9 +1,10 @@
 """What moderators and screens read: submissions as flat dicts (the newest revision's fields,
 the submission's own keys over them, and the revision on screen nested), the approved set, and
 small lookups. Every read here is one query, however many submissions there are. The admin
-lists read a page at a time (`page`), by keyset on an order an index holds; the two whole lists
-(every submission, everything on screen) read again only the rows of submissions that changed
-since they were last read (db.RowCache), plus one narrow query for the order.
+lists read a page at a time (`page`), by keyset on an order an index holds. The two whole lists
+(every submission, everything on screen) are kept in memory in their order (db.Kept): a read
+after a change reads again only the rows of the submissions that changed, so what one decision
+costs does not grow with the library.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..model import (
     StoryFields,
     Submission,
 )
-from .db import Database, NotFound, Refused, RowCache
+from .db import Database, Kept, NotFound, Refused
 
 _CHUNK = 400  # changed rows read by id in one query, under SQLite's 999 parameters
 
@@ -211,6 +212,7 @@ def _on_screen(row: sqlite3.Row) -> OnScreen:
         "id": row["sid"],
         "updated_at": row["s_updated_at"],
         "pinned": bool(row["pinned"]),
+        "position": row["position"],
         "first_approved": row["first_approved"],
         **_revision(row),
     }
@@ -219,7 +221,10 @@ def _on_screen(row: sqlite3.Row) -> OnScreen:
 class ReadModel(Database):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._submissions, self._on_screen = RowCache(), RowCache()
+        # Each whole list in its order: the queue's (arrival), and the screens' (pinned
+        # first, then the moderators' order).
+        self._submissions = Kept(lambda s: (s["submitted_at"], s["id"]))
+        self._on_screen = Kept(lambda r: (not r["pinned"], r["position"], r["id"]))
         self._caches += [self._submissions, self._on_screen]
 
     def submission(self, sid: int) -> Submission:
@@ -231,22 +236,8 @@ class ReadModel(Database):
     def submissions(self, status: Status | None = None) -> list[Submission]:
         """Oldest newest-revision first, which is the order a moderator works through a queue.
         The dicts are shared with later calls: read them, never change them."""
-        where, args = (" WHERE s.status=?", [status]) if status else (" WHERE 1", [])
-
-        def rows(ids: list[int]) -> tuple[str, list[Any]]:
-            sql = _SUBMISSIONS + where + _among(ids) + " ORDER BY s.submitted_at, s.id"
-            return sql, [*args, *ids]
-
-        with self._submissions.reading:
-            return self._cached(
-                self._submissions,
-                "SELECT s.id, s.updated_at FROM submissions s"
-                + where
-                + " ORDER BY s.submitted_at, s.id",
-                args,
-                rows,
-                _submission,
-            )
+        every = self._kept(self._submissions, _SUBMISSIONS + " WHERE 1", _submission)
+        return [s for s in every if s["status"] == status] if status else every
 
     def submission_from(self, source: str, since: str) -> Submission | None:
         """The first submission of the file `source` seen at or after `since` (ISO UTC), or
@@ -312,59 +303,31 @@ class ReadModel(Database):
         """The approved revision of every live submission, pinned first, then moderators' order.
         The dicts are shared with later calls (the same object while its submission is
         unchanged, which kiosk.playlist relies on): read them, never change them."""
-        live = " WHERE s.retired_at IS NULL AND s.current_revision IS NOT NULL"
-        order = " ORDER BY s.pinned DESC, s.position, s.id"
+        return self._kept(
+            self._on_screen,
+            "SELECT s.id AS sid, s.updated_at AS s_updated_at, s.pinned, s.position,"
+            f" {_FIRST_APPROVED}, r.* FROM submissions s"
+            " JOIN revisions r ON r.id = s.current_revision WHERE " + _PLAYS,
+            _on_screen,
+        )
 
-        def rows(ids: list[int]) -> tuple[str, list[Any]]:
-            sql = (
-                "SELECT s.id AS sid, s.updated_at AS s_updated_at, s.pinned, s.position,"
-                f" {_FIRST_APPROVED}, r.* FROM submissions s"
-                " JOIN revisions r ON r.id = s.current_revision" + live + _among(ids) + order
-            )
-            return sql, [*ids]
-
-        with self._on_screen.reading:
-            return self._cached(
-                self._on_screen,
-                "SELECT s.id, s.updated_at FROM submissions s" + live + order,
-                [],
-                rows,
-                _on_screen,
-            )
-
-    def _cached(
-        self,
-        cache: RowCache,
-        order_sql: str,
-        args: list[Any],
-        rows: Callable[[list[int]], tuple[str, list[Any]]],
-        make: Callable[[sqlite3.Row], Any],
-    ) -> list[Any]:
-        """The submissions `order_sql` lists (id, updated_at), each made by `make` from a row of
-        the query `rows(ids)` gives (all of them for no ids), taken from `cache` unless the
-        submission changed: then read again, the changed ones alone when they are few, or
-        everything in one query."""
-        stale = cache.take_stale()
-        known = cache.rows
-        if stale is not None:
-            order = self._rows(order_sql, *args)
-            # updated_at too: a writer in another process (the CLI) tells nobody here.
-            wanted = [
-                r["id"]
-                for r in order
-                if r["id"] in stale or r["updated_at"] != known.get(r["id"], {}).get("updated_at")
-            ]
-            if len(wanted) <= _CHUNK:
-                if wanted:
-                    sql, params = rows(wanted)
-                    known.update((d["id"], d) for d in map(make, self._rows(sql, *params)))
-                return [known[r["id"]] for r in order if r["id"] in known]
-        sql, params = rows([])
-        fresh = [make(r) for r in self._rows(sql, *params)]
-        if not args:
-            known.clear()  # the whole list: forget submissions no longer in it
-        known.update((d["id"], d) for d in fresh)
-        return fresh
+    def _kept(self, kept: Kept, sql: str, make: Callable[[sqlite3.Row], Any]) -> list[Any]:
+        """The list `kept` holds, brought up to date: the rows `sql` gives for the submissions
+        that changed since the last read (all of them, the first time or after another
+        process wrote), each made into its dict by `make`."""
+        self._look_for_others()
+        with kept.reading:
+            stale = kept.take_stale()
+            if stale is None:
+                kept.replace(sorted(map(make, self._rows(sql)), key=kept.key))
+            elif stale:
+                ids = sorted(stale)
+                for at in range(0, len(ids), _CHUNK):
+                    chunk = ids[at : at + _CHUNK]
+                    fresh = {d["id"]: d for d in map(make, self._rows(sql + _among(chunk), *chunk))}
+                    for sid in chunk:
+                        kept.put(sid, fresh.get(sid))
+            return kept.items()
 
     def is_public_media(self, name: str) -> bool:
         """Only renditions of revisions currently on screen may be served to anyone."""
