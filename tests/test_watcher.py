@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from kiosk.atomic import write_atomically
 from kiosk.ingest import watcher as watcher_mod
 from kiosk.settings import load
 
@@ -303,3 +304,19 @@ def test_a_moderators_retire_holds_until_the_file_changes(
     (content / "lee.md").unlink()
     (content / "lee.jpg").unlink()
     server.wait_until(lambda: "lee.md" not in server.library.fingerprints())  # withdrawn
+
+
+def test_the_servers_own_files_do_not_wake_the_watcher(server: LiveServer, content: Path) -> None:
+    """`_status.txt` is rewritten after every decision; were its rename an event worth a pass,
+    each decision would cost a scan of the whole folder (10,000 stories: most of a second)."""
+    make_tree(content, {"ana.md": story("Ana"), "ana.jpg": jpeg()})
+    server.wait_status("ana.md", "pending")
+    server.watcher.wait_for_pass()
+    before = server.watcher.passes
+    for i in range(3):
+        write_atomically(content / "_status.txt", f"rewritten {i}\n")  # as kiosk.status_file
+    (content / ".~lock.ana.md#").write_text("an editor's lock file")
+    with pytest.raises(AssertionError, match="not met"):
+        wait_for(lambda: server.watcher.passes > before, timeout=1.5)
+    (content / "bo.md").write_text(story("Bo"))  # a story still wakes it at once
+    wait_for(lambda: "bo.md" in {s["source"] for s in server.submissions()}, timeout=5)

@@ -26,7 +26,7 @@ from watchdog.observers.polling import PollingObserver
 from ..library import Library
 from ..settings import Settings
 from .pipeline import Limits, NotSettled, Prepared, StorageFull, prepare, record
-from .scan import Scanner
+from .scan import Scanner, is_ignored
 from .story import Entry
 
 log = logging.getLogger(__name__)
@@ -126,8 +126,17 @@ class _Hint(FileSystemEventHandler):
         self.wake = wake
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type != "opened" and event.event_type != "closed_no_write":
-            self.wake.set()
+        """Wake for a change a pass could find; not for reading a file, for a folder's own
+        "modified" (its files' events come too), nor for names a pass ignores: the server's
+        `_status.txt` and its temp file, after every decision, would cost a scan each."""
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        if event.is_directory and event.event_type == "modified":
+            return
+        names = [event.src_path, getattr(event, "dest_path", "") or ""]
+        if all(is_ignored(os.path.basename(os.fsdecode(n))) for n in names if n):
+            return
+        self.wake.set()
 
 
 class Watcher:
