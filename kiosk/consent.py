@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from .library import Library
+from .library.kept import Ordered
 from .model import Status
 from .schedule import CONSENT_NOTICE_DAYS, ConsentTerms, consent_words
 from .settings import Settings
@@ -72,10 +74,11 @@ class ConsentKeeper(Worker):
     def __init__(self, settings: Settings, library: Library) -> None:
         super().__init__(library)
         self.terms = settings.consent_terms
-        # revision id -> (the library's dict, when its consent ends): the library hands back
-        # the same dict while a story is unchanged, so a sweep after one decision works out
-        # one end, not 10,000.
-        self._ends: dict[int, tuple[Mapping[str, Any], datetime | None]] = {}
+        self._stamp = -1  # of the library's list of stories on screen, as of the last sweep
+        # (when consent ends, id, revision) of each story on screen whose consent ends, soonest
+        # first: the library says which stories changed, so a sweep after one decision works
+        # out one end, not 10,000.
+        self._ends = Ordered(lambda e: e[:2], ident=itemgetter(1))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -89,25 +92,22 @@ class ConsentKeeper(Worker):
 
     def sweep(self) -> float:
         """End consent that has run out; the seconds until the next end (or IDLE_SECONDS)."""
+        since = self.library.on_screen_since(self._stamp)
+        if since.changed is None:
+            self._ends.replace([e for rev in since.items if (e := self._end(rev))])
+        else:
+            for sid, rev in since.changed.items():
+                self._ends.put(sid, rev and self._end(rev))
+        self._stamp = since.stamp
         now = self.library.clock()
-        revs = self.library.on_screen()
-        known = self._ends
-        ends = []
-        for rev in revs:
-            hit = known.get(rev["revision"])
-            if hit is None or hit[0] is not rev:
-                hit = known[rev["revision"]] = (rev, self.terms.end(rev, rev["first_approved"]))
-            end = hit[1]
-            if end is None:
-                continue
+        for end, _, rev in self._ends.items():
             if end > now:
-                ends.append(end)
-                continue
+                return (end - now).total_seconds() + 0.05  # a hair late: it has passed then
             last = self.terms.last(rev, rev["first_approved"])
             if self.library.end_consent(rev["id"], rev["revision"], last or ""):
                 log.info("%s: %s", rev["name"], consent_words(rev["name"], last or "", ended=True))
-        if len(known) > len(revs):  # forget revisions no longer on the screens
-            on = {rev["revision"] for rev in revs}
-            self._ends = {r: hit for r, hit in known.items() if r in on}
-        # a hair late, so the end has passed when we look
-        return min([(e - now).total_seconds() + 0.05 for e in ends], default=IDLE_SECONDS)
+        return IDLE_SECONDS
+
+    def _end(self, rev: Mapping[str, Any]) -> tuple[datetime, int, Mapping[str, Any]] | None:
+        end = self.terms.end(rev, rev["first_approved"])
+        return None if end is None else (end, rev["id"], rev)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from difflib import SequenceMatcher
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from .assets import code_version
@@ -159,7 +160,8 @@ class Playlists:
         self._cache: dict[tuple, tuple[int, datetime | None, dict, bytes]] = {}
         self._history: dict[tuple, dict[str, list[Prepared]]] = {}  # profile -> recent versions
         self._deltas: dict[tuple[tuple, str, str], bytes | None] = {}  # (profile, from, to)
-        self._prepared: dict[int, Prepared] = {}  # revision id -> its slide
+        self._prepared: dict[int, Prepared] = {}  # submission id -> its slide on screen
+        self._stamp = -1  # of the library's list of stories on screen, as of `_prepared`
         self._on_screen: list[Prepared] = []
         self._by_hash: dict[str, bytes] = {}
         self._generation = -1  # of the three above
@@ -214,21 +216,22 @@ class Playlists:
         """Every revision on screen, prepared; only the ones that changed are made again."""
         if generation == self._generation:
             return self._on_screen
-        revs = self.library.on_screen()
-        known, by_hash = self._prepared, self._by_hash
-        for rev in revs:
-            hit = known.get(rev["revision"])
-            if hit is None or hit.rev is not rev:
-                if hit is not None:
-                    by_hash.pop(hit.hash, None)
-                known[rev["revision"]] = hit = prepare(rev, self.settings)
-                by_hash[hit.hash] = hit.body
-        self._on_screen = [known[rev["revision"]] for rev in revs]
-        if len(known) > len(revs):  # revisions that left the screens
-            kept = {p.rev["revision"] for p in self._on_screen}
-            for gone in [r for r in known if r not in kept]:
-                by_hash.pop(known.pop(gone).hash, None)
-        self._generation = generation
+        since = self.library.on_screen_since(self._stamp)
+        by_id, by_hash = self._prepared, self._by_hash
+        if since.changed is None:
+            by_id.clear()
+            by_hash.clear()
+            fresh = since.items
+        else:
+            for sid in since.changed:
+                if (old := by_id.pop(sid, None)) is not None:
+                    by_hash.pop(old.hash, None)
+            fresh = [rev for rev in since.changed.values() if rev is not None]
+        for rev in fresh:
+            by_id[rev["id"]] = p = prepare(rev, self.settings)
+            by_hash[p.hash] = p.body
+        self._on_screen = list(map(by_id.__getitem__, map(itemgetter("id"), since.items)))
+        self._stamp, self._generation = since.stamp, generation
         return self._on_screen
 
 
@@ -315,8 +318,9 @@ def _rotation(
     once = pinned + fresh + others
     if not fresh:
         return once
-    half = (len(others) + 1) // 2
-    twice = pinned + fresh + others[:half] + fresh + others[half:]
-    if twice[-1] is twice[0] or any(a is b for a, b in zip(twice, twice[1:], strict=False)):
+    # The one fresh story twice in a row: with no others between its two showings, or with
+    # at most one other and nothing pinned, where the rotation ends and starts over.
+    if len(fresh) == 1 and (not others or (not pinned and len(others) == 1)):
         return once
-    return twice
+    half = (len(others) + 1) // 2
+    return pinned + fresh + others[:half] + fresh + others[half:]

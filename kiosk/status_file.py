@@ -9,15 +9,16 @@ sees half a file. The watcher ignores it like every `_` name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .atomic import write_atomically
 from .consent import consent_end, consent_notice, notice_due
 from .library import Library, RetiredReason
-from .library.db import Kept
+from .library.kept import Ordered, Since
 from .library.plays import plays_since
 from .model import Status, Submission
 from .printable import printable
@@ -56,26 +57,27 @@ def render(
     """The file's text, made from scratch: a header, then one line (or a few) per file,
     grouped by state. `plays`: each story's `Library.play_stats`, to tell the writer how often
     it was shown. (StatusFile keeps the groups from one write to the next instead.)"""
-    groups = {
-        status: sorted(
-            (s for s in submissions if s["status"] == status and _worth_listing(s)),
-            key=lambda s: s["source"].lower(),
-        )
-        for status, _, _ in SECTIONS
-    }
-    return _text(groups, "", zone, now, plays or {}, _entry)
+    listed = [_listed(s, i) for i, s in enumerate(submissions) if _worth_listing(s)]
+    groups = {st: sorted(e for e in listed if e[3]["status"] == st) for st, _, _ in SECTIONS}
+    return _text(groups, "", zone, now, plays or {})
+
+
+# A file as the file lists it: (its name in lower case, an id, its lines, the submission).
+Listed = tuple[str, int, str, Mapping[str, Any]]
+
+
+def _listed(sub: Mapping[str, Any], sid: int) -> Listed:
+    return (sub["source"].lower(), sid, "".join(_entry(sub)), sub)
 
 
 def _text(
-    groups: Mapping[Status, Sequence[Mapping[str, Any]]],
+    groups: Mapping[Status, Sequence[Listed]],
     notices: str,
     zone: ZoneInfo,
     now: datetime,
     plays: Mapping[int, Mapping[str, Any]],
-    entry: Callable[[Mapping[str, Any]], list[str]],
 ) -> str:
-    """The header, the consent `notices`, then each state's files in `groups` (in order),
-    each as the lines `entry` makes for it."""
+    """The header, the consent `notices`, then each state's files in `groups` (in order)."""
     lines = [HEADER, f"Updated {now.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})\n", notices]
     this_year = now.astimezone(zone).year
     for status, heading, advice in SECTIONS:
@@ -83,9 +85,12 @@ def _text(
         if not group:
             continue
         lines.append(f"\n{heading}" + (f" ({advice})" if advice else "") + "\n")
-        for sub in group:
-            lines.extend(entry(sub))
-            if status == Status.APPROVED and plays and (stats := plays.get(sub["id"])):
+        if status != Status.APPROVED or not plays:
+            lines.extend(map(itemgetter(2), group))
+            continue
+        for _, _, text, sub in group:
+            lines.append(text)
+            if stats := plays.get(sub["id"]):
                 lines.extend(_shown(sub, stats, this_year))
     if len(lines) == 3:
         lines.append(
@@ -158,9 +163,9 @@ def consent_section(due: Iterable[Mapping[str, Any]], terms: ConsentTerms, now: 
 class StatusFile(Worker):
     """Keeps `_status.txt` in step with the library while the server runs.
 
-    It keeps each state's files in the file's order from one write to the next, and each
-    file's lines: the library hands back the same dict while a submission is unchanged, so a
-    write after one decision among 10,000 works out one entry and moves it, not 10,000."""
+    It keeps each state's files in the file's order from one write to the next, with each
+    file's text: the library says which submissions changed since the last write, so a write
+    after one decision among 10,000 works out that one entry and moves it, not 10,000."""
 
     name = "kiosk-status-file"
 
@@ -170,10 +175,11 @@ class StatusFile(Worker):
         self.path = settings.content_dir / NAME
         self.debounce = debounce
         self._last = ""
-        self._seen: dict[int, Mapping[str, Any]] = {}  # submission id -> the dict last seen
-        self._lines: dict[int, list[str]] = {}
-        self._groups = {status: Kept(_file_order) for status, _, _ in SECTIONS}
-        self._ending = Kept(lambda e: e[:2])  # (consent end, id, submission), soonest first
+        self._stamp = -1  # of the library's list of submissions, as of the last write
+        self._status: dict[int, Status] = {}  # submission id -> its state, as listed
+        self._groups = {status: Ordered(itemgetter(0, 1), itemgetter(1)) for status, *_ in SECTIONS}
+        # (when consent ends, id, submission), soonest first
+        self._ending = Ordered(lambda e: e[:2], ident=itemgetter(1))
 
     def start(self) -> None:
         if not self.settings.status_file:
@@ -196,7 +202,7 @@ class StatusFile(Worker):
         """Write the file if its text changed (apart from the time); True when written."""
         if not self.path.parent.is_dir():  # an unmounted share: the watcher reports that
             return False
-        self._catch_up(self.library.submissions())
+        self._catch_up(self.library.submissions_since(self._stamp))
         now = self.library.clock()
         zone = self.settings.zone
         plays = self.library.play_stats(*plays_since(now, zone))
@@ -209,7 +215,7 @@ class StatusFile(Worker):
                 due.append(sub)
         notices = consent_section(due, self.settings.consent_terms, now)
         groups = {status: kept.items() for status, kept in self._groups.items()}
-        text = _text(groups, notices, zone, now, plays, lambda sub: self._lines[sub["id"]])
+        text = _text(groups, notices, zone, now, plays)
         body = text.split("\n", 3)[-1]  # everything below the "Updated" line
         if body == self._last and self.path.exists():
             return False
@@ -217,33 +223,33 @@ class StatusFile(Worker):
         self._last = body
         return True
 
-    def _catch_up(self, submissions: list[Submission]) -> None:
-        """Move the submissions that changed since the last write (and drop those gone)."""
-        seen = self._seen
-        for sub in [s for s in submissions if seen.get(s["id"]) is not s]:
-            self._forget(sub["id"])
-            self._learn(sub)
-        if len(seen) > len(submissions):
-            now = {s["id"] for s in submissions}
-            for sid in [sid for sid in seen if sid not in now]:
+    def _catch_up(self, since: Since) -> None:
+        """Take in the submissions that changed since the last write (all, the first time)."""
+        if since.changed is None:
+            terms = self.settings.consent_terms
+            subs = since.items
+            self._status = {s["id"]: s["status"] for s in subs}
+            listed = [_listed(s, s["id"]) for s in subs if _worth_listing(s)]
+            for status, group in self._groups.items():
+                group.replace([e for e in listed if e[3]["status"] == status])
+            ends = ((consent_end(s, terms), s["id"], s) for s in subs)
+            self._ending.replace([e for e in ends if e[0] is not None])
+        else:
+            for sid, sub in since.changed.items():
                 self._forget(sid)
+                if sub is not None:
+                    self._learn(sub)
+        self._stamp = since.stamp
 
     def _learn(self, sub: Submission) -> None:
         sid = sub["id"]
-        self._seen[sid] = sub
-        self._lines[sid] = _entry(sub)
+        self._status[sid] = sub["status"]
         if _worth_listing(sub):
-            self._groups[sub["status"]].put(sid, sub)
+            self._groups[sub["status"]].put(sid, _listed(sub, sid))
         if (end := consent_end(sub, self.settings.consent_terms)) is not None:
             self._ending.put(sid, (end, sid, sub))
 
     def _forget(self, sid: int) -> None:
-        old = self._seen.pop(sid, None)
-        if old is not None:
-            self._groups[old["status"]].put(sid, None)
+        if (status := self._status.pop(sid, None)) is not None:
+            self._groups[status].put(sid, None)
             self._ending.put(sid, None)
-            del self._lines[sid]
-
-
-def _file_order(sub: Mapping[str, Any]) -> tuple[str, int]:
-    return (sub["source"].lower(), sub["id"])

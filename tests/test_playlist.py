@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kiosk.library import Library
-from kiosk.playlist import build, slide
+from kiosk.playlist import _rotation, build, slide
 from kiosk.schedule import is_quiet
 from kiosk.settings import Settings, load
 
@@ -239,3 +239,27 @@ def test_a_fresh_story_never_follows_itself(tmp_path: Path) -> None:
     assert names(build(lib, cfg(), "default", NOON)) == ["Eve", "Ana"]
     add(lib, "Finn")
     assert names(build(lib, cfg(), "default", NOON)) == ["Eve", "Finn", "Ana", "Eve", "Finn"]
+
+
+@pytest.mark.parametrize("pinned", range(3))
+@pytest.mark.parametrize("fresh", range(4))
+@pytest.mark.parametrize("others", range(5))
+def test_every_rotation_shows_each_story_and_never_one_twice_in_a_row(
+    pinned: int, fresh: int, others: int
+) -> None:
+    """However many pinned, fresh and other stories: each shows, a fresh one twice where it can
+    be, and no story follows itself, where the rotation starts over too."""
+    slides = [
+        *[(object(), True, False) for _ in range(pinned)],
+        *[(object(), False, True) for _ in range(fresh)],
+        *[(object(), False, False) for _ in range(others)],
+    ]
+    groups = [[s for s, pin, new in slides if pin], [s for s, pin, new in slides if new]]
+    groups.append([s for s, pin, new in slides if not pin and not new])
+    rotation = _rotation(*groups)  # type: ignore[arg-type]
+    assert {id(s) for s in rotation} == {id(s) for s, _, _ in slides}
+    looped = rotation + rotation[:1]
+    assert not any(a is b for a, b in zip(looped, looped[1:], strict=False)) or len(rotation) == 1
+    twice = [s for s, _, new in slides if new and rotation.count(s) == 2]
+    can = fresh > 1 or (fresh == 1 and others >= 1 and (pinned or others >= 2))
+    assert len(twice) == (fresh if can else 0)

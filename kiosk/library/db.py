@@ -9,7 +9,6 @@ import os
 import secrets
 import sqlite3
 import threading
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 from ..errors import KioskError
 from ..schedule import iso_utc, utcnow
+from .kept import Kept
 
 # Migration N (counting from 1) brings a file from user_version N-1 to N. Each is a list of
 # statements run one by one in a transaction, never a script split on ";": a trigger body holds
@@ -166,59 +166,6 @@ class Refused(KioskError, ValueError):
     """The action is not allowed for this content; the message says why."""
 
     status = 422
-
-
-class Kept:
-    """A whole list (every submission, everything on screen) kept in memory in its order, by
-    submission id: a change to one story of 10,000 costs reading that one row and moving it in
-    the list, not reading 10,000. The dicts are shared by every caller: read them, never
-    change them (the same object while its submission is unchanged, which kiosk.playlist and
-    kiosk.status_file rely on)."""
-
-    def __init__(self, key: Callable[[Any], tuple]) -> None:
-        self.key = key  # the list's order; unique, so one key names one item
-        self.reading = threading.Lock()  # one reader at a time brings the list up to date
-        self._keys: list[tuple] = []
-        self._items: list[Any] = []
-        self._by_id: dict[int, Any] = {}
-        self._lock = threading.Lock()
-        self._stale: set[int] | None = None  # None: every row
-
-    def touch(self, submissions: tuple[int, ...]) -> None:
-        with self._lock:
-            if not submissions:
-                self._stale = None
-            elif self._stale is not None:
-                self._stale.update(submissions)
-
-    def take_stale(self) -> set[int] | None:
-        """The submissions changed since the last call (None: any may have); take it before
-        reading the rows, so a change committed meanwhile is read again next time."""
-        with self._lock:
-            stale, self._stale = self._stale, set()
-        return stale
-
-    def items(self) -> list[Any]:
-        return list(self._items)
-
-    def replace(self, items: list[Any]) -> None:
-        """Everything, as one query read it (in the list's order)."""
-        self._items = list(items)
-        self._keys = [self.key(item) for item in items]
-        self._by_id = {item["id"]: item for item in items}
-
-    def put(self, sid: int, item: Any | None) -> None:
-        """Submission `sid` as read again: `item`, or None when it has left the list."""
-        old = self._by_id.pop(sid, None)
-        if old is not None:
-            at = bisect_left(self._keys, self.key(old))
-            del self._keys[at], self._items[at]
-        if item is not None:
-            key = self.key(item)
-            at = bisect_left(self._keys, key)
-            self._keys.insert(at, key)
-            self._items.insert(at, item)
-            self._by_id[sid] = item
 
 
 class Database:

@@ -2,7 +2,7 @@
 the submission's own keys over them, and the revision on screen nested), the approved set, and
 small lookups. Every read here is one query, however many submissions there are. The admin
 lists read a page at a time (`page`), by keyset on an order an index holds. The two whole lists
-(every submission, everything on screen) are kept in memory in their order (db.Kept): a read
+(every submission, everything on screen) are kept in memory in their order (kept.Kept): a read
 after a change reads again only the rows of the submissions that changed, so what one decision
 costs does not grow with the library.
 """
@@ -26,7 +26,8 @@ from ..model import (
     StoryFields,
     Submission,
 )
-from .db import Database, Kept, NotFound, Refused
+from .db import Database, NotFound, Refused
+from .kept import Kept, Since
 
 _CHUNK = 400  # changed rows read by id in one query, under SQLite's 999 parameters
 
@@ -236,8 +237,12 @@ class ReadModel(Database):
     def submissions(self, status: Status | None = None) -> list[Submission]:
         """Oldest newest-revision first, which is the order a moderator works through a queue.
         The dicts are shared with later calls: read them, never change them."""
-        every = self._kept(self._submissions, _SUBMISSIONS + " WHERE 1", _submission)
+        every = self.submissions_since(-1).items
         return [s for s in every if s["status"] == status] if status else every
+
+    def submissions_since(self, stamp: int) -> Since:
+        """Every submission as `submissions()` lists them, and which changed since `stamp`."""
+        return self._kept(self._submissions, _SUBMISSIONS + " WHERE 1", _submission, stamp)
 
     def submission_from(self, source: str, since: str) -> Submission | None:
         """The first submission of the file `source` seen at or after `since` (ISO UTC), or
@@ -303,23 +308,28 @@ class ReadModel(Database):
         """The approved revision of every live submission, pinned first, then moderators' order.
         The dicts are shared with later calls (the same object while its submission is
         unchanged, which kiosk.playlist relies on): read them, never change them."""
+        return self.on_screen_since(-1).items
+
+    def on_screen_since(self, stamp: int) -> Since:
+        """Everything on screen as `on_screen()` lists it, and which changed since `stamp`."""
         return self._kept(
             self._on_screen,
             "SELECT s.id AS sid, s.updated_at AS s_updated_at, s.pinned, s.position,"
             f" {_FIRST_APPROVED}, r.* FROM submissions s"
             " JOIN revisions r ON r.id = s.current_revision WHERE " + _PLAYS,
             _on_screen,
+            stamp,
         )
 
-    def _kept(self, kept: Kept, sql: str, make: Callable[[sqlite3.Row], Any]) -> list[Any]:
+    def _kept(self, kept: Kept, sql: str, make: Callable[[sqlite3.Row], Any], stamp: int) -> Since:
         """The list `kept` holds, brought up to date: the rows `sql` gives for the submissions
         that changed since the last read (all of them, the first time or after another
-        process wrote), each made into its dict by `make`."""
+        process wrote), each made into its dict by `make`; with what changed since `stamp`."""
         self._look_for_others()
         with kept.reading:
             stale = kept.take_stale()
             if stale is None:
-                kept.replace(sorted(map(make, self._rows(sql)), key=kept.key))
+                kept.replace(list(map(make, self._rows(sql))))
             elif stale:
                 ids = sorted(stale)
                 for at in range(0, len(ids), _CHUNK):
@@ -327,7 +337,7 @@ class ReadModel(Database):
                     fresh = {d["id"]: d for d in map(make, self._rows(sql + _among(chunk), *chunk))}
                     for sid in chunk:
                         kept.put(sid, fresh.get(sid))
-            return kept.items()
+            return kept.since(stamp)
 
     def is_public_media(self, name: str) -> bool:
         """Only renditions of revisions currently on screen may be served to anyone."""
