@@ -158,6 +158,7 @@ def measure(server: LiveServer, browser: Any, throttle: float, args: argparse.Na
         "p95_fade_frame_ms": _p95(during),
         "worst_frame_ms": max(f[0] for f in frames),
         "pss_mb": (warm, series[-1][1]),
+        "pss_range": (args.warmup, args.warmup + args.transitions),
         "pss_series": series,
     }
 
@@ -195,7 +196,7 @@ def table(rows: list[dict]) -> str:
         f"| {pi['p95_fade_frame_ms']:.1f} ms | | |",
         f"| worst frame at any time | {base['worst_frame_ms']:.1f} ms "
         f"| {pi['worst_frame_ms']:.1f} ms | (info) | |",
-        f"| renderer PSS, transition {ARGS.warmup} → {ARGS.warmup + ARGS.transitions} "
+        f"| renderer PSS, transition {pi['pss_range'][0]} → {pi['pss_range'][1]} "
         f"| {base['pss_mb'][0]:.1f} → {base['pss_mb'][1]:.1f} MB "
         f"| {pi['pss_mb'][0]:.1f} → {pi['pss_mb'][1]:.1f} MB "
         f"| growth ≤ {MEMORY_BUDGET_MB:g} MB | {_yes(growth <= MEMORY_BUDGET_MB)} |",
@@ -210,19 +211,11 @@ def _yes(met: bool) -> str:
     return "yes" if met else "**no**"
 
 
-ARGS = argparse.Namespace(transitions=500, warmup=WARMUP)
-
-
-def main(argv: list[str] | None = None) -> int:
-    global ARGS
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--transitions", type=int, default=500)
-    parser.add_argument("--warmup", type=int, default=WARMUP, help="transitions before")
-    parser.add_argument("--fades", type=int, default=8, help="crossfades whose frames count")
-    parser.add_argument("--loads", type=int, default=5, help="cold loads for the first slide")
-    ARGS = parser.parse_args(argv)
+def run(transitions: int = 500, warmup: int = WARMUP, fades: int = 8, loads: int = 5) -> list:
+    """The unthrottled baseline and the 4× throttled player, on one server and browser."""
     from playwright.sync_api import sync_playwright
 
+    args = argparse.Namespace(transitions=transitions, warmup=warmup, fades=fades, loads=loads)
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         server = LiveServer(make_settings(Path(tmp), log_level="warning")).start()
         try:
@@ -235,11 +228,21 @@ def main(argv: list[str] | None = None) -> int:
                 rows = []
                 for throttle in (1, THROTTLE):
                     print(f"Player at CPU throttling {throttle}×…", file=sys.stderr)
-                    rows.append(measure(server, browser, throttle, ARGS))
+                    rows.append(measure(server, browser, throttle, args))
                 browser.close()
         finally:
             server.stop()
-    print(table(rows))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transitions", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=WARMUP, help="transitions before")
+    parser.add_argument("--fades", type=int, default=8, help="crossfades whose frames count")
+    parser.add_argument("--loads", type=int, default=5, help="cold loads for the first slide")
+    args = parser.parse_args(argv)
+    print(table(run(args.transitions, args.warmup, args.fades, args.loads)))
     return 0
 
 

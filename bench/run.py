@@ -16,7 +16,19 @@ import sys
 import time
 from pathlib import Path
 
-from bench import decode_memory, display, drop_latency, faces, ingest, server
+from bench import (
+    admin_scale,
+    cli,
+    decision,
+    decode_memory,
+    display,
+    drop_latency,
+    faces,
+    ingest,
+    player_pi,
+    sd_wear,
+    server,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,6 +82,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     section("Approve → screens (SSE) and the player in Chromium", "display",
             lambda: display.run(quick=q), display.table)  # fmt: skip
+    sizes = [100, 1000] if q else [100, 1000, 10000]
+    section(
+        "Scale: a moderator's decision with 50 screens connected",
+        "decision",
+        lambda: decision.run(sizes, 3 if q else 10),
+        decision.table,
+    )
+    section("Scale: the admin page with many pending", "admin_scale",
+            lambda: admin_scale.run(sizes), admin_scale.table)  # fmt: skip
+    minutes = 2.0 if q else 16.0
+    section("SD card wear: an idle server with 10 screens", "sd_wear",
+            lambda: sd_wear.run(10, minutes), lambda r: sd_wear.table(r, minutes))  # fmt: skip
+    section(
+        "The player on a Pi-class CPU (4× CPU throttling)",
+        "player_pi",
+        lambda: player_pi.run(*((100, 100, 4, 2) if q else ())),
+        player_pi.table,
+    )
+    section("The command line: start-up of non-server commands", "cli", cli.run, cli.table)
 
     env = results["environment"]
     lines = [
