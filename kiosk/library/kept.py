@@ -32,14 +32,8 @@ class Ordered:
         self._items: list[Any] = []
         self._by_id: dict[int, Any] = {}
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def items(self) -> list[Any]:
         return list(self._items)
-
-    def get(self, sid: int) -> Any | None:
-        return self._by_id.get(sid)
 
     def replace(self, items: list[Any]) -> None:
         """Everything anew, in any order."""
