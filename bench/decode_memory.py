@@ -1,9 +1,11 @@
 """Peak memory of a real `kiosk serve` while it ingests a drop of huge-but-small photos.
 
 A single-colour 8944×8944 PNG is 80 megapixels (just under the default `max_megapixels`) in a
-quarter of a megabyte: decoded, it is 320 MB of pixels. The table gives the server's peak RSS
-(VmHWM) for four of them dropped at once, for one alone, and for four 12 MP JPEGs (the
-baseline, measured in the same run), against the budget of DESIGN.md (≤ 150 MB for any drop).
+quarter of a megabyte: decoded whole, it is 320 MB of pixels. The table gives the server's peak
+RSS (VmHWM) for four of them dropped at once, for one alone, for an 80 MP TIFF, a 48 MP HEIC
+(an iPhone's full-resolution photo), a handful of hostile files (the test suite's kinds), and
+four 12 MP JPEGs (the baseline, measured in the same run), against the budget of issue 14
+(≤ 150 MB for any drop).
 
     .venv/bin/python -m bench.decode_memory [--json PATH]
 """
@@ -11,7 +13,9 @@ baseline, measured in the same run), against the budget of DESIGN.md (≤ 150 MB
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -19,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench.server import serve, wait_http
-from tests.factories import flat_png, jpeg, story
+from tests.factories import flat_png, jpeg, photo, png_claiming, sixteen_bit_grey, story
 from tests.support import free_port
 
 SIDE = 8944  # 8944² = 79.99 MP, under the default limit of 80
@@ -74,6 +78,40 @@ def huge_pngs(count: int) -> dict[str, bytes]:
     return {f"wall{i}.png": flat_png(SIDE, SIDE, (40 * i, 120, 200 - 30 * i)) for i in range(count)}
 
 
+def huge_tiff() -> dict[str, bytes]:
+    """An 80 MP deflate TIFF in strips, made by libvips a band at a time (never whole here)."""
+    import pyvips
+
+    flat = pyvips.Image.black(SIDE, SIDE, bands=3).new_from_image([180, 140, 90]).cast("uchar")
+    return {"scan.tif": flat.tiffsave_buffer(compression="deflate")}
+
+
+def iphone_heic() -> dict[str, bytes]:
+    """A 48 MP HEIC (8064×6048, an iPhone's full resolution), with a picture to encode."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    img = Image.open(io.BytesIO(photo(1008, 756, "PNG"))).resize((8064, 6048))
+    buf = io.BytesIO()
+    img.save(buf, "HEIF", quality=60)
+    return {"iphone.heic": buf.getvalue()}
+
+
+def hostile() -> dict[str, bytes]:
+    """The kinds of bad file tests/test_ingest.py drops, each with a story."""
+    good = jpeg()
+    return {
+        "corrupt.jpg": os.urandom(5000),
+        "truncated.jpg": good[: len(good) // 2],
+        "bomb.png": png_claiming(30000, 30000),
+        "deep.png": sixteen_bit_grey("PNG", 30000),
+        "cmyk.jpg": jpeg(mode="CMYK"),
+        "textual.jpg": b"I am a text file",
+        "cut.png": flat_png(SIDE, SIDE, (10, 20, 30))[:60_000],  # an 80 MP PNG, half copied
+    }
+
+
 def run() -> list[dict[str, object]]:
     cases = {
         "4 × 12 MP JPEG (baseline)": {
@@ -81,6 +119,9 @@ def run() -> list[dict[str, object]]:
         },
         "1 × 80 MP PNG": huge_pngs(1),
         "4 × 80 MP PNG at once": huge_pngs(4),
+        "1 × 80 MP TIFF (deflate)": huge_tiff(),
+        "1 × 48 MP HEIC": iphone_heic(),
+        "hostile files (7)": hostile(),
     }
     rows: list[dict[str, object]] = []
     baseline = None

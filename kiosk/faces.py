@@ -15,11 +15,11 @@ from PIL import Image, ImageOps
 
 from .model import FocalPoint
 
-try:
-    import cv2
-    import numpy as np
-except ImportError:  # an optional extra: framing falls back to the default focal point
-    cv2 = None  # type: ignore[assignment]
+_UNLOADED: Any = object()
+# Imported on the first photo (`_opencv()`): OpenCV and numpy are ~33 MB the idle server need
+# not hold. None: not installed, an optional extra, and framing falls back to the default.
+cv2: Any = _UNLOADED
+np: Any = None
 
 DETECT_PX = 800  # faces are found on a copy this long: fast on a Raspberry Pi, still reliable
 MIN_FACE = 0.06  # of the shorter side: smaller "faces" are texture (a shirt's print, leaves)
@@ -32,7 +32,7 @@ SIDES = 0.25  # either side, in face widths
 def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
     """The largest face with room for the head around it, as (left, top, right, bottom)
     fractions of the image as shown (EXIF orientation applied); None if no face or no OpenCV."""
-    if cv2 is None:
+    if _opencv() is None:
         return None
     upright = ImageOps.exif_transpose(image)
     gray = upright.convert("L")
@@ -58,7 +58,7 @@ def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
 def detect_focal(rendition: Path) -> FocalPoint | None:
     """The focal point of a display rendition (upright, metadata-free): the face's centre, or
     None when no face is found, OpenCV is missing or the file cannot be read."""
-    if cv2 is None:
+    if _opencv() is None:
         return None
     try:
         with Image.open(rendition) as image:
@@ -101,6 +101,19 @@ def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, 
 
 
 _per_thread = threading.local()
+
+
+def _opencv() -> Any:
+    global cv2, np
+    if cv2 is _UNLOADED:
+        try:
+            import cv2 as opencv
+            import numpy
+        except ImportError:
+            cv2 = None
+        else:
+            cv2, np = opencv, numpy
+    return cv2
 
 
 def _cascade() -> Any:

@@ -105,6 +105,15 @@ def flat_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     )
 
 
+def flat_tiff(width: int, height: int, color: tuple[int, int, int]) -> bytes:
+    """A deflate TIFF of one colour in strips, made by libvips a band at a time: like
+    flat_png, huge in pixels, small on disk, never whole in the test's memory."""
+    import pyvips
+
+    flat = pyvips.Image.black(width, height, bands=3).new_from_image(list(color)).cast("uchar")
+    return flat.tiffsave_buffer(compression="deflate")
+
+
 def jpeg_claiming(width: int, height: int) -> bytes:
     data = bytearray(jpeg(64, 48))
     sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
