@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from bench.server import serve, wait_http
-from tests.factories import flat_png, jpeg, photo, png_claiming, sixteen_bit_grey, story
+from tests.factories import flat_png, flat_tiff, jpeg, photo, png_claiming, sixteen_bit_grey, story
 from tests.support import free_port
 
 SIDE = 8944  # 8944² = 79.99 MP, under the default limit of 80
@@ -92,10 +92,7 @@ def huge_pngs(count: int) -> dict[str, bytes]:
 
 def huge_tiff() -> dict[str, bytes]:
     """An 80 MP deflate TIFF in strips, made by libvips a band at a time (never whole here)."""
-    import pyvips
-
-    flat = pyvips.Image.black(SIDE, SIDE, bands=3).new_from_image([180, 140, 90]).cast("uchar")
-    return {"scan.tif": flat.tiffsave_buffer(compression="deflate")}
+    return {"scan.tif": flat_tiff(SIDE, SIDE, (180, 140, 90))}
 
 
 def iphone_heic() -> dict[str, bytes]:

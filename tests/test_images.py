@@ -7,6 +7,8 @@ import hashlib
 import io
 import os
 import struct
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -744,6 +746,28 @@ def test_concurrent_calls_are_safe(src: Path, media: Path) -> None:
     assert leftovers(media) == []
     for r in results:
         assert opened(media, r.image).size == (r.width, r.height) == (800, 600)
+
+
+def test_a_heic_after_a_streamed_png(tmp_path: Path) -> None:
+    """libvips brings Debian's libheif (for a HEIF loader the kiosk never uses) and pillow-heif
+    a newer one of the same names: loaded in the wrong order, the next HEIC crashed the whole
+    server. A fresh process loads libvips first (as `images.vips()` may be called before any
+    photo is opened), streams a big PNG and then reads a HEIC."""
+    write(tmp_path, "big.png", png(2400, 2000))
+    write(tmp_path, "phone.heic", photo(400, 500, "HEIF"))
+    script = f"""
+from pathlib import Path
+from kiosk.ingest import images
+folder = Path({str(tmp_path)!r})
+assert images.vips() is not None
+for name in ("big.png", "phone.heic"):
+    images.render_photo(folder / name, folder, max_px=800, thumb_px=200,
+                        max_bytes=50 << 20, max_pixels=80_000_000)
+assert "pyvips" in __import__("sys").modules
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert len(list(tmp_path.glob("*-800.jpg"))) == 2
 
 
 def test_a_big_png_renders_without_libvips_too(

@@ -157,6 +157,9 @@ def vips() -> Any:
 
     Loaded on the first big photo: it maps ~35 MB of shared libraries.
     """
+    # pillow-heif first: libvips loads Debian's libheif for its own HEIF loader, and a
+    # pillow-heif loaded after it binds to that older library's functions and crashes
+    openers()
     try:
         import pyvips
     except (ImportError, OSError) as exc:  # OSError: the Python package is there, libvips not
