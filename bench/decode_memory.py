@@ -118,7 +118,17 @@ def hostile() -> dict[str, bytes]:
         "cmyk.jpg": jpeg(mode="CMYK"),
         "textual.jpg": b"I am a text file",
         "cut.png": flat_png(SIDE, SIDE, (10, 20, 30))[:60_000],  # an 80 MP PNG, half copied
+        "flat.gif": huge_gif(),
     }
+
+
+def huge_gif() -> bytes:
+    """An 80 MP GIF of one colour: 60 KB, 80 MB as a palette frame, 320 MB as RGB."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("P", (SIDE, SIDE), 1).save(buf, "GIF")
+    return buf.getvalue()
 
 
 def run() -> list[dict[str, object]]:
@@ -130,7 +140,7 @@ def run() -> list[dict[str, object]]:
         "4 × 80 MP PNG at once": huge_pngs(4),
         "1 × 80 MP TIFF (deflate)": huge_tiff(),
         "1 × 48 MP HEIC": iphone_heic(),
-        "hostile files (7)": hostile(),
+        "hostile files (8, one an 80 MP GIF)": hostile(),
     }
     rows: list[dict[str, object]] = []
     baseline = None

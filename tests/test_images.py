@@ -748,6 +748,32 @@ def test_concurrent_calls_are_safe(src: Path, media: Path) -> None:
         assert opened(media, r.image).size == (r.width, r.height) == (800, 600)
 
 
+@pytest.mark.parametrize("fmt", ["GIF", "PNG"])
+def test_a_big_palette_photo_is_converted_in_bands_and_looks_the_same(
+    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """A 3000 × 2000 palette picture (1 byte a pixel; RGBA would be 4) shown at 400 px is
+    converted and reduced by 7 a band of rows at a time: colours, transparency and the place
+    of things are as they were."""
+    monkeypatch.setattr(images, "STREAMED_OVER", 10_000_000)  # Pillow's path for the PNG too
+    img = Image.new("P", (3000, 2000), 0)
+    img.putpalette([0, 0, 0, 220, 30, 30, *BLUE])
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((1500, 0, 2999, 999), fill=1)  # red: the top right quarter
+    draw.rectangle((0, 1000, 1499, 1999), fill=2)  # blue: the bottom left quarter
+    buf = io.BytesIO()
+    img.save(buf, fmt, transparency=0)  # the rest is transparent
+
+    display = opened(media, render(write(src, f"big.{fmt.lower()}", buf.getvalue()),
+                                   media, max_px=400).image)  # fmt: skip
+
+    assert display.size == (400, 267)
+    assert close(display.getpixel((300, 60)), (220, 30, 30))
+    assert close(display.getpixel((100, 200)), BLUE)
+    assert close(display.getpixel((100, 60)), (255, 255, 255))
+    assert close(display.getpixel((300, 200)), (255, 255, 255))
+
+
 def test_a_heic_after_a_streamed_png(tmp_path: Path) -> None:
     """libvips brings Debian's libheif (for a HEIF loader the kiosk never uses) and pillow-heif
     a newer one of the same names: loaded in the wrong order, the next HEIC crashed the whole

@@ -90,6 +90,9 @@ _UNSUPPORTED_RE = re.compile(
     re.IGNORECASE,
 )
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
+# Modes a big frame is converted and reduced in bands of rows (`_resizable_reduced`)
+_BANDED = {"P", "PA", "1"}
+_BAND_ROWS = 64  # output rows per band
 # Modes that resize and then convert to RGB correctly; everything else is converted first.
 _RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
 # Modes whose transparency may be a colour key (info["transparency"]) rather than a channel
@@ -317,7 +320,7 @@ def _decode_fitted(name: str, img: Image.Image, data: bytes, max_px: int) -> Ima
             img = _clean_aperture(img, data)
         icc = img.info.get("icc_profile")
         orientation = _orientation(img)
-        img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
+        img = _resizable_reduced(img, max_px)  # an exotic mode (LAB TIFF) may have none
     except Exception as exc:
         raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
     img = _shrink(img, max_px)  # the full-size pixels are freed here
@@ -332,13 +335,7 @@ def _stream_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> 
     pyvips = vips()
     fmt = header.format or ""
     try:
-        # thumbnail streams the rows through a shrink (and asks WebP's decoder for a smaller
-        # scale); fail_on: a truncated or damaged file is refused, as Pillow refuses it,
-        # instead of padded with grey
-        fitted = pyvips.Image.thumbnail_buffer(
-            data, max_px, height=max_px, size="down", no_rotate=True,
-            option_string="fail_on=error",
-        )  # fmt: skip
+        fitted = _vips_fitted(pyvips, fmt, data, max_px)
         if not fitted.get("vips-loader").startswith(_VIPS_LOADERS[fmt]):
             raise _unreadable(name)  # libvips sees another format in the bytes than Pillow
         img, icc, orientation = _from_vips(fitted)
@@ -349,6 +346,29 @@ def _stream_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> 
     img = _orient(img, orientation)
     img.info.clear()
     return img
+
+
+def _vips_fitted(pyvips: Any, fmt: str, data: bytes, max_px: int) -> Any:
+    """The photo in `data` fitted inside `max_px`, as a libvips pipeline that reads it top to
+    bottom. fail_on: a truncated or damaged file is refused, as Pillow refuses it, instead of
+    padded with grey."""
+    if fmt != "WEBP":
+        source = getattr(pyvips.Image, _VIPS_LOADERS[fmt] + "_buffer")(
+            data, access="sequential", fail_on="error"
+        )
+        if not source.hasalpha():
+            # A box shrink by a whole factor, then Lanczos for the rest: what thumbnail does,
+            # minus its colour handling (Pillow's own follows) and ~13 MB of buffers.
+            factor = max(source.width, source.height) // max_px
+            if factor >= 2:
+                source = source.shrink(factor, factor)
+            ratio = max(source.width, source.height) / max_px
+            return source.reduce(ratio, ratio) if ratio > 1 else source
+    # WebP is decoded at a reduced scale by libwebp itself; alpha is premultiplied for the
+    # shrink, or transparent pixels' colours would bleed into the edges
+    return pyvips.Image.thumbnail_buffer(
+        data, max_px, height=max_px, size="down", no_rotate=True, option_string="fail_on=error"
+    )
 
 
 def _from_vips(fitted: Any) -> tuple[Image.Image, bytes | None, int]:
@@ -518,6 +538,28 @@ def _to_resizable(img: Image.Image) -> Image.Image:
     if mode in ("La", "RGBa"):
         return img.convert(mode.upper())
     return img.convert("RGB")
+
+
+def _resizable_reduced(img: Image.Image, max_px: int) -> Image.Image:
+    """`_to_resizable(img)`; a big palette or 1-bit frame is also reduced by a whole factor
+    that leaves it at least `max_px` long, band by band, so that its RGB(A) conversion (4 bytes
+    a pixel where the palette frame has 1: an 80 MP GIF of one colour is 320 MB) never exists
+    whole."""
+    factor = max(img.size) // max_px
+    if img.mode not in _BANDED or factor < 2:
+        return _to_resizable(img)
+    width, height = img.size
+    rows = factor * _BAND_ROWS
+    reduced: Image.Image | None = None
+    for top in range(0, height, rows):
+        # crop keeps the palette and info["transparency"], so each band converts as the whole
+        band = _to_resizable(img.crop((0, top, width, min(top + rows, height)))).reduce(factor)
+        if reduced is None:
+            size = (math.ceil(width / factor), math.ceil(height / factor))
+            reduced = Image.new(band.mode, size)
+        reduced.paste(band, (0, top // factor))
+    assert reduced is not None
+    return reduced
 
 
 def _key_to_alpha(img: Image.Image) -> Image.Image:
