@@ -97,8 +97,8 @@ def src(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["whole", "streamed"])
 def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The test runs twice: PNG, TIFF and WebP decoded whole by Pillow, as small ones are, and
-    streamed through libvips, as big ones are. A person sees no difference in the rendition."""
+    """The test runs twice: PNG, TIFF, WebP and HEIC decoded whole by Pillow, as small ones
+    are, and through libvips, as big ones are. A person sees no difference in the rendition."""
     if request.param == "streamed":
         assert images.vips() is not None, "libvips is missing: apt install libvips42"
         monkeypatch.setattr(images, "STREAMED_OVER", 0)

@@ -299,6 +299,12 @@ def _decoded(name: str, data: bytes, max_px: int, max_pixels: int) -> Iterator[I
         with DECODE_BUDGET.hold(min(width * height, width * _STREAM_ROWS) + fitted):
             yield _stream_fitted(name, img, data, max_px)
         return
+    if img.format == "HEIF" and img.mode == "RGB" and width * height > STREAMED_OVER and vips():
+        # decoded whole by libheif (3 bytes a pixel), shrunk by libvips from that memory:
+        # never also copied into Pillow's 4 bytes a pixel
+        with DECODE_BUDGET.hold(width * height + fitted):
+            yield _heif_fitted(name, img, data, max_px)
+        return
     try:
         if img.format in ("JPEG", "MPO") and max(img.size) > max_px:
             # The IDCT scales by 1/2, 1/4 or 1/8 while decoding; Pillow picks the smallest that
@@ -348,6 +354,37 @@ def _stream_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> 
     return img
 
 
+def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Image.Image:
+    """`_decoded` of a big HEIC: libheif decodes it whole (no version here decodes a tile at a
+    time), libvips shrinks that buffer in place. Orientation and profile as Pillow reads them."""
+    pyvips = vips()
+    try:
+        heif = heif_plugin().open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        pixels, (width, height), stride = heif.data, heif.size, heif.stride
+        if heif.mode != "RGB":
+            raise ValueError(f"unexpected {heif.mode} picture in a file whose header says RGB")
+        # rows may be padded: read them as bytes, cut the padding, fold every 3 bytes a pixel
+        rows = pyvips.Image.new_from_memory(pixels, stride, height, 1, "uchar")
+        source = rows.crop(0, 0, width * 3, height).bandfold(factor=3)
+        img, _, _ = _from_vips(_shrunk(source, max_px))
+    except Exception as exc:  # libheif and libvips raise anything on bad data
+        raise _unreadable(name, "HEIF" if _says_unsupported(exc) else None) from exc
+    img = _to_srgb(img, header.info.get("icc_profile"))
+    img = _orient(img, _orientation(header))
+    img.info.clear()
+    return img
+
+
+def _shrunk(source: Any, max_px: int) -> Any:
+    """A box shrink by a whole factor, then Lanczos for the rest: what libvips' thumbnail does,
+    minus its colour handling (Pillow's own follows) and ~13 MB of buffers."""
+    factor = max(source.width, source.height) // max_px
+    if factor >= 2:
+        source = source.shrink(factor, factor)
+    ratio = max(source.width, source.height) / max_px
+    return source.reduce(ratio, ratio) if ratio > 1 else source
+
+
 def _vips_fitted(pyvips: Any, fmt: str, data: bytes, max_px: int) -> Any:
     """The photo in `data` fitted inside `max_px`, as a libvips pipeline that reads it top to
     bottom. fail_on: a truncated or damaged file is refused, as Pillow refuses it, instead of
@@ -357,13 +394,7 @@ def _vips_fitted(pyvips: Any, fmt: str, data: bytes, max_px: int) -> Any:
             data, access="sequential", fail_on="error"
         )
         if not source.hasalpha():
-            # A box shrink by a whole factor, then Lanczos for the rest: what thumbnail does,
-            # minus its colour handling (Pillow's own follows) and ~13 MB of buffers.
-            factor = max(source.width, source.height) // max_px
-            if factor >= 2:
-                source = source.shrink(factor, factor)
-            ratio = max(source.width, source.height) / max_px
-            return source.reduce(ratio, ratio) if ratio > 1 else source
+            return _shrunk(source, max_px)
     # WebP is decoded at a reduced scale by libwebp itself; alpha is premultiplied for the
     # shrink, or transparent pixels' colours would bleed into the edges
     return pyvips.Image.thumbnail_buffer(
