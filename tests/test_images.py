@@ -774,6 +774,17 @@ def test_a_big_palette_photo_is_converted_in_bands_and_looks_the_same(
     assert close(display.getpixel((300, 200)), (255, 255, 255))
 
 
+def test_padded_heic_rows_are_read_without_their_padding() -> None:
+    """libheif may pad each row of the decoded picture; the padding is no pixel."""
+    rows = [bytes([10, 20, 30, 40, 50, 60]) + b"\xff\xee", bytes([1, 2, 3, 4, 5, 6]) + b"\xdd\xcc"]
+    padded = images.rgb_rows(images.vips(), b"".join(rows), 2, 2, 8)
+    unpadded = images.rgb_rows(images.vips(), b"".join(r[:6] for r in rows), 2, 2, 6)
+
+    expected = bytes([10, 20, 30, 40, 50, 60, 1, 2, 3, 4, 5, 6])
+    assert (padded.width, padded.height, padded.bands) == (2, 2, 3)
+    assert padded.write_to_memory() == unpadded.write_to_memory() == expected
+
+
 def test_a_heic_after_a_streamed_png(tmp_path: Path) -> None:
     """libvips brings Debian's libheif (for a HEIF loader the kiosk never uses) and pillow-heif
     a newer one of the same names: loaded in the wrong order, the next HEIC crashed the whole

@@ -363,9 +363,7 @@ def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Im
         pixels, (width, height), stride = heif.data, heif.size, heif.stride
         if heif.mode != "RGB":
             raise ValueError(f"unexpected {heif.mode} picture in a file whose header says RGB")
-        # rows may be padded: read them as bytes, cut the padding, fold every 3 bytes a pixel
-        rows = pyvips.Image.new_from_memory(pixels, stride, height, 1, "uchar")
-        source = rows.crop(0, 0, width * 3, height).bandfold(factor=3)
+        source = rgb_rows(pyvips, pixels, width, height, stride)
         img, _, _ = _from_vips(_shrunk(source, max_px))
     except Exception as exc:  # libheif and libvips raise anything on bad data
         raise _unreadable(name, "HEIF" if _says_unsupported(exc) else None) from exc
@@ -373,6 +371,15 @@ def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Im
     img = _orient(img, _orientation(header))
     img.info.clear()
     return img
+
+
+def rgb_rows(pyvips: Any, pixels: Any, width: int, height: int, stride: int) -> Any:
+    """A libvips image over the RGB bytes `pixels` (`stride` bytes a row), not a copy."""
+    if stride == width * 3:
+        return pyvips.Image.new_from_memory(pixels, width, height, 3, "uchar")
+    # padded rows: read them as bytes, cut the padding, fold 3 bytes into a pixel
+    rows = pyvips.Image.new_from_memory(pixels, stride, height, 1, "uchar")
+    return rows.crop(0, 0, width * 3, height).bandfold(factor=3)
 
 
 def _shrunk(source: Any, max_px: int) -> Any:
