@@ -2,14 +2,17 @@
 
 `render_photo` is called from the ingest thread pool, so nothing here touches process-wide state
 (no warning filters, no `Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`) except
-`DECODE_BUDGET`, which every render in the process shares on purpose.
+`DECODE_BUDGET`, which every render in the process shares on purpose, and, once at import or
+first use, allocator and libvips settings that only change where memory goes.
 
 Memory: Pillow holds 4 bytes per decoded pixel, however small the file (an 80 MP PNG of one
 colour is a quarter of a megabyte and 320 MB decoded). JPEG is decoded smaller than it is stored
 (`draft()` scales the IDCT by 1/2, 1/4, 1/8). Pillow's other decoders always produce the full
 frame, so big PNG, TIFF and WebP photos go through libvips instead, which reads them a band of
-rows at a time and shrinks as it reads (WebP even while decoding): an 80 MP PNG costs ~50 MB
-instead of 320. Every decode, streamed or whole, waits for room in a budget of megapixels.
+rows at a time and shrinks as it reads (WebP even while decoding): an 80 MP PNG costs ~25 MB
+instead of 320. A big HEIC is decoded whole by libheif and shrunk in that buffer; a big palette
+or 1-bit frame is converted band by band. Every render, streamed or whole, waits for room in a
+budget of megapixels.
 """
 
 from __future__ import annotations
@@ -148,6 +151,7 @@ def openers() -> list[str]:
 
 
 def heif_plugin() -> Any:
+    """pillow_heif, registered with Pillow."""
     openers()
     import pillow_heif
 
