@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pillow_heif  # before pyvips: see kiosk.ingest.images.vips
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from kiosk.ingest.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo
@@ -70,8 +71,6 @@ def phone_picture(width: int = WIDTH, height: int = HEIGHT) -> Image.Image:
 
 def make_inputs(folder: Path) -> dict[str, Path]:
     """The same picture as a phone would save it: JPEG and HEIC, plus a PNG export."""
-    import pillow_heif
-
     pillow_heif.register_heif_opener()
     img = phone_picture()
     exif = Image.Exif()

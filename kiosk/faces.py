@@ -8,6 +8,8 @@ default focal point, the upper middle of the photo.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,11 @@ from PIL import Image, ImageOps
 
 from .model import FocalPoint
 
-try:
-    import cv2
-    import numpy as np
-except ImportError:  # an optional extra: framing falls back to the default focal point
-    cv2 = None  # type: ignore[assignment]
+_UNLOADED: Any = object()
+# Imported on the first photo (`_opencv()`): OpenCV and numpy are ~33 MB the idle server need
+# not hold. None: not installed, an optional extra, and framing falls back to the default.
+cv2: Any = _UNLOADED
+np: Any = None
 
 DETECT_PX = 800  # faces are found on a copy this long: fast on a Raspberry Pi, still reliable
 MIN_FACE = 0.06  # of the shorter side: smaller "faces" are texture (a shirt's print, leaves)
@@ -32,18 +34,19 @@ SIDES = 0.25  # either side, in face widths
 def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
     """The largest face with room for the head around it, as (left, top, right, bottom)
     fractions of the image as shown (EXIF orientation applied); None if no face or no OpenCV."""
-    if cv2 is None:
+    if _opencv() is None:
         return None
     upright = ImageOps.exif_transpose(image)
     gray = upright.convert("L")
     gray.thumbnail((DETECT_PX, DETECT_PX))
     width, height = gray.size
-    for tilt in TILTS:
-        face = _largest_face(gray, tilt)
-        if face is not None:
-            break
-    else:
-        return None
+    with _cascade() as cascade:
+        for tilt in TILTS:
+            face = _largest_face(cascade, gray, tilt)
+            if face is not None:
+                break
+        else:
+            return None
     left, top, right, bottom = face
     w, h = right - left, bottom - top
     box = (left - SIDES * w, top - HEADROOM * h, right + SIDES * w, bottom + CHIN * h)
@@ -58,7 +61,7 @@ def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
 def detect_focal(rendition: Path) -> FocalPoint | None:
     """The focal point of a display rendition (upright, metadata-free): the face's centre, or
     None when no face is found, OpenCV is missing or the file cannot be read."""
-    if cv2 is None:
+    if _opencv() is None:
         return None
     try:
         with Image.open(rendition) as image:
@@ -77,7 +80,9 @@ def focal_point(box: tuple[float, float, float, float]) -> tuple[float, float]:
     return ((left + right) / 2, top + (HEADROOM + 0.5) * face_h)
 
 
-def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, float] | None:
+def _largest_face(
+    cascade: Any, gray: Image.Image, tilt: float
+) -> tuple[float, float, float, float] | None:
     """The largest face in `gray` turned by `tilt` degrees, in `gray`'s own coordinates."""
     pixels = np.asarray(gray)
     width, height = gray.size
@@ -86,7 +91,7 @@ def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, 
         turn = cv2.getRotationMatrix2D(centre, tilt, 1.0)
         pixels = cv2.warpAffine(pixels, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
     smallest = max(24, int(MIN_FACE * min(width, height)))
-    found = _cascade().detectMultiScale(
+    found = cascade.detectMultiScale(
         cv2.equalizeHist(pixels), scaleFactor=1.1, minNeighbors=5, minSize=(smallest, smallest)
     )
     if len(found) == 0:
@@ -100,20 +105,36 @@ def _largest_face(gray: Image.Image, tilt: float) -> tuple[float, float, float, 
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
-_per_thread = threading.local()
+# A classifier holds ~15 MB of buffers once it has searched a photo, and OpenCV does not promise
+# that one may run detectMultiScale on two threads at once. So each search makes its own (10 ms)
+# and frees it after, and at most two search at once: the decode budget renders about two
+# photos at a time anyway, and an idle server keeps none.
+_SEARCHING = threading.BoundedSemaphore(2)
 
 
-def _cascade() -> Any:
-    """This thread's classifier: ingest detects in a thread pool, and OpenCV does not promise
-    that one CascadeClassifier may run detectMultiScale on two threads at once."""
-    cascade = getattr(_per_thread, "cascade", None)
-    if cascade is None:
+def _opencv() -> Any:
+    global cv2, np
+    if cv2 is _UNLOADED:
+        try:
+            import cv2 as opencv
+            import numpy
+        except ImportError:
+            cv2 = None
+        else:
+            cv2, np = opencv, numpy
+    return cv2
+
+
+@contextmanager
+def _cascade() -> Iterator[Any]:
+    """A face classifier for this thread alone, freed when the block ends."""
+    with _SEARCHING:
         folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2's stubs miss cv2.data
         cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
         if cascade.empty():
             raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
-        _per_thread.cascade = cascade
-    return cascade
+        yield cascade
+        del cascade
 
 
 def _clamp(value: float) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from kiosk.ingest.images import Rendition, render_photo
+from kiosk.ingest.images import Rendition, openers, render_photo, vips
 from kiosk.ingest.pipeline import Limits, Prepared
 from kiosk.ingest.scan import Scanner
 from kiosk.ingest.story import read_story
@@ -20,6 +20,8 @@ from kiosk.library import Library
 from kiosk.settings import Settings
 
 from .support import LiveServer
+
+openers()  # registers pillow-heif with Pillow, so tests can write HEIC photos
 
 
 def photo(
@@ -103,6 +105,14 @@ def flat_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     )
+
+
+def flat_tiff(width: int, height: int, color: tuple[int, int, int]) -> bytes:
+    """A deflate TIFF of one colour in strips, made by libvips a band at a time: like
+    flat_png, huge in pixels, small on disk, never whole in the test's memory."""
+    pyvips = vips()  # not `import pyvips`: pillow-heif must be loaded first (see images.vips)
+    flat = pyvips.Image.black(width, height, bands=3).new_from_image(list(color)).cast("uchar")
+    return flat.tiffsave_buffer(compression="deflate")
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,13 @@ def test_missing_tools_are_named_with_their_package(
     assert (
         "fonts-" in doctor.check_fonts()[0].detail or "fontconfig" in doctor.check_fonts()[0].detail
     )
+
+
+def test_libvips_is_checked_and_named_with_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert doctor.check_libvips().status == doctor.OK
+    monkeypatch.setitem(sys.modules, "pyvips", None)  # import pyvips now raises ImportError
+    missing = doctor.check_libvips()
+    assert missing.status == doctor.WARN and "sudo apt install libvips42" in missing.detail
 
 
 def test_a_script_without_a_font_is_named_with_its_package(

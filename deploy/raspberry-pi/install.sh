@@ -233,6 +233,9 @@ install_packages() {
     local want=("${FONTS[@]}") optional=() pkg
     if [ "$SERVER" = yes ]; then
         want+=(python3-venv sqlite3)
+        # libvips streams big PNG, TIFF and WebP photos in bands instead of decoding them whole
+        # (an 80 MP PNG: ~50 MB instead of 320); trixie renamed it for 64-bit time
+        if ! dry && apt-cache show libvips42t64 >/dev/null 2>&1; then want+=(libvips42t64); else want+=(libvips42); fi
         [ "$SAMBA" = no ] || want+=(samba samba-vfs-modules)
     fi
     if [ "$SCREEN" = yes ]; then

@@ -2,19 +2,27 @@
 
 `render_photo` is called from the ingest thread pool, so nothing here touches process-wide state
 (no warning filters, no `Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`) except
-`DECODE_BUDGET`, which every render in the process shares on purpose.
+`DECODE_BUDGET`, which every render in the process shares on purpose, and, once at import or
+first use, allocator and libvips settings that only change where memory goes.
 
-Memory: a decode costs 4 bytes per decoded pixel, however small the file (an 80 MP PNG of one
-colour is a quarter of a megabyte and 320 MB decoded). Only JPEG can be decoded smaller than it
-is stored (`draft()` scales the IDCT by 1/2, 1/4, 1/8). Pillow's PNG, TIFF, WebP, GIF, BMP and
-HEIF/AVIF (pillow-heif) decoders always produce the full frame, and `Image.reduce()` after
-`load()` saves nothing at the peak. So decodes wait for room in a budget of megapixels.
+Memory: Pillow holds 4 bytes per decoded pixel, however small the file (an 80 MP PNG of one
+colour is a quarter of a megabyte and 320 MB decoded). JPEG is decoded smaller than it is stored
+(`draft()` scales the IDCT by 1/2, 1/4, 1/8). Pillow's other decoders always produce the full
+frame, so big PNG, TIFF and WebP photos go through libvips instead, which reads them a band of
+rows at a time and shrinks as it reads (WebP even while decoding): an 80 MP PNG costs ~25 MB
+instead of 320. A big HEIC is decoded whole by libheif and shrunk in that buffer; a big palette
+or 1-bit frame is converted band by band. Every render, streamed or whole, waits for room in a
+budget of megapixels.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import hashlib
 import io
+import logging
 import math
 import os
 import re
@@ -25,28 +33,39 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-import pillow_heif
 from PIL import Image, ImageCms
 
 from ..atomic import write_atomically
 from ..errors import KioskError
 from . import isobmff
 
-pillow_heif.register_heif_opener()
-Image.init()
+log = logging.getLogger(__name__)
+
 if "PILLOW_BLOCK_SIZE" not in os.environ:
     # Pillow allocates pixels in 16 MB blocks by default. glibc serves those from a per-thread
     # heap and keeps them after free (it only ever unmaps blocks over 32 MB), so each ingest
     # thread would hold on to the largest image it ever decoded: four threads, four 80 MP
     # images' worth of memory. Blocks of 64 MB are mapped for each image and given back.
     Image.core.set_block_size(64 * 1024 * 1024)
+_MMAP_ABOVE = 1024 * 1024
+if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+    # The same for every other big buffer (libvips' rows, Pillow's resized copies, the
+    # encoded JPEG): glibc's threshold for mapping (instead of keeping in a heap) rises to
+    # whatever was last freed, up to 32 MB, so each ingest thread keeps tens of MB after its
+    # photo is done. A fixed threshold maps anything over 1 MB and hands it back on free.
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL(None).mallopt(-3, _MMAP_ABOVE)  # M_MMAP_THRESHOLD
 
 # MPO is what Pillow calls a JPEG with extra frames (many phones and cameras write those).
 _READABLE = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"}
-# Only formats whose plugin is present: naming a missing one makes Image.open raise KeyError.
-_OPENERS = [fmt for fmt in Image.ID if fmt in _READABLE]
+# Formats libvips reads in bands of rows (and WebP at a reduced scale): photos with more pixels
+# than STREAMED_OVER go through it. Below that Pillow is as fast and a whole frame is small.
+_STREAMED = {"PNG", "TIFF", "WEBP"}
+STREAMED_OVER = 4_000_000
+# libvips' loaders for those: a photo libvips sees as anything else is refused
+_VIPS_LOADERS = {"PNG": "pngload", "TIFF": "tiffload", "WEBP": "webpload"}
 
 DISPLAY_QUALITY = 85
 THUMB_QUALITY = 80
@@ -74,6 +93,9 @@ _UNSUPPORTED_RE = re.compile(
     re.IGNORECASE,
 )
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
+# Modes a big frame is converted and reduced in bands of rows (`_resizable_reduced`)
+_BANDED = {"P", "PA", "1"}
+_BAND_ROWS = 64  # output rows per band
 # Modes that resize and then convert to RGB correctly; everything else is converted first.
 _RESIZABLE = {"RGB", "L", "RGBA", "LA", "CMYK"}
 # Modes whose transparency may be a colour key (info["transparency"]) rather than a channel
@@ -108,9 +130,56 @@ class PixelBudget:
                 self._room.notify_all()
 
 
-# 24 MP is ~100 MB of decoded pixels: two 12 MP PNG or HEIC photos at once, or eight 12 MP
-# JPEGs (decoded at half size); the server's own ~130 MB plus this fits a 2 GB Pi with room.
-DECODE_BUDGET = PixelBudget(24_000_000)
+# 12 MP is ~48 MB of pixels. A render weighs what it holds at once: the pixels decoded (a 12 MP
+# JPEG decodes at half size, 3 MP) or, streamed, the rows libvips keeps (~1,000 of them), plus
+# the fitted copy (1920 × 1440, 2.8 MP). So two phone JPEGs run together (one a core here),
+# an 80 MP PNG or a 12 MP HEIC alone.
+DECODE_BUDGET = PixelBudget(12_000_000)
+_STREAM_ROWS = 1024
+
+
+@functools.cache
+def openers() -> list[str]:
+    """Pillow's formats the kiosk reads, registering the HEIF/AVIF plugin on first use: it is
+    7 MB the server need not hold before a photo arrives. (Only formats whose plugin is
+    present: naming a missing one makes Image.open raise KeyError.)"""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    Image.init()
+    return [fmt for fmt in Image.ID if fmt in _READABLE]
+
+
+def heif_plugin() -> Any:
+    """pillow_heif, registered with Pillow."""
+    openers()
+    import pillow_heif
+
+    return pillow_heif
+
+
+@functools.cache
+def vips() -> Any:
+    """pyvips with libvips loaded, or None (then big photos are decoded whole, as Pillow does).
+
+    Loaded on the first big photo: it maps ~35 MB of shared libraries.
+    """
+    # pillow-heif first: libvips loads Debian's libheif for its own HEIF loader, and a
+    # pillow-heif loaded after it binds to that older library's functions and crashes
+    openers()
+    try:
+        import pyvips
+    except (ImportError, OSError) as exc:  # OSError: the Python package is there, libvips not
+        log.warning(
+            "libvips is missing (%s): big PNG, TIFF and WebP photos are decoded whole, up to "
+            "320 MB each; install the libvips42 package",
+            str(exc).splitlines()[0],
+        )
+        return None
+    pyvips.cache_set_max(0)  # the operation cache would keep every photo's pixels alive
+    pyvips.concurrency_set(1)  # ingest runs photos in parallel; one thread each is enough
+    pyvips.block_untrusted_set(True)  # no ImageMagick, PDF, FITS, MAT… loader, ever
+    return pyvips
 
 
 @dataclass(frozen=True)
@@ -154,10 +223,12 @@ def render_photo(
     cached = _cached(media_dir, photo_hash, image_name, thumb_name)
     if cached:
         return cached
-    display = _decode_fitted(path.name, data, max_px, max_pixels)
-    thumbnail = _shrink(display, thumb_px)
-    _write_jpeg(display, media_dir / image_name, DISPLAY_QUALITY)
-    _write_jpeg(thumbnail, media_dir / thumb_name, THUMB_QUALITY)
+    # inside the budget until written: the display copy and its encoding weigh as much as a
+    # phone photo's decode
+    with _decoded(path.name, data, max_px, max_pixels) as display:
+        thumbnail = _shrink(display, thumb_px)
+        _write_jpeg(display, media_dir / image_name, DISPLAY_QUALITY)
+        _write_jpeg(thumbnail, media_dir / thumb_name, THUMB_QUALITY)
     return Rendition(photo_hash, image_name, thumb_name, *display.size)
 
 
@@ -220,9 +291,24 @@ def _cached(media_dir: Path, photo_hash: str, image_name: str, thumb_name: str) 
     return Rendition(photo_hash, image_name, thumb_name, width, height)
 
 
-def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Image.Image:
-    """Upright 8-bit sRGB RGB pixels whose long side is at most `max_px`, and nothing else."""
+@contextmanager
+def _decoded(name: str, data: bytes, max_px: int, max_pixels: int) -> Iterator[Image.Image]:
+    """Upright 8-bit sRGB RGB pixels whose long side is at most `max_px`, and nothing else,
+    while the decode budget holds room for them."""
     img = _open(name, data, max_pixels)
+    width, height = img.size
+    fitted = _fitted_pixels(img.size, max_px)
+    if img.format in _STREAMED and width * height > STREAMED_OVER and vips():
+        # libvips holds a band of rows, never the whole frame
+        with DECODE_BUDGET.hold(min(width * height, width * _STREAM_ROWS) + fitted):
+            yield _stream_fitted(name, img, data, max_px)
+        return
+    if img.format == "HEIF" and img.mode == "RGB" and width * height > STREAMED_OVER and vips():
+        # decoded whole by libheif (3 bytes a pixel), shrunk by libvips from that memory:
+        # never also copied into Pillow's 4 bytes a pixel
+        with DECODE_BUDGET.hold(width * height + fitted):
+            yield _heif_fitted(name, img, data, max_px)
+        return
     try:
         if img.format in ("JPEG", "MPO") and max(img.size) > max_px:
             # The IDCT scales by 1/2, 1/4 or 1/8 while decoding; Pillow picks the smallest that
@@ -232,27 +318,135 @@ def _decode_fitted(name: str, data: bytes, max_px: int, max_pixels: int) -> Imag
     except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
         raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
     width, height = img.size  # after draft(): what will be decoded
-    with DECODE_BUDGET.hold(width * height):
-        try:
-            img.load()
-            if img.format == "AVIF":
-                img = _clean_aperture(img, data)
-            icc = img.info.get("icc_profile")
-            orientation = _orientation(img)
-            img = _to_resizable(img)  # an exotic mode (LAB TIFF) may have no conversion
-        except Exception as exc:
-            raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
-        img = _shrink(img, max_px)  # the full-size pixels are freed here, inside the budget
+    with DECODE_BUDGET.hold(width * height + fitted):
+        yield _decode_fitted(name, img, data, max_px)
+
+
+def _decode_fitted(name: str, img: Image.Image, data: bytes, max_px: int) -> Image.Image:
+    """`_decoded` by Pillow: the whole frame (of a JPEG, its draft), then shrunk."""
+    try:
+        img.load()
+        if img.format == "AVIF":
+            img = _clean_aperture(img, data)
+        icc = img.info.get("icc_profile")
+        orientation = _orientation(img)
+        img = _resizable_reduced(img, max_px)  # an exotic mode (LAB TIFF) may have none
+    except Exception as exc:
+        raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
+    img = _shrink(img, max_px)  # the full-size pixels are freed here
     img = _to_srgb(img, icc)
     img = _orient(img, orientation)
     img.info.clear()  # nothing read from the source may reach a rendition
     return img
 
 
+def _stream_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Image.Image:
+    """`_decoded` by libvips: it reads a band of rows at a time and shrinks as it reads."""
+    pyvips = vips()
+    fmt = header.format or ""
+    try:
+        fitted = _vips_fitted(pyvips, fmt, data, max_px)
+        if not fitted.get("vips-loader").startswith(_VIPS_LOADERS[fmt]):
+            raise _unreadable(name)  # libvips sees another format in the bytes than Pillow
+        img, icc, orientation = _from_vips(fitted)
+    except pyvips.Error as exc:
+        raise _unreadable(name, fmt if _says_unsupported(exc) else None) from exc
+    img = _to_resizable(img)  # float and 32-bit grey TIFFs come out as they are stored
+    img = _to_srgb(img, icc)
+    img = _orient(img, orientation)
+    img.info.clear()
+    return img
+
+
+def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Image.Image:
+    """`_decoded` of a big HEIC: libheif decodes it whole (no version here decodes a tile at a
+    time), libvips shrinks that buffer in place. Orientation and profile as Pillow reads them."""
+    pyvips = vips()
+    try:
+        heif = heif_plugin().open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        pixels, (width, height), stride = heif.data, heif.size, heif.stride
+        if heif.mode != "RGB":
+            raise ValueError(f"unexpected {heif.mode} picture in a file whose header says RGB")
+        source = rgb_rows(pyvips, pixels, width, height, stride)
+        img, _, _ = _from_vips(_shrunk(source, max_px))
+    except Exception as exc:  # libheif and libvips raise anything on bad data
+        raise _unreadable(name, "HEIF" if _says_unsupported(exc) else None) from exc
+    img = _to_srgb(img, header.info.get("icc_profile"))
+    img = _orient(img, _orientation(header))
+    img.info.clear()
+    return img
+
+
+def rgb_rows(pyvips: Any, pixels: Any, width: int, height: int, stride: int) -> Any:
+    """A libvips image over the RGB bytes `pixels` (`stride` bytes a row), not a copy."""
+    if stride == width * 3:
+        return pyvips.Image.new_from_memory(pixels, width, height, 3, "uchar")
+    # padded rows: read them as bytes, cut the padding, fold 3 bytes into a pixel
+    rows = pyvips.Image.new_from_memory(pixels, stride, height, 1, "uchar")
+    return rows.crop(0, 0, width * 3, height).bandfold(factor=3)
+
+
+def _shrunk(source: Any, max_px: int) -> Any:
+    """A box shrink by a whole factor, then Lanczos for the rest: what libvips' thumbnail does,
+    minus its colour handling (Pillow's own follows) and ~13 MB of buffers."""
+    factor = max(source.width, source.height) // max_px
+    if factor >= 2:
+        source = source.shrink(factor, factor)
+    ratio = max(source.width, source.height) / max_px
+    return source.reduce(ratio, ratio) if ratio > 1 else source
+
+
+def _vips_fitted(pyvips: Any, fmt: str, data: bytes, max_px: int) -> Any:
+    """The photo in `data` fitted inside `max_px`, as a libvips pipeline that reads it top to
+    bottom. fail_on: a truncated or damaged file is refused, as Pillow refuses it, instead of
+    padded with grey."""
+    if fmt != "WEBP":
+        source = getattr(pyvips.Image, _VIPS_LOADERS[fmt] + "_buffer")(
+            data, access="sequential", fail_on="error"
+        )
+        if not source.hasalpha():
+            return _shrunk(source, max_px)
+    # WebP is decoded at a reduced scale by libwebp itself; alpha is premultiplied for the
+    # shrink, or transparent pixels' colours would bleed into the edges
+    return pyvips.Image.thumbnail_buffer(
+        data, max_px, height=max_px, size="down", no_rotate=True, option_string="fail_on=error"
+    )
+
+
+def _from_vips(fitted: Any) -> tuple[Image.Image, bytes | None, int]:
+    """A fitted libvips image as a Pillow image in a mode `_to_resizable` takes, with its ICC
+    profile and EXIF orientation."""
+    fields = fitted.get_fields()
+    icc = fitted.get("icc-profile-data") if "icc-profile-data" in fields else None
+    orientation = fitted.get("orientation") if "orientation" in fields else 1
+    if fitted.bands == 1 and fitted.format in ("float", "double"):
+        mode, raw = "F", "F;32NF"  # scaled to 8 bits as Pillow's own float TIFFs are
+        fitted = fitted.cast("float")
+    elif fitted.bands == 1 and fitted.format in ("int", "uint", "short", "char"):
+        mode, raw = "I", "I;32N"
+        fitted = fitted.cast("int")
+    else:
+        if fitted.format != "uchar" or fitted.bands > 4:
+            # 16-bit RGB or grey, CMYK with alpha, extra channels: libvips knows each one's scale
+            fitted = fitted.colourspace("b-w" if fitted.bands <= 2 else "srgb").cast("uchar")
+            fitted = fitted[:4] if fitted.bands > 4 else fitted
+        cmyk = fitted.bands == 4 and fitted.interpretation == "cmyk"
+        mode = raw = {1: "L", 2: "LA", 3: "RGB", 4: "CMYK" if cmyk else "RGBA"}[fitted.bands]
+    img = Image.frombuffer(
+        mode, (fitted.width, fitted.height), fitted.write_to_memory(), "raw", raw, 0, 1
+    )
+    return img, icc, orientation if orientation in _TRANSPOSE else 1
+
+
+def _fitted_pixels(size: tuple[int, int], max_px: int) -> int:
+    width, height = _fit(size, max_px) if max(size) > max_px else size
+    return width * height
+
+
 def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
     """Identify the format and read the header, refusing decompression bombs before decoding."""
     try:
-        img = Image.open(io.BytesIO(data), formats=_OPENERS)
+        img = Image.open(io.BytesIO(data), formats=openers())
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(name, _header_size(data), max_pixels) from exc
     except Exception as exc:
@@ -272,7 +466,7 @@ def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
 
 def _unsupported_variant(data: bytes) -> str | None:
     """The format of a file its decoder refuses as a variant it lacks (not as damaged), if so."""
-    for fmt in _OPENERS:
+    for fmt in openers():
         factory, accept = Image.OPEN[fmt]
         if not accept or not accept(data[:16]):
             continue
@@ -280,7 +474,7 @@ def _unsupported_variant(data: bytes) -> str | None:
             if fmt == "HEIF":
                 # a container libheif reads whole but with no picture in a codec it can decode
                 # (H.266, JPEG 2000 in HEIF): pillow-heif lists no images and says nothing more
-                if len(pillow_heif.open_heif(io.BytesIO(data))) == 0:
+                if len(heif_plugin().open_heif(io.BytesIO(data))) == 0:
                     return fmt
             factory(io.BytesIO(data), "").close()
         except Exception as exc:
@@ -319,7 +513,7 @@ def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:
 
 def _header_size(data: bytes) -> tuple[int, int] | None:
     """The size Image.open refused to hand over: ask the format plugins directly (header only)."""
-    for fmt in _OPENERS:
+    for fmt in openers():
         factory, accept = Image.OPEN[fmt]
         if accept and not accept(data[:16]):
             continue
@@ -386,6 +580,28 @@ def _to_resizable(img: Image.Image) -> Image.Image:
     if mode in ("La", "RGBa"):
         return img.convert(mode.upper())
     return img.convert("RGB")
+
+
+def _resizable_reduced(img: Image.Image, max_px: int) -> Image.Image:
+    """`_to_resizable(img)`; a big palette or 1-bit frame is also reduced by a whole factor
+    that leaves it at least `max_px` long, band by band, so that its RGB(A) conversion (4 bytes
+    a pixel where the palette frame has 1: an 80 MP GIF of one colour is 320 MB) never exists
+    whole."""
+    factor = max(img.size) // max_px
+    if img.mode not in _BANDED or factor < 2:
+        return _to_resizable(img)
+    width, height = img.size
+    rows = factor * _BAND_ROWS
+    reduced: Image.Image | None = None
+    for top in range(0, height, rows):
+        # crop keeps the palette and info["transparency"], so each band converts as the whole
+        band = _to_resizable(img.crop((0, top, width, min(top + rows, height)))).reduce(factor)
+        if reduced is None:
+            size = (math.ceil(width / factor), math.ceil(height / factor))
+            reduced = Image.new(band.mode, size)
+        reduced.paste(band, (0, top // factor))
+    assert reduced is not None
+    return reduced
 
 
 def _key_to_alpha(img: Image.Image) -> Image.Image:

@@ -32,7 +32,7 @@ from ..atomic import write_atomically
 from ..auth import Auth
 from ..consent import consent_notice
 from ..deps import AuthDep, LibraryDep, SettingsDep, WatcherDep
-from ..ingest import images  # noqa: F401 - registers the HEIC/AVIF opener with Pillow
+from ..ingest.images import openers
 from ..model import STORY_FIELDS, TEXT_FIELDS, Kind, Status
 from ..schedule import iso_utc
 from ..status_file import notes
@@ -281,7 +281,8 @@ def _check_text(values: dict[str, str], max_text: int) -> list[str]:
 def _photo_extension(data: bytes) -> str | None:
     """The file extension for the image in `data`, or None when it is not one we can show."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        # openers(): Pillow's formats the kiosk reads, HEIC and AVIF registered on first use
+        with Image.open(io.BytesIO(data), formats=openers()) as img:
             return EXTENSIONS.get(img.format or "")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         return None
