@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pillow_heif  # before pyvips: see kiosk.ingest.images.vips
+import pillow_heif  # before pyvips: see kiosk.ingest.decoders.vips
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from kiosk.ingest.images import DISPLAY_QUALITY, THUMB_QUALITY, render_photo

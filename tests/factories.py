@@ -12,7 +12,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from kiosk.ingest.images import Rendition, openers, render_photo, vips
+from kiosk.ingest.decoders import openers, vips
+from kiosk.ingest.images import Rendition, render_photo
 from kiosk.ingest.pipeline import Limits, Prepared
 from kiosk.ingest.scan import Scanner
 from kiosk.ingest.story import read_story
@@ -110,7 +111,7 @@ def flat_png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
 def flat_tiff(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     """A deflate TIFF of one colour in strips, made by libvips a band at a time: like
     flat_png, huge in pixels, small on disk, never whole in the test's memory."""
-    pyvips = vips()  # not `import pyvips`: pillow-heif must be loaded first (see images.vips)
+    pyvips = vips()  # not `import pyvips`: pillow-heif must be loaded first (see decoders.vips)
     flat = pyvips.Image.black(width, height, bands=3).new_from_image(list(color)).cast("uchar")
     return flat.tiffsave_buffer(compression="deflate")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin, PngImagePlugin
 
-from kiosk.ingest import images
+from kiosk.ingest import decoders, images
 from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition_names
 from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
@@ -100,7 +100,7 @@ def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """The test runs twice: PNG, TIFF, WebP and HEIC decoded whole by Pillow, as small ones
     are, and through libvips, as big ones are. A person sees no difference in the rendition."""
     if request.param == "streamed":
-        assert images.vips() is not None, "libvips is missing: apt install libvips42"
+        assert decoders.vips() is not None, "libvips is missing: apt install libvips42"
         monkeypatch.setattr(images, "STREAMED_OVER", 0)
     return str(request.param)
 
@@ -777,8 +777,8 @@ def test_a_big_palette_photo_is_converted_in_bands_and_looks_the_same(
 def test_padded_heic_rows_are_read_without_their_padding() -> None:
     """libheif may pad each row of the decoded picture; the padding is no pixel."""
     rows = [bytes([10, 20, 30, 40, 50, 60]) + b"\xff\xee", bytes([1, 2, 3, 4, 5, 6]) + b"\xdd\xcc"]
-    padded = images.rgb_rows(images.vips(), b"".join(rows), 2, 2, 8)
-    unpadded = images.rgb_rows(images.vips(), b"".join(r[:6] for r in rows), 2, 2, 6)
+    padded = decoders.rgb_rows(decoders.vips(), b"".join(rows), 2, 2, 8)
+    unpadded = decoders.rgb_rows(decoders.vips(), b"".join(r[:6] for r in rows), 2, 2, 6)
 
     expected = bytes([10, 20, 30, 40, 50, 60, 1, 2, 3, 4, 5, 6])
     assert (padded.width, padded.height, padded.bands) == (2, 2, 3)
@@ -788,15 +788,15 @@ def test_padded_heic_rows_are_read_without_their_padding() -> None:
 def test_a_heic_after_a_streamed_png(tmp_path: Path) -> None:
     """libvips brings Debian's libheif (for a HEIF loader the kiosk never uses) and pillow-heif
     a newer one of the same names: loaded in the wrong order, the next HEIC crashed the whole
-    server. A fresh process loads libvips first (as `images.vips()` may be called before any
+    server. A fresh process loads libvips first (as `decoders.vips()` may be called before any
     photo is opened), streams a big PNG and then reads a HEIC."""
     write(tmp_path, "big.png", png(2400, 2000))
     write(tmp_path, "phone.heic", photo(400, 500, "HEIF"))
     script = f"""
 from pathlib import Path
-from kiosk.ingest import images
+from kiosk.ingest import decoders, images
 folder = Path({str(tmp_path)!r})
-assert images.vips() is not None
+assert decoders.vips() is not None
 for name in ("big.png", "phone.heic"):
     images.render_photo(folder / name, folder, max_px=800, thumb_px=200,
                         max_bytes=50 << 20, max_pixels=80_000_000)

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import hashlib
 import io
-import logging
 import math
 import os
 import re
@@ -33,15 +31,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from PIL import Image, ImageCms
 
 from ..atomic import write_atomically
 from ..errors import KioskError
 from . import isobmff
-
-log = logging.getLogger(__name__)
+from .decoders import (
+    VIPS_LOADERS,
+    heif_plugin,
+    openers,
+    rgb_rows,
+    shrunk,
+    to_pillow,
+    vips,
+    vips_fitted,
+)
 
 if "PILLOW_BLOCK_SIZE" not in os.environ:
     # Pillow allocates pixels in 16 MB blocks by default. glibc serves those from a per-thread
@@ -58,15 +64,10 @@ if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
         ctypes.CDLL(None).mallopt(-3, _MMAP_ABOVE)  # M_MMAP_THRESHOLD
 
-# MPO is what Pillow calls a JPEG with extra frames (many phones and cameras write those).
-_READABLE = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"}
 # Formats libvips reads in bands of rows (and WebP at a reduced scale): photos with more pixels
 # than STREAMED_OVER go through it. Below that Pillow is as fast and a whole frame is small.
 _STREAMED = {"PNG", "TIFF", "WEBP"}
 STREAMED_OVER = 4_000_000
-# libvips' loaders for those: a photo libvips sees as anything else is refused
-_VIPS_LOADERS = {"PNG": "pngload", "TIFF": "tiffload", "WEBP": "webpload"}
-
 DISPLAY_QUALITY = 85
 THUMB_QUALITY = 80
 # Bicubic from a draft-scaled JPEG looks like Lanczos at this size and costs 30 % less; the
@@ -136,50 +137,6 @@ class PixelBudget:
 # an 80 MP PNG or a 12 MP HEIC alone.
 DECODE_BUDGET = PixelBudget(12_000_000)
 _STREAM_ROWS = 1024
-
-
-@functools.cache
-def openers() -> list[str]:
-    """Pillow's formats the kiosk reads, registering the HEIF/AVIF plugin on first use: it is
-    7 MB the server need not hold before a photo arrives. (Only formats whose plugin is
-    present: naming a missing one makes Image.open raise KeyError.)"""
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    Image.init()
-    return [fmt for fmt in Image.ID if fmt in _READABLE]
-
-
-def heif_plugin() -> Any:
-    """pillow_heif, registered with Pillow."""
-    openers()
-    import pillow_heif
-
-    return pillow_heif
-
-
-@functools.cache
-def vips() -> Any:
-    """pyvips with libvips loaded, or None (then big photos are decoded whole, as Pillow does).
-
-    Loaded on the first big photo: it maps ~35 MB of shared libraries.
-    """
-    # pillow-heif first: libvips loads Debian's libheif for its own HEIF loader, and a
-    # pillow-heif loaded after it binds to that older library's functions and crashes
-    openers()
-    try:
-        import pyvips
-    except (ImportError, OSError) as exc:  # OSError: the Python package is there, libvips not
-        log.warning(
-            "libvips is missing (%s): big PNG, TIFF and WebP photos are decoded whole, up to "
-            "320 MB each; install the libvips42 package",
-            str(exc).splitlines()[0],
-        )
-        return None
-    pyvips.cache_set_max(0)  # the operation cache would keep every photo's pixels alive
-    pyvips.concurrency_set(1)  # ingest runs photos in parallel; one thread each is enough
-    pyvips.block_untrusted_set(True)  # no ImageMagick, PDF, FITS, MAT… loader, ever
-    return pyvips
 
 
 @dataclass(frozen=True)
@@ -345,10 +302,10 @@ def _stream_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> 
     pyvips = vips()
     fmt = header.format or ""
     try:
-        fitted = _vips_fitted(pyvips, fmt, data, max_px)
-        if not fitted.get("vips-loader").startswith(_VIPS_LOADERS[fmt]):
+        fitted = vips_fitted(pyvips, fmt, data, max_px)
+        if not fitted.get("vips-loader").startswith(VIPS_LOADERS[fmt]):
             raise _unreadable(name)  # libvips sees another format in the bytes than Pillow
-        img, icc, orientation = _from_vips(fitted)
+        img, icc, orientation = to_pillow(fitted)
     except pyvips.Error as exc:
         raise _unreadable(name, fmt if _says_unsupported(exc) else None) from exc
     img = _to_resizable(img)  # float and 32-bit grey TIFFs come out as they are stored
@@ -368,74 +325,13 @@ def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Im
         if heif.mode != "RGB":
             raise ValueError(f"unexpected {heif.mode} picture in a file whose header says RGB")
         source = rgb_rows(pyvips, pixels, width, height, stride)
-        img, _, _ = _from_vips(_shrunk(source, max_px))
+        img, _, _ = to_pillow(shrunk(source, max_px))
     except Exception as exc:  # libheif and libvips raise anything on bad data
         raise _unreadable(name, "HEIF" if _says_unsupported(exc) else None) from exc
     img = _to_srgb(img, header.info.get("icc_profile"))
     img = _orient(img, _orientation(header))
     img.info.clear()
     return img
-
-
-def rgb_rows(pyvips: Any, pixels: Any, width: int, height: int, stride: int) -> Any:
-    """A libvips image over the RGB bytes `pixels` (`stride` bytes a row), not a copy."""
-    if stride == width * 3:
-        return pyvips.Image.new_from_memory(pixels, width, height, 3, "uchar")
-    # padded rows: read them as bytes, cut the padding, fold 3 bytes into a pixel
-    rows = pyvips.Image.new_from_memory(pixels, stride, height, 1, "uchar")
-    return rows.crop(0, 0, width * 3, height).bandfold(factor=3)
-
-
-def _shrunk(source: Any, max_px: int) -> Any:
-    """A box shrink by a whole factor, then Lanczos for the rest: what libvips' thumbnail does,
-    minus its colour handling (Pillow's own follows) and ~13 MB of buffers."""
-    factor = max(source.width, source.height) // max_px
-    if factor >= 2:
-        source = source.shrink(factor, factor)
-    ratio = max(source.width, source.height) / max_px
-    return source.reduce(ratio, ratio) if ratio > 1 else source
-
-
-def _vips_fitted(pyvips: Any, fmt: str, data: bytes, max_px: int) -> Any:
-    """The photo in `data` fitted inside `max_px`, as a libvips pipeline that reads it top to
-    bottom. fail_on: a truncated or damaged file is refused, as Pillow refuses it, instead of
-    padded with grey."""
-    if fmt != "WEBP":
-        source = getattr(pyvips.Image, _VIPS_LOADERS[fmt] + "_buffer")(
-            data, access="sequential", fail_on="error"
-        )
-        if not source.hasalpha():
-            return _shrunk(source, max_px)
-    # WebP is decoded at a reduced scale by libwebp itself; alpha is premultiplied for the
-    # shrink, or transparent pixels' colours would bleed into the edges
-    return pyvips.Image.thumbnail_buffer(
-        data, max_px, height=max_px, size="down", no_rotate=True, option_string="fail_on=error"
-    )
-
-
-def _from_vips(fitted: Any) -> tuple[Image.Image, bytes | None, int]:
-    """A fitted libvips image as a Pillow image in a mode `_to_resizable` takes, with its ICC
-    profile and EXIF orientation."""
-    fields = fitted.get_fields()
-    icc = fitted.get("icc-profile-data") if "icc-profile-data" in fields else None
-    orientation = fitted.get("orientation") if "orientation" in fields else 1
-    if fitted.bands == 1 and fitted.format in ("float", "double"):
-        mode, raw = "F", "F;32NF"  # scaled to 8 bits as Pillow's own float TIFFs are
-        fitted = fitted.cast("float")
-    elif fitted.bands == 1 and fitted.format in ("int", "uint", "short", "char"):
-        mode, raw = "I", "I;32N"
-        fitted = fitted.cast("int")
-    else:
-        if fitted.format != "uchar" or fitted.bands > 4:
-            # 16-bit RGB or grey, CMYK with alpha, extra channels: libvips knows each one's scale
-            fitted = fitted.colourspace("b-w" if fitted.bands <= 2 else "srgb").cast("uchar")
-            fitted = fitted[:4] if fitted.bands > 4 else fitted
-        cmyk = fitted.bands == 4 and fitted.interpretation == "cmyk"
-        mode = raw = {1: "L", 2: "LA", 3: "RGB", 4: "CMYK" if cmyk else "RGBA"}[fitted.bands]
-    img = Image.frombuffer(
-        mode, (fitted.width, fitted.height), fitted.write_to_memory(), "raw", raw, 0, 1
-    )
-    return img, icc, orientation if orientation in _TRANSPOSE else 1
 
 
 def _fitted_pixels(size: tuple[int, int], max_px: int) -> int:

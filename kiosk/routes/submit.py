@@ -32,7 +32,7 @@ from ..atomic import write_atomically
 from ..auth import Auth
 from ..consent import consent_notice
 from ..deps import AuthDep, LibraryDep, SettingsDep, WatcherDep
-from ..ingest.images import openers
+from ..ingest.decoders import openers
 from ..model import STORY_FIELDS, TEXT_FIELDS, Kind, Status
 from ..schedule import iso_utc
 from ..status_file import notes
