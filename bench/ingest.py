@@ -33,6 +33,12 @@ from kiosk.settings import Settings
 
 try:
     import pyvips
+
+    # Each run decodes the file anew, as a new photo would be: libvips' operation cache would
+    # otherwise answer a repeated thumbnail of the same file from memory. (The kiosk turns the
+    # cache off too, process-wide, with its first big photo: the baseline must not depend on
+    # which row runs first.)
+    pyvips.cache_set_max(0)
 except (ImportError, OSError):  # OSError: the Python package is there but libvips is not
     pyvips = None
 

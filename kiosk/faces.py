@@ -25,7 +25,7 @@ np: Any = None
 
 DETECT_PX = 800  # faces are found on a copy this long: fast on a Raspberry Pi, still reliable
 MIN_FACE = 0.06  # of the shorter side: smaller "faces" are texture (a shirt's print, leaves)
-TILTS = (0, 10, -10, 20, -20)  # degrees: a frontal cascade misses a head leaning to one side
+TILTS = (0, 15, -15)  # degrees: a frontal cascade misses a head leaning to one side (±25°)
 HEADROOM = 0.6  # above the face, in face heights: hair, a hard hat
 CHIN = 0.25  # below the face, in face heights
 SIDES = 0.25  # either side, in face widths
@@ -40,13 +40,19 @@ def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
     gray = upright.convert("L")
     gray.thumbnail((DETECT_PX, DETECT_PX))
     width, height = gray.size
+    # A leaning head is looked for on a copy two thirds as long: each tilt then costs half the
+    # upright search, so a photo with no face (every tilt tried) is ready sooner after a drop.
+    lean = 2 / 3
+    leaning = gray.resize((round(width * lean), round(height * lean)), Image.Resampling.BOX)
     with _cascade() as cascade:
         for tilt in TILTS:
-            face = _largest_face(cascade, gray, tilt)
+            face = _largest_face(cascade, leaning if tilt else gray, tilt)
             if face is not None:
                 break
         else:
             return None
+    if tilt:
+        face = (face[0] / lean, face[1] / lean, face[2] / lean, face[3] / lean)
     left, top, right, bottom = face
     w, h = right - left, bottom - top
     box = (left - SIDES * w, top - HEADROOM * h, right + SIDES * w, bottom + CHIN * h)
