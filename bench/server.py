@@ -90,6 +90,10 @@ def seed(folder: Path, stories: int) -> tuple[Path, Path]:
     return content, data
 
 
+def _ids(playlist: httpx.Response) -> set[int]:
+    return {s["id"] for s in playlist.json()["slides"]}
+
+
 def media_state(data: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in (data / "media").iterdir()}
 
@@ -101,7 +105,8 @@ def cold_start(content: Path, data: Path, stories: int) -> dict[str, object]:
     proc = serve(content, data, port)
     try:
         url = f"http://127.0.0.1:{port}/api/playlist"
-        wait_http(url, lambda r: r.status_code == 200 and len(r.json()["slides"]) == stories)
+        # distinct stories: just approved, each is fresh and plays twice a rotation
+        wait_http(url, lambda r: r.status_code == 200 and len(_ids(r)) == stories)
         seconds = time.perf_counter() - t0
     finally:
         proc.terminate()
