@@ -50,7 +50,10 @@ async def _run_screens(port: int, count: int, events: mp.Queue, stop: mp.synchro
 async def _screen(port: int, events: mp.Queue) -> None:
     """One screen's EventSource: HTTP/1.0 keeps the stream free of chunk headers."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /api/events?screen=default HTTP/1.0\r\nAccept: text/event-stream\r\n\r\n")
+    writer.write(
+        b"GET /api/events?screen=default HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n"  # guards.AllowedHosts
+        b"Accept: text/event-stream\r\n\r\n" % port
+    )
     await writer.drain()
     playlist = False
     while line := await reader.readline():
@@ -173,7 +176,9 @@ def run(
     if quick:
         rounds, transitions, loads = 5, 300, 2
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
-        server = LiveServer(make_settings(Path(tmp), log_level="warning")).start()
+        # every screen here comes from one address, which the default caps at 64 streams
+        settings = make_settings(Path(tmp), log_level="warning", screens_per_address=256)
+        server = LiveServer(settings).start()
         try:
             pending = pending_stories(server, rounds * len(clients))
             sse = [latency(server, n, rounds, pending) for n in clients]
