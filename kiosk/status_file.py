@@ -57,9 +57,8 @@ def render(
     """The file's text, made from scratch: a header, then one line (or a few) per file,
     grouped by state. `plays`: each story's `Library.play_stats`, to tell the writer how often
     it was shown. (StatusFile keeps the groups from one write to the next instead.)"""
-    listed = [_listed(s, i) for i, s in enumerate(submissions) if _worth_listing(s)]
-    groups = {st: sorted(e for e in listed if e[3]["status"] == st) for st, _, _ in SECTIONS}
-    return _text(groups, "", zone, now, plays or {})
+    groups = _grouped([(s, i) for i, s in enumerate(submissions)])
+    return _text({st: sorted(g) for st, g in groups.items()}, "", zone, now, plays or {})
 
 
 # A file as the file lists it: (its name in lower case, an id, its lines, the submission).
@@ -68,6 +67,15 @@ Listed = tuple[str, int, str, Mapping[str, Any]]
 
 def _listed(sub: Mapping[str, Any], sid: int) -> Listed:
     return (sub["source"].lower(), sid, "".join(_entry(sub)), sub)
+
+
+def _grouped(subs: Iterable[tuple[Mapping[str, Any], int]]) -> dict[Status, list[Listed]]:
+    """The (submission, id) pairs worth listing, as the file lists them, by state."""
+    groups: dict[Status, list[Listed]] = {status: [] for status, _, _ in SECTIONS}
+    for sub, sid in subs:
+        if _worth_listing(sub):
+            groups[sub["status"]].append(_listed(sub, sid))
+    return groups
 
 
 def _text(
@@ -229,9 +237,8 @@ class StatusFile(Worker):
             terms = self.settings.consent_terms
             subs = since.items
             self._status = {s["id"]: s["status"] for s in subs}
-            listed = [_listed(s, s["id"]) for s in subs if _worth_listing(s)]
-            for status, group in self._groups.items():
-                group.replace([e for e in listed if e[3]["status"] == status])
+            for status, listed in _grouped((s, s["id"]) for s in subs).items():
+                self._groups[status].replace(listed)
             ends = ((consent_end(s, terms), s["id"], s) for s in subs)
             self._ending.replace([e for e in ends if e[0] is not None])
         else:
