@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -185,6 +186,8 @@ def run(runs: int = 7) -> list[dict[str, object]]:
             budget_met = None
             if src.suffix == ".jpg" and vs_libvips is not None and vs_pillow is not None:
                 budget_met = vs_libvips <= MAX_VS_LIBVIPS and vs_pillow >= MIN_VS_PILLOW
+            if src.suffix == ".jpg":
+                ms.update({f"{k}_ms": v for k, v in isolation_cost(src, runs).items()})
             rows.append(
                 {
                     "input": label,
@@ -194,12 +197,57 @@ def run(runs: int = 7) -> list[dict[str, object]]:
                     "pillow_ms": p,
                     "libvips_ms": v,
                     "floor_ms": ms["floor"],
+                    "with_faces_in_process_ms": ms.get("process_ms"),
+                    "with_faces_in_child_ms": ms.get("child_ms"),
                     "kiosk_vs_libvips": vs_libvips,
                     "pillow_vs_kiosk": vs_pillow,
                     "budget_met": budget_met,
                 }
             )
     return rows
+
+
+# Run in a Python of its own, started with -c: a child process re-runs its parent's main
+# module, and this one imports libvips and more that the kiosk's children never need.
+_ISOLATION = """
+import json, shutil, statistics, sys, tempfile, time
+from pathlib import Path
+from kiosk.faces import detect_focal
+from kiosk.ingest.images import render_photo
+from kiosk.ingest.isolated import render_and_frame
+from kiosk.ingest.pipeline import Limits
+from kiosk.settings import Settings
+
+def in_process(src, out, limits):
+    rendition = render_photo(src, out, max_px=limits.display_px, thumb_px=limits.thumb_px,
+                             max_bytes=limits.photo_bytes, max_pixels=limits.photo_pixels)
+    detect_focal(out / rendition.image)
+
+def in_child(src, out, limits):
+    render_and_frame(src, out, limits)
+
+if __name__ == "__main__":
+    src, runs, limits = Path(sys.argv[1]), int(sys.argv[2]), Limits.from_settings(Settings())
+    times = {"process": [], "child": []}
+    for i in range(runs + 1):  # the first: warm-up (the forkserver starts)
+        for name, fn in (("process", in_process), ("child", in_child)):
+            out = Path(tempfile.mkdtemp())
+            start = time.perf_counter()
+            fn(src, out, limits)
+            if i:
+                times[name].append((time.perf_counter() - start) * 1000)
+            shutil.rmtree(out)
+    print(json.dumps({k: statistics.median(v) for k, v in times.items()}))
+"""
+
+
+def isolation_cost(src: Path, runs: int) -> dict[str, float]:
+    """Median ms of render + face search in this process and in a decoding child."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ISOLATION, str(src), str(runs)],
+        capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    return json.loads(done.stdout)
 
 
 def environment() -> dict[str, object]:
@@ -263,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
         "Pillow\n"
     )
     print(table(rows))
+    for row in rows:
+        if row.get("with_faces_in_child_ms") is not None:
+            inside, apart = row["with_faces_in_process_ms"], row["with_faces_in_child_ms"]
+            print(
+                f"\n{row['input']}, rendered and searched for a face: {apart:.0f} ms in a "
+                f"decoding child process as the kiosk does it, {inside:.0f} ms in this process "
+                f"(the child costs {apart - inside:.0f} ms)"
+            )
     drop: list[dict[str, object]] = []
     if args.drop_files:
         from bench import drop_latency  # imports this module: load it only when asked

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import re
 import subprocess
 import sys
 import tempfile
@@ -22,12 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port, wait_for
-
-
-def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024  # type: ignore[index]
+from tests.support import free_port, peak_rss_mb, wait_for
 
 
 async def burst(url: str, logins: int, addresses: int) -> collections.Counter[int]:

@@ -149,6 +149,13 @@ class Settings:
         default=80.0,
         metadata=_help("Largest decoded photo accepted, megapixels (decompression-bomb guard)."),
     )
+    photo_memory_mb: int = field(
+        default=512,
+        metadata=_help(
+            "Most memory one photo's decode may take, MB (each is decoded in a child process;"
+            " two at a time). A photo that needs more is refused with a message."
+        ),
+    )
     max_text_kb: int = field(default=64, metadata=_help("Largest story text file accepted, KB."))
     require_consent: bool = field(
         default=False,
@@ -407,6 +414,7 @@ def validate(s: Settings) -> Settings:
         raise SettingsError(f"port = {s.port}: use a number between 1 and 65535")
     positive = ["slide_seconds", "reading_wpm", "poll_seconds", "settle_seconds", "rescan_seconds"]
     positive += ["max_photo_mb", "max_megapixels", "max_text_kb", "session_idle_minutes"]
+    positive += ["photo_memory_mb"]
     positive += ["max_screens", "screens_per_address"]
     positive += ["admin_poll_seconds"]
     for name in positive:

@@ -122,6 +122,73 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return load(overrides=values, environ={})
 
 
+def descendants(pid: int, *, depth: int | None = None) -> list[int]:
+    """Every process below `pid` (children, their children…), or those `depth` levels below
+    it alone (2: its children's children), read from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # the name in parentheses may hold spaces: the fields after its last ")" are fixed
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [(pid, 0)]
+    while todo:
+        parent, level = todo.pop()
+        for kid in parents.get(parent, []):
+            if depth is None or depth == level + 1:
+                found.append(kid)
+            todo.append((kid, level + 1))
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+def pss_mb(pid: int) -> float:
+    """The process's share of the memory it uses (PSS: shared pages divided among their users),
+    in MB; 0 for a process that has ended. Summed over processes it counts each page once."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except (OSError, ValueError):
+        return 0.0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class TreeMemory:
+    """The peak, over a `with` block, of the memory of a process and everything below it (its
+    photo decoders, which come and go): PSS summed over the tree, sampled every 20 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            tree = [self.pid, *descendants(self.pid)]
+            self.peak_mb = max(self.peak_mb, sum(pss_mb(p) for p in tree))
+
+
 class LiveServer:
     """A real uvicorn serving `create_app(settings)` on a loopback port, in a thread.
 

@@ -3,11 +3,16 @@ to fix, nothing else is lost, and the server keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +30,15 @@ from .factories import (
     sixteen_bit_grey,
     story,
 )
-from .support import LiveServer, free_port, make_settings, wait_for
+from .support import (
+    LiveServer,
+    TreeMemory,
+    descendants,
+    free_port,
+    make_settings,
+    peak_rss_mb,
+    wait_for,
+)
 
 
 def animated_gif() -> bytes:
@@ -124,47 +137,99 @@ def test_hostile_folder_loses_nothing_and_ignores_litter(hostile: LiveServer) ->
     assert [s["name"] for s in hostile.library.on_screen()] == ["Good Person"]
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM for {pid}")
-
-
 def test_huge_photos_stream_through_a_small_server(tmp_path: Path) -> None:
     """Three 80 MP PNGs and an 80 MP TIFF (a quarter MB each on disk, 320 MB each decoded whole)
-    dropped at once on a real `kiosk serve`: libvips streams them through a shrink, so the
-    server's peak RSS stays far below even one decoded image (bench/decode_memory.py holds the
-    150 MB budget; this is the never-again bound)."""
+    dropped at once on a real `kiosk serve`: each is decoded in a process of its own, through
+    libvips, which streams it through a shrink. The server stays at the size it had before the
+    drop, and the server with its decoders together stay far below even one decoded image
+    (bench/decode_memory.py holds the 150 MB budget; these are the never-again bounds)."""
     content, data = tmp_path / "content", tmp_path / "data"
     content.mkdir()
+    with _serving(content, data) as (server, port):
+        photos = {f"wall{i}.png": flat_png(8944, 8944, (50 * i, 120, 200)) for i in range(3)}
+        photos["scan.tif"] = flat_tiff(8944, 8944, (180, 140, 90))
+        before = peak_rss_mb(server.pid)
+        with TreeMemory(server.pid) as tree:
+            for name, photo_bytes in photos.items():
+                (content / name).write_bytes(photo_bytes)
+            for name in photos:
+                (content / f"{Path(name).stem}.md").write_text(story(f"Wall {Path(name).stem}"))
+            images = [s["image"] for s in _wait_pending(data, 4)]
+        after = peak_rss_mb(server.pid)
+    assert after < before + 30, f"the server grew from {before:.0f} to {after:.0f} MB"
+    assert tree.peak_mb < 250, f"{tree.peak_mb:.0f} MB for 80 MP photos (one whole is 320 MB)"
+    for image in images:
+        with Image.open(data / "media" / image) as rendition:
+            assert rendition.size == (1920, 1920)
+
+
+def test_a_decoder_stopped_mid_photo_costs_that_photo_alone(tmp_path: Path) -> None:
+    """The process decoding a photo is killed, as the kernel's out-of-memory killer or a crash in
+    a C decoder would end it: that story gets a problem that says what to do, the story dropped
+    with it is pending, and the server serves on."""
+    content, data = tmp_path / "content", tmp_path / "data"
+    content.mkdir()
+    with _serving(content, data) as (server, port):
+        (content / "wall.png").write_bytes(flat_png(8944, 8944, (50, 120, 200)))
+        (content / "wall.md").write_text(story("Wall Painter"))
+        (content / "ada.jpg").write_bytes(jpeg())
+        (content / "ada.md").write_text(story("Ada Lovelace"))
+        # Small photos go first: once Ada is in, a decoder at work is the wall's. It is
+        # stopped each time: a photo that fails while new is tried again, in case it was still
+        # being copied.
+        _wait_pending(data, 1)
+        library = Library(data / "kiosk.db")
+
+        def stopped_until_given_up() -> dict[str, Any] | None:
+            _stop_decoders(server.pid)
+            return _status_of(library, "wall.md", "problem")
+
+        try:
+            wall = wait_for(stopped_until_given_up, timeout=60, interval=0.01)
+        finally:
+            library.close()
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    assert wall["problems"] == [
+        "wall.png stopped the photo decoder (SIGKILL): the file may be damaged, or need more "
+        "memory than this device has. Export it again as a JPEG"
+    ]
+
+
+@contextmanager
+def _serving(content: Path, data: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A real `kiosk serve` (its own process, so its memory is its own) and its port."""
     port = free_port()
     cmd = [sys.executable, "-m", "kiosk.cli", "serve", "--content-dir", str(content),
            "--data-dir", str(data), "--port", str(port)]  # fmt: skip
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        photos = {f"wall{i}.png": flat_png(8944, 8944, (50 * i, 120, 200)) for i in range(3)}
-        photos["scan.tif"] = flat_tiff(8944, 8944, (180, 140, 90))
         wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=60)
-        for name, photo_bytes in photos.items():
-            (content / name).write_bytes(photo_bytes)
-        for name in photos:
-            (content / f"{Path(name).stem}.md").write_text(story(f"Wall {Path(name).stem}"))
-        library = Library(data / "kiosk.db")
-        try:
-            pending = lambda: len(library.submissions("pending")) == 4  # noqa: E731
-            wait_for(pending, timeout=120, interval=0.2)
-            images = [s["image"] for s in library.submissions("pending")]
-        finally:
-            library.close()
-        peak = peak_rss_mb(server.pid)
+        yield server, port
     finally:
         server.terminate()
         server.wait(timeout=15)
-    assert peak < 250, f"peak RSS {peak:.0f} MB for 80 MP photos (one decoded whole is 320 MB)"
-    for image in images:
-        with Image.open(data / "media" / image) as rendition:
-            assert rendition.size == (1920, 1920)
+
+
+def _wait_pending(data: Path, count: int) -> list[dict[str, Any]]:
+    """Wait until the server has `count` stories pending; read without the server's help."""
+    library = Library(data / "kiosk.db")
+    try:
+        pending = lambda: len(library.submissions("pending")) >= count  # noqa: E731
+        wait_for(pending, timeout=120, interval=0.2)
+        return library.submissions("pending")
+    finally:
+        library.close()
+
+
+def _stop_decoders(server: int) -> None:
+    """Kill the server's photo decoders: the processes its forkserver forked."""
+    for pid in descendants(server, depth=2):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _status_of(library: Library, source: str, status: str) -> dict[str, Any] | None:
+    return next((s for s in library.submissions(status) if s["source"] == source), None)
 
 
 def _answers(url: str) -> bool:

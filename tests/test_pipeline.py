@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -40,8 +41,31 @@ def prepared(content: Path, media: Path, source: str, grace_seconds: float = 0.0
 def test_limits_come_from_settings_in_bytes_and_pixels() -> None:
     settings = Settings(max_text_kb=2, max_photo_mb=1.5, max_megapixels=0.5, display_max_px=800)
     assert Limits.from_settings(settings) == Limits(
-        text_bytes=2048, photo_bytes=1_572_864, photo_pixels=500_000, display_px=800, thumb_px=320
+        text_bytes=2048,
+        photo_bytes=1_572_864,
+        photo_pixels=500_000,
+        display_px=800,
+        thumb_px=320,
+        photo_memory_bytes=512 * 2**20,
     )
+
+
+def test_a_photo_that_needs_more_memory_than_allowed_is_refused_with_a_sentence(
+    content: Path, media: Path
+) -> None:
+    """`photo_memory_mb` is enforced by the kernel on the child that decodes the photo: a
+    photo over it becomes a problem that says what to do, and the next photo is decoded."""
+    make_tree(content, {"big.md": story("Big Photo"), "big.jpg": jpeg(4000, 3000)})
+    make_tree(content, {"ada.md": story("Ada Lovelace"), "ada.jpg": jpeg()})
+    tight = dataclasses.replace(LIMITS, photo_memory_bytes=8 * 2**20)
+    (big,) = [e for e in Scanner(content, LIMITS.text_bytes).scan().entries if e.source == "big.md"]
+    refused = prepare(big, tight, media_dir=media, content_dir=content)
+    assert refused.rendition is None
+    assert refused.problems == [
+        "big.jpg needs more than 8 MB of memory to decode: export it again as a JPEG of at most "
+        "24 megapixels"
+    ]
+    assert prepared(content, media, "ada.md").rendition is not None
 
 
 def test_prepare_reads_and_renders_without_a_library(

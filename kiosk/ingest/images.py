@@ -96,6 +96,8 @@ _UNSUPPORTED_RE = re.compile(
     r"unsupported|not supported|not available|no decoding plugin",
     re.IGNORECASE,
 )
+# What libvips, libheif and C++ say when an allocation fails (the decoding child's memory limit)
+_OUT_OF_MEMORY_RE = re.compile(r"out of memory|memory allocation|bad_alloc", re.IGNORECASE)
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 # Modes a big frame is converted and reduced in bands of rows (`_resizable_reduced`)
 _BANDED = {"P", "PA", "1"}
@@ -276,7 +278,7 @@ def _decoded(name: str, data: bytes, max_px: int, max_pixels: int) -> Iterator[I
             # so the target needs no swapping for EXIF orientation.
             img.draft("RGB", _fit(img.size, max_px))
     except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
-        raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
+        raise _decode_failed(name, img.format, exc) from exc
     width, height = img.size  # after draft(): what will be decoded
     with DECODE_BUDGET.hold(width * height + fitted):
         yield _decode_fitted(name, img, data, max_px)
@@ -292,7 +294,7 @@ def _decode_fitted(name: str, img: Image.Image, data: bytes, max_px: int) -> Ima
         orientation = _orientation(img)
         img = _resizable_reduced(img, max_px)  # an exotic mode (LAB TIFF) may have none
     except Exception as exc:
-        raise _unreadable(name, img.format if _says_unsupported(exc) else None) from exc
+        raise _decode_failed(name, img.format, exc) from exc
     img = _shrink(img, max_px)  # the full-size pixels are freed here
     img = _to_srgb(img, icc)
     img = _orient(img, orientation)
@@ -310,7 +312,7 @@ def _stream_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> 
             raise _unreadable(name)  # libvips sees another format in the bytes than Pillow
         img, icc, orientation = to_pillow(fitted)
     except pyvips.Error as exc:
-        raise _unreadable(name, fmt if _says_unsupported(exc) else None) from exc
+        raise _decode_failed(name, fmt, exc) from exc
     img = _to_resizable(img)  # float and 32-bit grey TIFFs come out as they are stored
     img = _to_srgb(img, icc)
     img = _orient(img, orientation)
@@ -330,7 +332,7 @@ def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Im
         source = rgb_rows(pyvips, pixels, width, height, stride)
         img, _, _ = to_pillow(shrunk(source, max_px))
     except Exception as exc:  # libheif and libvips raise anything on bad data
-        raise _unreadable(name, "HEIF" if _says_unsupported(exc) else None) from exc
+        raise _decode_failed(name, "HEIF", exc) from exc
     img = _to_srgb(img, header.info.get("icc_profile"))
     img = _orient(img, _orientation(header))
     img.info.clear()
@@ -384,6 +386,14 @@ def _unsupported_variant(data: bytes) -> str | None:
 
 def _says_unsupported(exc: Exception) -> bool:
     return bool(_UNSUPPORTED_RE.search(str(exc)))
+
+
+def _decode_failed(name: str, fmt: str | None, exc: Exception) -> Exception:
+    """What a decoder's failure means: memory ran out (the caller says how much the photo may
+    have), a kind of `fmt` it lacks, or a damaged file."""
+    if isinstance(exc, MemoryError) or _OUT_OF_MEMORY_RE.search(str(exc)):
+        return MemoryError(str(exc))
+    return _unreadable(name, fmt if _says_unsupported(exc) else None)
 
 
 def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from ..faces import detect_focal
 from ..library import Library, Recorded
 from ..model import STORY_FIELDS, FocalPoint, StoryFields
 from ..settings import Settings
-from .images import PhotoProblem, Rendition, render_photo
+from .images import PhotoProblem, Rendition
+from .isolated import render_and_frame
 from .story import Entry, Story, bare_stem, read_story
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class Limits:
     photo_pixels: int
     display_px: int  # long side of the display rendition
     thumb_px: int  # long side of the admin thumbnail
+    photo_memory_bytes: int  # what one photo's decode may allocate
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -56,6 +57,7 @@ class Limits:
             photo_pixels=settings.max_pixels,
             display_px=settings.display_max_px,
             thumb_px=settings.thumb_px,
+            photo_memory_bytes=settings.photo_memory_mb * 2**20,
         )
 
 
@@ -103,9 +105,7 @@ def prepare(
     rendition = focal = None
     if story.photo is not None:
         try:
-            rendition = _render(story.photo, media_dir, limits)
-            # On the display rendition: small and upright, and there even when it was cached.
-            focal = detect_focal(media_dir / rendition.image)
+            rendition, focal = _render(story.photo, media_dir, limits)
         except PhotoProblem as exc:
             # A photo written moments ago may still be arriving; one "from the future"
             # (the clock jumped back) is treated as old, or it would wait forever.
@@ -188,16 +188,9 @@ def file_owner(path: Path | None) -> str:
         return ""
 
 
-def _render(photo: Path, media_dir: Path, limits: Limits) -> Rendition:
+def _render(photo: Path, media_dir: Path, limits: Limits) -> tuple[Rendition, FocalPoint | None]:
     try:
-        return render_photo(
-            photo,
-            media_dir,
-            max_px=limits.display_px,
-            thumb_px=limits.thumb_px,
-            max_bytes=limits.photo_bytes,
-            max_pixels=limits.photo_pixels,
-        )
+        return render_and_frame(photo, media_dir, limits)
     except OSError as exc:
         if exc.errno in STORAGE_ERRNOS:
             raise StorageFull(

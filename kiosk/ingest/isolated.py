@@ -1,0 +1,137 @@
+"""Each photo is decoded, rendered and searched for a face in a child process of its own.
+
+The decoders are C libraries (libjpeg, libpng, libheif, libvips, OpenCV) fed files from a share
+anyone may write to. In a child, a file that crashes one of them, or needs more memory than a
+photo may have (`photo_memory_mb`, enforced by the kernel as RLIMIT_DATA), or never finishes,
+costs that photo alone: it gets a sentence that says what to do, and the server, its other
+photos and its memory are untouched. Whatever a decode allocates goes back to the system when
+the child exits, so the server stays at its idle size however big the drop.
+
+Children are forked from a small server process of multiprocessing's own (the forkserver), which
+imports Pillow, numpy and OpenCV once, so a photo costs a fork, not an import of each library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import resource
+import signal
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..faces import detect_focal
+from ..model import FocalPoint
+from .images import PhotoProblem, Rendition, render_photo
+
+if TYPE_CHECKING:
+    from .pipeline import Limits
+
+log = logging.getLogger(__name__)
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+# What every child needs, imported once in the forkserver (a missing OpenCV is skipped).
+_CONTEXT.set_forkserver_preload(["__main__", "kiosk.ingest.isolated", "numpy", "cv2"])
+# Photos decoded at once, each up to photo_memory_mb: the server's thread pool may ask for more.
+_AT_ONCE = threading.BoundedSemaphore(2)
+DECODE_SECONDS = 300  # a 48 MP HEIC takes ~10 s on a Raspberry Pi 4; a decoder stuck in a loop
+
+
+def render_and_frame(
+    photo: Path, media_dir: Path, limits: Limits
+) -> tuple[Rendition, FocalPoint | None]:
+    """`render_photo` and `detect_focal` of `photo`, done in a child process.
+
+    Raises PhotoProblem for a photo that cannot be shown (a decoder crashed, memory or time ran
+    out); OSError from the child (disk full, source gone) is raised here as it was there.
+    """
+    with _AT_ONCE:
+        receiver, sender = _CONTEXT.Pipe(duplex=False)
+        sizes = {
+            "max_px": limits.display_px,
+            "thumb_px": limits.thumb_px,
+            "max_bytes": limits.photo_bytes,
+            "max_pixels": limits.photo_pixels,
+        }
+        # plain values: a Limits would import the whole pipeline (and the library) in each child
+        args = (sender, photo, media_dir, sizes, limits.photo_memory_bytes)
+        child = _CONTEXT.Process(target=_child, args=args, name="kiosk-photo", daemon=True)
+        child.start()
+        sender.close()  # the child has its own copy: EOF here once the child is gone
+        try:
+            if receiver.poll(DECODE_SECONDS):
+                reply = receiver.recv()
+            else:
+                child.kill()
+                reply = PhotoProblem(
+                    f"{photo.name} took more than {DECODE_SECONDS // 60} minutes to decode: "
+                    "export it again as a JPEG"
+                )
+        except EOFError:  # it ended without a word: killed, or crashed in a decoder
+            reply = None
+        finally:
+            receiver.close()
+            child.join()
+    if reply is None:
+        raise _stopped(photo.name, child.exitcode)
+    if isinstance(reply, BaseException):
+        raise reply
+    return reply
+
+
+def _child(
+    reply: Connection, photo: Path, media_dir: Path, sizes: dict[str, int], memory: int
+) -> None:
+    # On top of what the child already holds: the libraries' own reservations (OpenBLAS', for
+    # one) count as data before a pixel is decoded, and vary with the machine.
+    limit = _data_in_use() + memory
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    # If memory runs out all the same (the Pi's, or the service's MemoryMax), the kernel kills
+    # a decoder before the server or the screen's Chromium.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    answer: object
+    try:
+        rendition = render_photo(photo, media_dir, **sizes)
+        # On the display rendition: small and upright, and there even when it was cached.
+        answer = (rendition, detect_focal(media_dir / rendition.image))
+    except MemoryError:
+        answer = PhotoProblem(
+            f"{photo.name} needs more than {memory // 2**20} MB of memory to decode: export it "
+            "again as a JPEG of at most 24 megapixels"
+        )
+    except (PhotoProblem, OSError) as exc:
+        answer = exc
+    except Exception as exc:  # a bug of ours: the server logs it as it would its own
+        answer = RuntimeError(f"rendering {photo.name} failed: {type(exc).__name__}: {exc}")
+    reply.send(answer)
+    reply.close()
+
+
+def _data_in_use() -> int:
+    """Bytes of this process's data segment and private writable mappings (what RLIMIT_DATA
+    counts)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _stopped(name: str, exitcode: int | None) -> PhotoProblem:
+    how = _signal_name(-exitcode) if exitcode is not None and exitcode < 0 else f"exit {exitcode}"
+    log.warning("the decoder of %s stopped (%s)", name, how)
+    return PhotoProblem(
+        f"{name} stopped the photo decoder ({how}): the file may be damaged, or need more memory "
+        "than this device has. Export it again as a JPEG"
+    )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
