@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from kiosk.assets import code_version
+from kiosk.auth import SESSION_COOKIE
 from kiosk.settings import Settings
 
 from .factories import jpeg, make_tree, seed_pending, story
@@ -214,6 +215,40 @@ def test_keyboard_tabs_edit_form_and_sign_out(
     expect(page).to_have_url(re.compile("/admin/login$"))
     page.goto(server.url + "/admin")
     expect(page).to_have_url(re.compile("/admin/login$"))
+
+
+def test_a_tab_clicked_before_the_modules_run_is_the_tab_shown(
+    page: Page, server: LiveServer
+) -> None:
+    """On a Raspberry Pi over Wi-Fi the page's modules can take a second or more to arrive: a
+    moderator's click on a tab meanwhile is not lost. Here main.js (which wires the tabs) is held
+    back until after the click."""
+    session = signed_in(server).cookies[SESSION_COOKIE]
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": session, "url": server.url}])
+    held: list[Route] = []
+    main_js = re.compile(r"/admin/js/[^/]+/main\.js$")
+    page.route(main_js, lambda route: held.append(route))
+    with page.expect_request(main_js):
+        page.goto(server.url + "/admin", wait_until="commit")
+
+    page.get_by_role("tab", name=re.compile("^On the screens")).click()
+    assert len(held) == 1, "main.js should still be held back"
+    expect(page.locator("#panel-pending")).to_be_visible()  # nothing has run yet
+    held[0].continue_()
+
+    expect(page.locator("#panel-approved")).to_be_visible()
+    expect(page.locator("#panel-pending")).to_be_hidden()
+    on_screens = page.get_by_role("tab", name=re.compile("^On the screens"))
+    expect(on_screens).to_have_attribute("aria-selected", "true")
+    expect(on_screens).to_have_attribute("tabindex", "0")
+    expect(page).to_have_url(re.compile("/admin#approved$"))
+    expect(page.get_by_text("No story is approved yet.")).to_be_visible()
+
+    page.get_by_role("tab", name=re.compile("^Rejected")).click()  # the modules have run now
+    expect(page.locator("#panel-rejected")).to_be_visible()
+    page.go_back()  # the address says which tab: Back goes back a tab
+    expect(page.locator("#panel-approved")).to_be_visible()
+    expect(on_screens).to_have_attribute("aria-selected", "true")
 
 
 def example_content(server: LiveServer, content: Path) -> None:

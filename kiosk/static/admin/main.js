@@ -154,10 +154,12 @@ function listen() {
 }
 
 // ---- tabs (WAI-ARIA tabs pattern: arrow keys move between tabs) -------------------------------
+// Each tab is a link to its own address (#pending, #approved…), so a click counts even if it
+// comes before this module has run. The address says which tab is shown: the page shows the tab
+// it names when it starts, and again whenever it changes (a click, the arrow keys, Back).
 const tabs = [...document.querySelectorAll('[role="tab"]')];
 
-function showTab(name, focus = false) {
-  const tab = tabs.find((t) => t.dataset.tab === name) || tabs[0];
+function showTab(tab) {
   state.tab = tab.dataset.tab;
   for (const t of tabs) {
     const selected = t === tab;
@@ -165,22 +167,34 @@ function showTab(name, focus = false) {
     t.tabIndex = selected ? 0 : -1;
     document.getElementById(t.getAttribute("aria-controls")).hidden = !selected;
   }
-  if (focus) tab.focus();
   tab.scrollIntoView({ block: "nearest", inline: "nearest" });
-  history.replaceState(null, "", `#${state.tab}`);
+  if (location.hash !== tab.hash) history.replaceState(null, "", tab.hash);
   refresh();
 }
 
+const tabInAddress = () => tabs.find((t) => t.hash === location.hash);
+
 function setUpTabs() {
+  // An address naming no tab (the "Skip to content" link's #main) leaves the tab as it is.
+  window.addEventListener("hashchange", () => {
+    const tab = tabInAddress();
+    if (tab) showTab(tab);
+  });
   for (const tab of tabs) {
-    tab.addEventListener("click", () => showTab(tab.dataset.tab));
     tab.addEventListener("keydown", (event) => {
+      if (event.key === " ") {
+        event.preventDefault(); // a link would scroll the page; a tab, like a button, is pressed
+        tab.click();
+        return;
+      }
       const i = tabs.indexOf(tab);
       const targets = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 };
       const next = targets[event.key];
       if (next === undefined) return;
       event.preventDefault();
-      showTab(tabs[(next + tabs.length) % tabs.length].dataset.tab, true);
+      const target = tabs[(next + tabs.length) % tabs.length];
+      target.focus();
+      location.replace(target.href); // stepping along the tabs leaves no trail for Back
     });
   }
 }
@@ -213,7 +227,7 @@ setUpTabs();
 setUpMore();
 setUpPreviewScreen();
 setUpSignOut();
-showTab(location.hash.slice(1) || "pending");
+showTab(tabInAddress() || tabs[0]);
 listen();
 // Without the event stream, ask every `poll_ms`; the Screens tab too (a heartbeat that stops
 // is no change in the library, so no event says a screen went silent).
