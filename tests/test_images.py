@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin, PngImagePlugin
+from PIL import Image, ImageCms, ImageDraw, JpegImagePlugin
 
 from kiosk.ingest import decoders, images
 from kiosk.ingest.images import PhotoProblem, Rendition, render_photo, rendition_names
@@ -819,47 +819,3 @@ def test_a_big_png_renders_without_libvips_too(
     display = opened(media, result.image)
     assert display.size == (result.width, result.height) == (800, 600)
     assert close(display.getpixel((790, 10)), BLUE, 40)  # orientation 6: the marker top right
-
-
-def test_concurrent_decodes_stay_within_the_pixel_budget(
-    src: Path, media: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Six 2 MP PNGs and one 5 MP one (more than the whole 4.5 MP budget) rendered at once, all
-    decoded whole: two 2 MP decodes at a time (each weighs its pixels and its fitted copy), and
-    the 5 MP one alone, but it does run."""
-    monkeypatch.setattr(images, "DECODE_BUDGET", images.PixelBudget(4_500_000))
-    monkeypatch.setattr(images, "STREAMED_OVER", 10_000_000)  # Pillow's whole-frame decodes
-    sizes = [(2000, 1000)] * 6 + [(2500, 2000)]
-    paths = [write(src, f"p{i}.png", png(*size, color=(i, 90, 60))) for i, size in enumerate(sizes)]
-    decoding: list[int] = []  # pixels of each decode in progress
-    seen: list[list[int]] = []
-    lock = threading.Lock()
-    real_load = PngImagePlugin.PngImageFile.load
-
-    def counted_load(self: PngImagePlugin.PngImageFile):  # noqa: ANN202 (Pillow's own type)
-        with lock:
-            decoding.append(self.width * self.height)
-            seen.append(list(decoding))
-        try:
-            return real_load(self)
-        finally:
-            with lock:
-                decoding.remove(self.width * self.height)
-
-    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counted_load)
-    start = threading.Barrier(len(paths))
-
-    def work(path: Path) -> None:
-        start.wait()
-        render(path, media, max_px=400)
-
-    threads = [threading.Thread(target=work, args=(p,)) for p in paths]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
-    assert len(list(media.glob("*-400.jpg"))) == len(paths)
-    assert [5_000_000] in seen  # the big one ran, alone
-    assert [2_000_000, 2_000_000] in seen  # two fit the budget together
-    assert all(sum(at_once) <= 4_500_000 for at_once in seen if len(at_once) > 1), seen

@@ -1,9 +1,9 @@
 """Photos -> renditions: load, orient, strip every bit of metadata, fit, write under a content hash.
 
-`render_photo` is called from the ingest thread pool, so nothing here touches process-wide state
-(no warning filters, no `Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`) except
-`DECODE_BUDGET`, which every render in the process shares on purpose, and, once at import or
-first use, allocator and libvips settings that only change where memory goes.
+`render_photo` runs in a decoding child process (kiosk/ingest/isolated.py), one photo per child:
+what it allocates goes back to the system when the child exits, and the child's memory limit
+bounds it. Nothing here touches process-wide state (no warning filters, no
+`Image.MAX_IMAGE_PIXELS`, no `LOAD_TRUNCATED_IMAGES`) but libvips' settings, once, on first use.
 
 Memory: Pillow holds 4 bytes per decoded pixel, however small the file (an 80 MP PNG of one
 colour is a quarter of a megabyte and 320 MB decoded). JPEG is decoded smaller than it is stored
@@ -11,23 +11,18 @@ colour is a quarter of a megabyte and 320 MB decoded). JPEG is decoded smaller t
 frame, so big PNG, TIFF and WebP photos go through libvips instead, which reads them a band of
 rows at a time and shrinks as it reads (WebP even while decoding): an 80 MP PNG costs ~25 MB
 instead of 320. A big HEIC is decoded whole by libheif and shrunk in that buffer; a big palette
-or 1-bit frame is converted band by band. Every render, streamed or whole, waits for room in a
-budget of megapixels.
+or 1-bit frame is converted band by band.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import io
 import math
 import os
 import re
 import struct
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -48,21 +43,6 @@ from .decoders import (
     vips,
     vips_fitted,
 )
-
-if "PILLOW_BLOCK_SIZE" not in os.environ:
-    # Pillow allocates pixels in 16 MB blocks by default. glibc serves those from a per-thread
-    # heap and keeps them after free (it only ever unmaps blocks over 32 MB), so each ingest
-    # thread would hold on to the largest image it ever decoded: four threads, four 80 MP
-    # images' worth of memory. Blocks of 64 MB are mapped for each image and given back.
-    Image.core.set_block_size(64 * 1024 * 1024)
-_MMAP_ABOVE = 1024 * 1024
-if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-    # The same for every other big buffer (libvips' rows, Pillow's resized copies, the
-    # encoded JPEG): glibc's threshold for mapping (instead of keeping in a heap) rises to
-    # whatever was last freed, up to 32 MB, so each ingest thread keeps tens of MB after its
-    # photo is done. A fixed threshold maps anything over 1 MB and hands it back on free.
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
-        ctypes.CDLL(None).mallopt(-3, _MMAP_ABOVE)  # M_MMAP_THRESHOLD
 
 # Formats libvips reads in bands of rows (and WebP at a reduced scale): photos with more pixels
 # than STREAMED_OVER go through it. Below that Pillow is as fast and a whole frame is small.
@@ -111,39 +91,6 @@ _WHITE = (255, 255, 255)
 _SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
 
 
-class PixelBudget:
-    """A semaphore counted in decoded pixels: decodes run together while their pixels fit.
-
-    One bigger than the whole budget still runs, alone, once everything else has finished.
-    """
-
-    def __init__(self, pixels: int) -> None:
-        self.pixels = pixels
-        self.in_use = 0
-        self._room = threading.Condition()
-
-    @contextmanager
-    def hold(self, pixels: int) -> Iterator[None]:
-        weight = min(pixels, self.pixels)  # a huge image waits for an empty budget, not forever
-        with self._room:
-            self._room.wait_for(lambda: self.in_use + weight <= self.pixels)
-            self.in_use += weight
-        try:
-            yield
-        finally:
-            with self._room:
-                self.in_use -= weight
-                self._room.notify_all()
-
-
-# 12 MP is ~48 MB of pixels. A render weighs what it holds at once: the pixels decoded (a 12 MP
-# JPEG decodes at half size, 3 MP) or, streamed, the rows libvips keeps (~1,000 of them), plus
-# the fitted copy (1920 × 1440, 2.8 MP). So two phone JPEGs run together (one a core here),
-# an 80 MP PNG or a 12 MP HEIC alone.
-DECODE_BUDGET = PixelBudget(12_000_000)
-_STREAM_ROWS = 1024
-
-
 @dataclass(frozen=True)
 class Rendition:
     photo_hash: str  # sha256 hex of the source file's bytes
@@ -185,12 +132,10 @@ def render_photo(
     cached = _cached(media_dir, photo_hash, image_name, thumb_name)
     if cached:
         return cached
-    # inside the budget until written: the display copy and its encoding weigh as much as a
-    # phone photo's decode
-    with _decoded(path.name, data, max_px, max_pixels) as display:
-        thumbnail = _shrink(display, thumb_px, reducing_gap=_THUMB_REDUCING_GAP)
-        _write_jpeg(display, media_dir / image_name, DISPLAY_QUALITY)
-        _write_jpeg(thumbnail, media_dir / thumb_name, THUMB_QUALITY)
+    display = _decoded(path.name, data, max_px, max_pixels)
+    thumbnail = _shrink(display, thumb_px, reducing_gap=_THUMB_REDUCING_GAP)
+    _write_jpeg(display, media_dir / image_name, DISPLAY_QUALITY)
+    _write_jpeg(thumbnail, media_dir / thumb_name, THUMB_QUALITY)
     return Rendition(photo_hash, image_name, thumb_name, *display.size)
 
 
@@ -253,24 +198,16 @@ def _cached(media_dir: Path, photo_hash: str, image_name: str, thumb_name: str) 
     return Rendition(photo_hash, image_name, thumb_name, width, height)
 
 
-@contextmanager
-def _decoded(name: str, data: bytes, max_px: int, max_pixels: int) -> Iterator[Image.Image]:
-    """Upright 8-bit sRGB RGB pixels whose long side is at most `max_px`, and nothing else,
-    while the decode budget holds room for them."""
+def _decoded(name: str, data: bytes, max_px: int, max_pixels: int) -> Image.Image:
+    """Upright 8-bit sRGB RGB pixels whose long side is at most `max_px`, and nothing else."""
     img = _open(name, data, max_pixels)
     width, height = img.size
-    fitted = _fitted_pixels(img.size, max_px)
     if img.format in _STREAMED and width * height > STREAMED_OVER and vips():
-        # libvips holds a band of rows, never the whole frame
-        with DECODE_BUDGET.hold(min(width * height, width * _STREAM_ROWS) + fitted):
-            yield _stream_fitted(name, img, data, max_px)
-        return
+        return _stream_fitted(name, img, data, max_px)  # a band of rows, never the whole frame
     if img.format == "HEIF" and img.mode == "RGB" and width * height > STREAMED_OVER and vips():
         # decoded whole by libheif (3 bytes a pixel), shrunk by libvips from that memory:
         # never also copied into Pillow's 4 bytes a pixel
-        with DECODE_BUDGET.hold(width * height + fitted):
-            yield _heif_fitted(name, img, data, max_px)
-        return
+        return _heif_fitted(name, img, data, max_px)
     try:
         if img.format in ("JPEG", "MPO") and max(img.size) > max_px:
             # The IDCT scales by 1/2, 1/4 or 1/8 while decoding; Pillow picks the smallest that
@@ -279,9 +216,7 @@ def _decoded(name: str, data: bytes, max_px: int, max_pixels: int) -> Iterator[I
             img.draft("RGB", _fit(img.size, max_px))
     except Exception as exc:  # decoders raise anything from OSError to struct.error on bad data
         raise _decode_failed(name, img.format, exc) from exc
-    width, height = img.size  # after draft(): what will be decoded
-    with DECODE_BUDGET.hold(width * height + fitted):
-        yield _decode_fitted(name, img, data, max_px)
+    return _decode_fitted(name, img, data, max_px)
 
 
 def _decode_fitted(name: str, img: Image.Image, data: bytes, max_px: int) -> Image.Image:
@@ -337,11 +272,6 @@ def _heif_fitted(name: str, header: Image.Image, data: bytes, max_px: int) -> Im
     img = _orient(img, _orientation(header))
     img.info.clear()
     return img
-
-
-def _fitted_pixels(size: tuple[int, int], max_px: int) -> int:
-    width, height = _fit(size, max_px) if max(size) > max_px else size
-    return width * height
 
 
 def _open(name: str, data: bytes, max_pixels: int) -> Image.Image:
