@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-# What every child needs, imported once in the forkserver (a missing OpenCV is skipped).
-_CONTEXT.set_forkserver_preload(["__main__", "kiosk.ingest.isolated", "numpy", "cv2"])
+# What every child needs, imported once in the forkserver (a missing OpenCV is skipped). Each
+# child also runs its parent's main module again (multiprocessing's rule), which for the server
+# is `kiosk` or `python -m kiosk.cli`: with kiosk.cli's imports done here, that costs no import.
+_CONTEXT.set_forkserver_preload(["kiosk.cli", "kiosk.ingest.isolated", "numpy", "cv2"])
 # Photos decoded at once, each up to photo_memory_mb: the server's thread pool may ask for more.
 _AT_ONCE = threading.BoundedSemaphore(2)
 DECODE_SECONDS = 300  # a 48 MP HEIC takes ~10 s on a Raspberry Pi 4; a decoder stuck in a loop
