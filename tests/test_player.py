@@ -327,6 +327,7 @@ def test_offline_then_browser_restart_then_server_back(tmp_path: Path, browser: 
               const cache = await caches.open('kiosk');
               const urls = (await cache.keys()).map((r) => new URL(r.url).pathname);
               return urls.includes('/display') && urls.includes('/api/playlist')
+                && urls.includes({json.dumps(photo)})
                 && urls.filter((u) => u.startsWith('/media/')).length === 2;
             }""",
             timeout=15000,
