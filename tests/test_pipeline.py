@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.ingest import isolated
 from kiosk.ingest.pipeline import Limits, NotSettled, Prepared, prepare, record
 from kiosk.ingest.scan import Scanner
 from kiosk.library import Library
@@ -183,3 +184,18 @@ def test_recording_the_same_content_twice_adds_one_revision(
         assert (sub["name"], sub["photo_path"]) == ("Babette Ruiz", "babette.jpg")
     finally:
         library.close()
+
+
+def test_a_photo_whose_decoder_never_finishes_is_given_up(
+    content: Path, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decoder stuck in a loop is killed after `DECODE_SECONDS` (5 minutes; here less than a
+    12 MP photo needs), and the photo gets a sentence; the next photo is decoded."""
+    make_tree(content, {"slow.md": story("Slow Photo"), "slow.jpg": jpeg(4000, 3000)})
+    make_tree(content, {"ada.md": story("Ada Lovelace"), "ada.jpg": jpeg()})
+    monkeypatch.setattr(isolated, "DECODE_SECONDS", 0.01)
+    given_up = prepared(content, media, "slow.md")
+    assert given_up.rendition is None
+    assert given_up.problems == ["slow.jpg took too long to decode: export it again as a JPEG"]
+    monkeypatch.setattr(isolated, "DECODE_SECONDS", 60)
+    assert prepared(content, media, "ada.md").rendition is not None

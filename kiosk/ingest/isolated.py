@@ -68,9 +68,9 @@ def render_and_frame(
                 reply = receiver.recv()
             else:
                 child.kill()
+                took = f"{DECODE_SECONDS / 60:g} minutes" if DECODE_SECONDS >= 120 else "too long"
                 reply = PhotoProblem(
-                    f"{photo.name} took more than {DECODE_SECONDS // 60} minutes to decode: "
-                    "export it again as a JPEG"
+                    f"{photo.name} took {took} to decode: export it again as a JPEG"
                 )
         except EOFError:  # it ended without a word: killed, or crashed in a decoder
             reply = None
