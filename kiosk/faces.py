@@ -18,8 +18,8 @@ from PIL import Image, ImageOps
 from .model import FocalPoint
 
 _UNLOADED: Any = object()
-# Imported on the first photo (`_opencv()`): OpenCV and numpy are ~33 MB the idle server need
-# not hold. None: not installed, an optional extra, and framing falls back to the default.
+# Imported by `opencv()`, where photos are decoded (kiosk/ingest/warm.py), never in the server.
+# None: not installed, an optional extra, and framing falls back to the default.
 cv2: Any = _UNLOADED
 np: Any = None
 
@@ -34,7 +34,7 @@ SIDES = 0.25  # either side, in face widths
 def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
     """The largest face with room for the head around it, as (left, top, right, bottom)
     fractions of the image as shown (EXIF orientation applied); None if no face or no OpenCV."""
-    if _opencv() is None:
+    if opencv() is None:
         return None
     upright = ImageOps.exif_transpose(image)
     gray = upright.convert("L")
@@ -71,7 +71,7 @@ def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
 def detect_focal(rendition: Path) -> FocalPoint | None:
     """The focal point of a display rendition (upright, metadata-free): the face's centre, or
     None when no face is found, OpenCV is missing or the file cannot be read."""
-    if _opencv() is None:
+    if opencv() is None:
         return None
     try:
         with Image.open(rendition) as image:
@@ -122,7 +122,7 @@ def _largest_face(
 _SEARCHING = threading.BoundedSemaphore(2)
 
 
-def _opencv() -> Any:
+def opencv() -> Any:
     global cv2, np
     if cv2 is _UNLOADED:
         try:

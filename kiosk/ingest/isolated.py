@@ -8,7 +8,8 @@ photos and its memory are untouched. Whatever a decode allocates goes back to th
 the child exits, so the server stays at its idle size however big the drop.
 
 Children are forked from a small server process of multiprocessing's own (the forkserver), which
-imports Pillow, numpy and OpenCV once, so a photo costs a fork, not an import of each library.
+loads Pillow, pillow-heif, libvips and OpenCV once, so a photo costs a fork (~10 ms), not a load
+of each library (~350 ms).
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-# What every child needs, imported once in the forkserver (a missing OpenCV is skipped). Each
-# child also runs its parent's main module again (multiprocessing's rule), which for the server
-# is `kiosk` or `python -m kiosk.cli`: with kiosk.cli's imports done here, that costs no import.
-_CONTEXT.set_forkserver_preload(["kiosk.cli", "kiosk.ingest.isolated", "numpy", "cv2"])
+# What every child needs, loaded once in the forkserver (warm.py). Each child also runs its
+# parent's main module again (multiprocessing's rule), which for the server is `kiosk` or
+# `python -m kiosk.cli`: with kiosk.cli's imports done there, that costs no import either.
+_CONTEXT.set_forkserver_preload(["kiosk.cli", "kiosk.ingest.isolated", "kiosk.ingest.warm"])
 # Photos decoded at once, each up to photo_memory_mb: the server's thread pool may ask for more.
 _AT_ONCE = threading.BoundedSemaphore(2)
 DECODE_SECONDS = 300  # a 48 MP HEIC takes ~10 s on a Raspberry Pi 4; a decoder stuck in a loop
