@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
+import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -187,6 +190,53 @@ class TreeMemory:
         while not self._stop.wait(0.02):
             tree = [self.pid, *descendants(self.pid)]
             self.peak_mb = max(self.peak_mb, sum(pss_mb(p) for p in tree))
+
+
+def _source_copy(dest: Path) -> Path:
+    """The files git tracks (what a clone has), so build leftovers never reach the checkout."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        if (REPO / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    return dest
+
+
+def install_wheel(root: Path) -> Path:
+    """Build the wheel from the files git tracks and install it in a venv under `root`, outside
+    the checkout (what install.sh and pipx give a user); returns the venv folder.
+
+    Its dependencies come from this environment's site-packages (a .pth line) so nothing is
+    downloaded again; the program itself comes only from the wheel."""
+    src = _source_copy(root / "src")
+    dist = root / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(dist), str(src)],
+        check=True,
+        cwd=root,
+    )
+    (wheel,) = dist.glob("*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(
+        subprocess.run(
+            [venv / "bin/python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    (site / "test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q"]
+        + ["--no-deps", "--no-index", str(wheel)],
+        check=True,
+        cwd=root,
+    )
+    return venv
 
 
 class LiveServer:

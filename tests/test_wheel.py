@@ -4,19 +4,15 @@ serve every shipped theme and static file from there (what install.sh and pipx g
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .support import free_port, wait_for
+from .support import REPO, free_port, install_wheel, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
 SHIPPED_THEMES = sorted(p.parent.name for p in (REPO / "themes").glob("*/theme.toml"))
 STATIC_FILES = sorted(
     p.relative_to(REPO / "kiosk" / "static").as_posix()
@@ -25,52 +21,13 @@ STATIC_FILES = sorted(
 )
 
 
-def _source_copy(dest: Path) -> Path:
-    """The files git tracks (what a clone has), so build leftovers never reach the checkout."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout
-    for rel in filter(None, listed.decode().split("\0")):
-        if (REPO / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dest / rel)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv outside the checkout with the built wheel in it; returns the venv folder.
 
     Its dependencies come from the test environment's site-packages (a .pth line) so the test does
     not download them again; the program itself comes only from the wheel."""
-    root = tmp_path_factory.mktemp("wheel")
-    src = _source_copy(root / "src")
-    dist = root / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(dist), str(src)],
-        check=True,
-        cwd=root,
-    )
-    (wheel,) = dist.glob("*.whl")
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = Path(
-        subprocess.run(
-            [venv / "bin/python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    (site / "test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q"]
-        + ["--no-deps", "--no-index", str(wheel)],
-        check=True,
-        cwd=root,
-    )
-    return venv
+    return install_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="module")
