@@ -85,8 +85,11 @@ RECORD_FRAMES_JS = """() => {
 }"""
 FADE_MS_JS = "() => parseFloat(getComputedStyle(document.documentElement)"
 FADE_MS_JS += ".getPropertyValue('--fade')) || 1200"
-# How the incoming layer fades, as the page has it: the bare crossfade must fade the same way.
-FADE_CSS_JS = "() => getComputedStyle(document.querySelector('.is-active')).transition"
+# How the incoming photo fades, as the page has it: the bare crossfade must fade the same way.
+# The player fades a slide's parts, its photo among them, and not the layer (display.css).
+FADE_CSS_JS = """() => getComputedStyle(
+  document.querySelector('.is-active > .photo') || document.querySelector('.is-active')
+).transition"""
 # A function, not a string: the player's CSP forbids evaluating strings.
 AT_LEAST_JS = "(n) => Boolean(window.kiosk) && window.kiosk.transitions >= n"
 # The recorder has drawn `ms` past the start of transition n: its fade is over.
@@ -98,8 +101,9 @@ FADE_OVER_JS = """([n, ms]) => {
 POLL_MS = 100  # waits look this often, not every frame: they must not add to the frames measured
 
 # The least a crossfading wall does: the player's two layers and their CSS (display.css), a
-# full-screen photo in each, the next photo decoded before the layers swap. `window.kiosk`
-# counts transitions as the player does, for the same recorder and waits.
+# full-screen photo in each, the next photo decoded before the layers swap. The player fades
+# each part of a layer, its photo among them; here the layer holds the photo alone and fades.
+# `window.kiosk` counts transitions as the player does, for the same recorder and waits.
 BARE_PAGE = """<!doctype html>
 <html lang="en" style="--fade: %(fade_ms)dms">
 <meta charset="utf-8">

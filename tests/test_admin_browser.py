@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 PREVIEW_SHOWN = """(frame) => {
     const doc = frame.contentDocument;
     const layer = doc && doc.querySelector('.is-active');
-    return Boolean(layer) && getComputedStyle(layer).opacity === '1';
+    return Boolean(layer) && doc.getAnimations().length === 0;
 }"""
 
 

@@ -498,9 +498,8 @@ def test_screenshot_fits_the_screen(
     try:
         page = ctx.new_page()
         page.goto(f"{example_server.url}/display?screen={screen_name}&slide_ms=600000")
-        page.wait_for_function(
-            "() => window.kiosk.transitions === 1 && getComputedStyle("
-            "document.querySelector('.slide.is-active .text')).opacity === '1'"
+        page.wait_for_function(  # and its fade is over
+            "() => window.kiosk.transitions === 1 && document.getAnimations().length === 0"
         )
         page.evaluate("document.fonts.ready")
         layout = page.evaluate(
@@ -586,3 +585,70 @@ def test_one_approval_costs_a_screen_the_changes_and_the_new_slide(
     playlists = [u for u in urls if u.startswith("/api/playlist")]
     assert playlists and all("since=" in u for u in playlists), urls
     assert sum(size for u, size in fetched if not u.startswith("/media/")) < 5000, fetched
+
+
+# Per animation frame of one slide change: the elements whose opacity animates (or waits to),
+# and those of them with an ancestor whose opacity animates too. Such an ancestor needs an
+# offscreen pass of its own for every frame of the fade (a render surface, in Chromium).
+NESTED_FADES = """(fadeMs) => new Promise((resolve) => {
+  const start = window.kiosk.transitions;
+  const seen = new Set();
+  const nested = new Set();
+  const under = new Set(); // which of the incoming photo and name fade, by themselves or within
+  const fadesWith = (el, own) => {
+    for (let e = el; e; e = e.parentElement) if (own.has(e)) return true;
+    return false;
+  };
+  let changed = 0;
+  const label = (el, pseudo) =>
+    el.tagName.toLowerCase() + Array.from(el.classList, (c) => '.' + c).join('') + (pseudo || '');
+  const fadesOpacity = (a) => a.transitionProperty !== undefined
+    ? a.transitionProperty === 'opacity'
+    : a.effect.getKeyframes().some((k) => 'opacity' in k);
+  const look = () => {
+    if (!changed && window.kiosk.transitions > start) changed = performance.now();
+    if (changed) {
+      const fading = document.getAnimations()
+        .filter((a) => a.playState === 'running' && a.effect && a.effect.target && fadesOpacity(a))
+        .map((a) => [a.effect.target, a.effect.pseudoElement]);
+      const own = new Set(fading.filter(([, pseudo]) => !pseudo).map(([el]) => el));
+      for (const part of ['img[data-field="image"]', '[data-field="name"]']) {
+        if (fadesWith(document.querySelector('.slide.is-active ' + part), own)) under.add(part);
+      }
+      for (const [el, pseudo] of fading) {
+        seen.add(label(el, pseudo));
+        for (let up = pseudo ? el : el.parentElement; up; up = up.parentElement) {
+          if (own.has(up)) nested.add(label(el, pseudo) + ' inside ' + label(up));
+        }
+      }
+    }
+    if (changed && performance.now() - changed > fadeMs + 100) {
+      resolve({ seen: [...seen].sort(), nested: [...nested].sort(), under: [...under].sort() });
+    } else {
+      requestAnimationFrame(look);
+    }
+  };
+  look();
+})"""
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_crossfade_is_flat(example_server: LiveServer, browser: Any, theme: str) -> None:
+    """While one slide fades into the next, no fading element lies inside another fading one:
+    each fades on its own layer, and the compositor draws no offscreen pass for a whole slide."""
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{example_server.url}/display?screen={theme}&slide_ms=3600")
+        page.wait_for_function("() => window.kiosk.transitions >= 1")
+        fade_ms = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.documentElement)"
+            ".getPropertyValue('--fade'))"
+        )
+        assert fade_ms == 1200
+        fades = page.evaluate(NESTED_FADES, fade_ms)
+        # the slide change did fade in the incoming photo and name
+        assert fades["under"] == ['[data-field="name"]', 'img[data-field="image"]'], fades
+        assert fades["nested"] == [], fades
+    finally:
+        ctx.close()

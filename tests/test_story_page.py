@@ -223,8 +223,7 @@ def screenshot(browser: Any, url: str, size: tuple[int, int], path: Path) -> dic
           const qr = document.querySelector('.slide.is-active .qr');
           const img = qr && qr.querySelector('img');
           return img && img.complete && img.naturalWidth > 0 && !qr.hidden
-            && getComputedStyle(qr).opacity === '1'
-            && getComputedStyle(document.querySelector('.slide.is-active .text')).opacity === '1';
+            && getComputedStyle(qr).opacity === '1' && document.getAnimations().length === 0;
         }""",
         timeout=15000,
     )

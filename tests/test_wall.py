@@ -261,7 +261,7 @@ def test_every_word_of_every_story_is_shown(
         ctx.close()
 
 
-# Per animation frame: how visible each layer and its text are.
+# Per animation frame: how visible each layer's photo and its text are.
 SAMPLE = """(after) => new Promise((resolve) => {
   const frames = [];
   const start = window.kiosk.transitions;
@@ -276,7 +276,7 @@ SAMPLE = """(after) => new Promise((resolve) => {
       const texts = Array.from(layer.querySelectorAll('[data-field]:not(img)'))
         .filter((e) => e.textContent.trim());
       return {
-        layer: alpha(layer),
+        layer: alpha(layer.querySelector('.photo')), // the photos crossfade, not the layers
         text: Math.max(0, ...texts.map(alpha)),
         name: layer.querySelector('[data-field="name"]').textContent,
       };
