@@ -55,8 +55,8 @@ THUMB_QUALITY = 80
 # >= 3 is indistinguishable from a fair resample).
 _RESAMPLE = Image.Resampling.BICUBIC
 _REDUCING_GAP = 3.0
-# A thumbnail is a fifth of the rendition's size and seen small on the admin page: a box-filter
-# reduce does nearly all of it (4x cheaper than a fair bicubic at 1920 -> 400 px).
+# A thumbnail is a sixth of the rendition's size and seen small on the admin page: a box-filter
+# reduce does nearly all of it (1920 -> 320 px: 6 ms, against 22 for a fair bicubic).
 _THUMB_REDUCING_GAP = 1.0
 _SMALL_STEP = 1.5  # a reduction by less than this needs no sharper filter than an area average
 
