@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         faces.table,
     )
     section(
-        "Decode memory: peak server RSS for a drop of 80 MP PNGs",
+        "Decode memory: peak of the server (RSS) and of all its processes (PSS) per drop",
         "decode_memory",
         decode_memory.run,
         decode_memory.table,
