@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import resource
 import signal
 import sys
@@ -48,6 +49,11 @@ _CONTEXT.set_forkserver_preload(
 # Photos decoded at once, each up to photo_memory_mb: the server's thread pool may ask for more.
 _AT_ONCE = threading.BoundedSemaphore(2)
 DECODE_SECONDS = 300  # a 48 MP HEIC takes ~10 s on a Raspberry Pi 4; a decoder stuck in a loop
+
+
+def start() -> None:
+    """Start the forkserver (it loads the decoders' libraries) unless it runs already."""
+    multiprocessing.forkserver.ensure_running()
 
 
 def render_and_frame(

@@ -5,9 +5,14 @@ pillow-heif before libvips (decoders.vips says why); a library that is missing i
 it would be on first use.
 """
 
+import warnings
+
 from ..faces import opencv
 from .decoders import openers, vips
 
+# Each child runs the program's main module again after this one loaded it (isolated.py): that is
+# on purpose, so runpy's warning about it would only fill the log, once a photo.
+warnings.filterwarnings("ignore", "'.*' found in sys.modules", RuntimeWarning, "runpy")
 openers()
 vips()
 opencv()

@@ -25,6 +25,7 @@ from watchdog.observers.polling import PollingObserver
 
 from ..library import Library
 from ..settings import Settings
+from . import isolated
 from .pipeline import Limits, NotSettled, Prepared, StorageFull, prepare, record
 from .scan import Scanner, is_ignored
 from .story import Entry
@@ -169,6 +170,9 @@ class Watcher:
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         """Reconcile with what changed while we were down, then follow events."""
+        # The photo decoders' forkserver loads its libraries now (~1.5 s here), not when the
+        # first photo after a start is waiting for it.
+        threading.Thread(target=isolated.start, name="kiosk-decoders", daemon=True).start()
         self._thread = threading.Thread(target=self._run, name="kiosk-watcher", daemon=True)
         self._thread.start()
 
