@@ -31,6 +31,10 @@ from bench import (
 )
 
 HERE = Path(__file__).resolve().parent
+QUICK_NOTE = (
+    "A smoke run with small counts (10 files a drop, a 2-minute SD-card run, short player "
+    "warm-ups, 3 ingest runs): its verdicts are not budget evidence; the README quotes full runs."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Pillow {env.get('pillow')}, libvips {env.get('libvips') or 'n/a'}.",
         "",
     ]
+    if q:
+        lines += [QUICK_NOTE, ""]
     for title, text in sections:
         lines += [f"## {title}", "", text, ""]
     (HERE / "results.md").write_text("\n".join(lines))
