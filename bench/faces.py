@@ -59,14 +59,7 @@ def run(runs: int = 7) -> list[dict[str, object]]:
                 media = scratch / f"media-{i}"
                 media.mkdir()
                 start = time.perf_counter()
-                rendition = render_photo(
-                    src,
-                    media,
-                    max_px=LIMITS.display_px,
-                    thumb_px=LIMITS.thumb_px,
-                    max_bytes=LIMITS.photo_bytes,
-                    max_pixels=LIMITS.photo_pixels,
-                )
+                rendition = render_photo(src, media, **LIMITS.render_sizes())
                 rendered = time.perf_counter()
                 found = faces.detect_focal(media / rendition.image)
                 done = time.perf_counter()

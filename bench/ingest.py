@@ -97,14 +97,7 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 
 
 def kiosk(src: Path, out: Path) -> None:
-    render_photo(
-        src,
-        out,
-        max_px=MAX_PX,
-        thumb_px=THUMB_PX,
-        max_bytes=LIMITS.photo_bytes,
-        max_pixels=LIMITS.photo_pixels,
-    )
+    render_photo(src, out, **LIMITS.render_sizes())
 
 
 def plain_pillow(src: Path, out: Path) -> None:
@@ -219,8 +212,7 @@ from kiosk.ingest.pipeline import Limits
 from kiosk.settings import Settings
 
 def in_process(src, out, limits):
-    rendition = render_photo(src, out, max_px=limits.display_px, thumb_px=limits.thumb_px,
-                             max_bytes=limits.photo_bytes, max_pixels=limits.photo_pixels)
+    rendition = render_photo(src, out, **limits.render_sizes())
     detect_focal(out / rendition.image)
 
 def in_child(src, out, limits):

@@ -7,9 +7,7 @@ default focal point, the upper middle of the photo.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +43,15 @@ def find_focal(image: Image.Image) -> tuple[float, float, float, float] | None:
     # face (every tilt tried) is ready sooner after a drop.
     lean = 2 / 3
     searched = gray
-    with _cascade() as cascade:
-        for tilt in TILTS:
-            if tilt and searched is gray:
-                size = (round(width * lean), round(height * lean))
-                searched = gray.resize(size, Image.Resampling.BOX)
-            face = _largest_face(cascade, searched, tilt)
-            if face is not None:
-                break
-        else:
-            return None
+    for tilt in TILTS:
+        if tilt and searched is gray:
+            size = (round(width * lean), round(height * lean))
+            searched = gray.resize(size, Image.Resampling.BOX)
+        face = _largest_face(classifier(), searched, tilt)
+        if face is not None:
+            break
+    else:
+        return None
     if tilt:
         face = (face[0] / lean, face[1] / lean, face[2] / lean, face[3] / lean)
     left, top, right, bottom = face
@@ -115,13 +112,6 @@ def _largest_face(
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
-# A classifier holds ~15 MB of buffers once it has searched a photo, and OpenCV does not promise
-# that one may run detectMultiScale on two threads at once. So each search makes its own (10 ms)
-# and frees it after, and at most two search at once: the decode budget renders about two
-# photos at a time anyway, and an idle server keeps none.
-_SEARCHING = threading.BoundedSemaphore(2)
-
-
 def opencv() -> Any:
     global cv2, np
     if cv2 is _UNLOADED:
@@ -135,15 +125,17 @@ def opencv() -> Any:
     return cv2
 
 
-@contextmanager
-def _cascade() -> Iterator[Any]:
-    """A face classifier for this thread alone, freed when the block ends."""
-    with _SEARCHING:
-        folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2's stubs miss cv2.data
-        cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
-        if cascade.empty():
-            raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
-        yield cascade
+@functools.cache
+def classifier() -> Any:
+    """The face classifier, loaded once a process (10 ms): the decoders' forkserver loads it
+    (kiosk/ingest/warm.py), and each photo's decoding process, which searches one photo on one
+    thread, uses its copy. (OpenCV does not promise that one classifier may search on two
+    threads at once; the ~15 MB it holds after a search go with the process.)"""
+    folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2's stubs miss cv2.data
+    cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
+    if cascade.empty():
+        raise RuntimeError("OpenCV's bundled face cascade is missing from this installation")
+    return cascade
 
 
 def _clamp(value: float) -> float:

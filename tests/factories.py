@@ -185,14 +185,7 @@ def seed_pending(settings: Settings, count: int) -> None:
     media.mkdir(parents=True, exist_ok=True)
     (content / "_seed.jpg").write_bytes(jpeg(1200, 1500))
     limits = Limits.from_settings(settings)
-    model = render_photo(
-        content / "_seed.jpg",
-        media,
-        max_px=limits.display_px,
-        thumb_px=limits.thumb_px,
-        max_bytes=limits.photo_bytes,
-        max_pixels=limits.photo_pixels,
-    )
+    model = render_photo(content / "_seed.jpg", media, **limits.render_sizes())
     # The plain `Key: value` header: YAML would take most of the time, in the scan and here.
     head = "Role: Receiving lead\nQuote: Every truck has a door.\nConsent: yes\n\n" + EN_TEMPLATE
     for i in range(count):

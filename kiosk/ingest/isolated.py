@@ -66,14 +66,8 @@ def render_and_frame(
     """
     with _AT_ONCE:
         receiver, sender = _CONTEXT.Pipe(duplex=False)
-        sizes = {
-            "max_px": limits.display_px,
-            "thumb_px": limits.thumb_px,
-            "max_bytes": limits.photo_bytes,
-            "max_pixels": limits.photo_pixels,
-        }
         # plain values: a Limits would import the whole pipeline (and the library) in each child
-        args = (sender, photo, media_dir, sizes, limits.photo_memory_bytes)
+        args = (sender, photo, media_dir, limits.render_sizes(), limits.photo_memory_bytes)
         child = _CONTEXT.Process(target=_child, args=args, name="kiosk-photo", daemon=True)
         child.start()
         sender.close()  # the child has its own copy: EOF here once the child is gone

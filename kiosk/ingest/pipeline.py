@@ -60,6 +60,15 @@ class Limits:
             photo_memory_bytes=settings.photo_memory_mb * 2**20,
         )
 
+    def render_sizes(self) -> dict[str, int]:
+        """`render_photo`'s keyword arguments: the renditions' sizes and what a photo may be."""
+        return {
+            "max_px": self.display_px,
+            "thumb_px": self.thumb_px,
+            "max_bytes": self.photo_bytes,
+            "max_pixels": self.photo_pixels,
+        }
+
 
 @dataclass
 class Prepared:

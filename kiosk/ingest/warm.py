@@ -7,7 +7,7 @@ it would be on first use.
 
 import warnings
 
-from ..faces import opencv
+from .. import faces
 from .decoders import openers, vips
 
 # Each child runs the program's main module again after this one loaded it (isolated.py): that is
@@ -15,4 +15,5 @@ from .decoders import openers, vips
 warnings.filterwarnings("ignore", "'.*' found in sys.modules", RuntimeWarning, "runpy")
 openers()
 vips()
-opencv()
+if faces.opencv() is not None:
+    faces.classifier()
