@@ -34,8 +34,8 @@ from starlette.responses import Response
 from .atomic import write_atomically
 from .errors import KioskError
 from .library import Library, Refused
-from .model import ROLES
 from .passwords import password_problem
+from .roles import ROLES
 from .settings import Settings
 
 log = logging.getLogger(__name__)

@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
+# Only what the parser needs is imported here: `kiosk --help` must not load the settings, the
+# model or the web stack (bench/cli.py, test_quick_commands_do_not_import_the_server). Each
+# command imports what it uses when it runs.
 import argparse
-import json
-import logging
-import os
 import sys
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import SYSTEM_CONFIG, __version__, themes
 from .errors import KioskError
-from .model import ROLES
-from .passwords import MIN_PASSWORD
-from .printable import PrintableArgs
-from .settings import SYSTEM_CONFIG, Settings, SettingsError, check_folders, find_config, load
+from .roles import ROLES
 
 if TYPE_CHECKING:
     from .auth import Auth
+    from .settings import Settings
 
 STARTER = Path(__file__).resolve().parent / "starter"
-log = logging.getLogger("kiosk")
 
 
 class CommandError(KioskError):
     """Ends the command with this message and exit status 2."""
 
 
-def shipped_themes() -> list[str]:
-    """The theme folders inside the installed package, without importing Jinja2 for --help."""
-    import importlib.resources
-
-    folders = importlib.resources.files("kiosk.themes").iterdir()
-    return sorted(f.name for f in folders if f.joinpath("theme.toml").is_file())
-
-
 def setup_logging(level: str = "info") -> None:
+    import logging
+
+    from .printable import PrintableArgs
+
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if sys.stderr.isatty() else None
     logging.basicConfig(
         level=level.upper(),
@@ -61,6 +53,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
+    from .settings import load
+
     flags = {
         "content_dir": getattr(args, "content_dir", None),
         "data_dir": getattr(args, "data_dir", None),
@@ -75,16 +69,21 @@ def settings_from(args: argparse.Namespace, **extra: object) -> Settings:
 
 # ---- commands --------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+    import os
+    from functools import partial
+
     import uvicorn
 
     from .app import create_app
+    from .settings import check_folders, find_config
 
     settings = settings_from(args)
     setup_logging(settings.log_level)
     check_folders(settings, config=find_config(args.config, dict(os.environ)))
     scheme = "https" if settings.tls_certfile else "http"
     where = f"{scheme}://{settings.host}:{settings.port}/display"
-    log.info("Hallway Kiosk %s on %s", __version__, where)
+    logging.getLogger("kiosk").info("Hallway Kiosk %s on %s", __version__, where)
     uvicorn.run(
         partial(create_app, settings),
         factory=True,
@@ -105,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    import json
     import shutil
 
     target: Path = args.dir
@@ -135,10 +135,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import json
     import tempfile
 
     from .ingest.pipeline import Limits, prepare
     from .ingest.scan import Scanner
+    from .settings import check_folders
 
     content = args.dir or settings_from(args).content_dir
     with tempfile.TemporaryDirectory(prefix="kiosk-check-") as tmp:
@@ -230,6 +232,7 @@ def cmd_display(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from . import doctor
+    from .settings import SettingsError
 
     try:
         settings = settings_from(args)
@@ -251,8 +254,11 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def _auth(args: argparse.Namespace) -> Auth:
+    import os
+
     from .auth import Auth
     from .library import Library
+    from .settings import Settings, find_config
 
     settings = settings_from(args)
     if not settings.db_path.is_file() and settings.data_dir == Settings().data_dir:
@@ -281,6 +287,8 @@ def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     import getpass
+
+    from .passwords import MIN_PASSWORD
 
     first = getpass.getpass(f"Password for {args.name} (at least {MIN_PASSWORD} characters): ")
     if getpass.getpass("The same password again: ") != first:
@@ -366,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
     p.add_argument(
         "--theme",
-        help=f"theme for screens without their own; shipped: {', '.join(shipped_themes())}",
+        help=f"theme for screens without their own; shipped: {', '.join(themes.shipped())}",
     )
     p.add_argument("--watch", choices=["native", "polling", "auto"], help="how to notice files")
     p.set_defaults(func=cmd_serve)

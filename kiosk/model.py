@@ -12,9 +12,6 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, TypedDict
 
-# Who may do what on the admin page: moderators decide on stories, admins also manage users.
-ROLES = ("moderator", "admin")
-
 
 class Kind(StrEnum):
     """What a field holds, which decides how it is read, checked, stored and shown."""

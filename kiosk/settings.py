@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import SYSTEM_CONFIG
 from .errors import KioskError
 from .schedule import ConsentTerms, QuietWindow, parse_quiet
-
-# Where deploy/raspberry-pi/install.sh writes the server's settings; every `kiosk` command reads
-# it when neither --config nor KIOSK_CONFIG says otherwise.
-SYSTEM_CONFIG = Path("/etc/kiosk/kiosk.toml")
 
 
 class SettingsError(KioskError, ValueError):

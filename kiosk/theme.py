@@ -11,7 +11,6 @@ from the repository's top-level `themes/` folder), so a site can override a buil
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import re
 import tomllib
 from collections.abc import Iterable
@@ -23,10 +22,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .settings import Settings, SettingsError
+from .themes import FOLDER
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
-# Found through the installed package: an installed copy has no checkout to look in.
-SHIPPED_THEMES = Path(str(importlib.resources.files("kiosk.themes")))
+SHIPPED_THEMES: Path = FOLDER
 # Names and values end up inside a <style> block: refuse anything that could close it.
 _VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _UNSAFE_VALUE = re.compile(r"[<>{};\\]")
