@@ -198,6 +198,28 @@ def test_orientation_with_draft_decoding_of_a_large_jpeg(src: Path, media: Path)
     assert close(display.getpixel((500, 500)), HEAD)
 
 
+def test_the_last_shrink_in_halves_leaves_no_seam(src: Path, media: Path) -> None:
+    """2016 -> 1920 px (after the 1/2 DCT scale) is resampled as two halves on two threads:
+    the rendition must be the one picture a single pass makes, no row lost, doubled or shifted
+    at the seam."""
+    # Black, then a steep ramp across the middle, then white: a row's brightness says where
+    # it came from (a row is about 2.5 levels down the ramp).
+    ramp = Image.linear_gradient("L").resize((4032, 224))
+    picture = Image.new("L", (4032, 3024), 0)
+    picture.paste(ramp, (0, 1400))
+    picture.paste(255, (0, 1624, 4032, 3024))
+    data = io.BytesIO()
+    picture.save(data, "JPEG", quality=95)
+    result = render(write(src, "ramp.jpg", data.getvalue()), media, max_px=1920)
+
+    display = opened(media, result.image).convert("L")
+    with Image.open(io.BytesIO(data.getvalue())) as one_pass:
+        one_pass.draft("L", (1920, 1440))
+        expected = one_pass.resize((1920, 1440), Image.Resampling.BOX)
+    column = [(display.getpixel((960, y)), expected.getpixel((960, y))) for y in range(1440)]
+    assert max(abs(a - b) for a, b in column) <= 3  # type: ignore[operator]
+
+
 @pytest.mark.parametrize(("name", "fmt"), [("phone.avif", "AVIF"), ("phone.heic", "HEIF")])
 def test_a_crop_stored_in_the_container_is_applied(
     src: Path, media: Path, name: str, fmt: str

@@ -22,6 +22,7 @@ import math
 import os
 import re
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -475,8 +476,34 @@ def _shrink(
         # The last few percent after the JPEG decoder's 1/2 scale (2016 -> 1920 px): an area
         # average (the box filter) looks the same as bicubic at this ratio and costs a third of
         # it (bilinear: 60 %); this step was a third of the whole ingest.
-        return img.resize(_fit(img.size, long_side), Image.Resampling.BOX)
+        return _box_in_halves(img, _fit(img.size, long_side))
     return img.resize(_fit(img.size, long_side), _RESAMPLE, reducing_gap=reducing_gap)
+
+
+def _box_in_halves(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`img.resize(size, BOX)`, the top and bottom halves at once on two threads (Pillow lets go
+    of the GIL while it resamples): 21 -> 12 ms for 2016 -> 1920 px. Each half reads the source
+    rows it covers, so the seam is an ordinary row; rows where a source pixel's edge falls
+    exactly on an output pixel's may weigh it a rounding differently from one whole pass."""
+    width, height = size
+    middle = height // 2
+    scale = img.height / height
+    bands = [(0, middle), (middle, height)]
+    out: list[Image.Image] = [img, img]
+
+    def band(i: int) -> None:
+        top, bottom = bands[i]
+        box = (0.0, top * scale, float(img.width), bottom * scale)
+        out[i] = img.resize((width, bottom - top), Image.Resampling.BOX, box=box)
+
+    helper = threading.Thread(target=band, args=(1,))
+    helper.start()
+    band(0)
+    helper.join()
+    whole = Image.new(img.mode, size)
+    whole.paste(out[0], (0, 0))
+    whole.paste(out[1], (0, middle))
+    return whole
 
 
 def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
