@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from kiosk.ingest.scan import Scanner
 from kiosk.library import Library
 from kiosk.settings import Settings
 
-from .factories import avif_sequence, jpeg, make_tree, multi_picture_jpeg, photo, story
+from .factories import avif_sequence, flat_png, jpeg, make_tree, multi_picture_jpeg, photo, story
+from .support import descendants
 
 LIMITS = Limits.from_settings(Settings())
 
@@ -67,6 +70,39 @@ def test_a_photo_that_needs_more_memory_than_allowed_is_refused_with_a_sentence(
         "24 megapixels"
     ]
     assert prepared(content, media, "ada.md").rendition is not None
+
+
+@pytest.mark.parametrize(("megapixels", "at_once"), [(40, 1), (12, 2)])
+def test_big_photos_are_decoded_one_at_a_time(
+    content: Path, media: Path, megapixels: int, at_once: int
+) -> None:
+    """Three photos prepared at once, as the watcher's threads do: phone photos are decoded two
+    at a time, a photo over half of PIXELS_AT_ONCE (32 MP) alone, so a drop of big photos never
+    holds two of them in memory. Decoders are the forkserver's children: this process's
+    grandchildren."""
+    side = round((megapixels * 1e6) ** 0.5)
+    for n in range(3):
+        picture = flat_png(side, side, (50, 120, 200))
+        make_tree(content, {f"p{n}.md": story(f"Person {n}"), f"p{n}.png": picture})
+    isolated.start()
+    decoding: list[int] = []
+    done = threading.Event()
+
+    def count() -> None:
+        while not done.wait(0.005):
+            decoding.append(len(descendants(os.getpid(), depth=2)))
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            sources = ["p0.md", "p1.md", "p2.md"]
+            results = list(pool.map(lambda s: prepared(content, media, s), sources))
+    finally:
+        done.set()
+        counter.join()
+    assert [r.problems for r in results] == [[], [], []]
+    assert max(decoding) == at_once
 
 
 def test_prepare_reads_and_renders_without_a_library(

@@ -79,6 +79,10 @@ _UNSUPPORTED_RE = re.compile(
 )
 # What libvips, libheif and C++ say when an allocation fails (the decoding child's memory limit)
 _OUT_OF_MEMORY_RE = re.compile(r"out of memory|memory allocation|bad_alloc", re.IGNORECASE)
+# Formats whose header Pillow reads in Python (its plugins in Image.preinit), and how much of a
+# file is read for it (a JPEG's EXIF, a PNG's text chunks come first)
+_PLAIN_HEADERS = ("JPEG", "PNG", "GIF", "BMP")
+_HEADER_BYTES = 512 * 1024
 _SIXTEEN_BIT = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 # Modes a big frame is converted and reduced in bands of rows (`_resizable_reduced`)
 _BANDED = {"P", "PA", "1"}
@@ -349,6 +353,23 @@ def _clean_aperture(img: Image.Image, data: bytes) -> Image.Image:
     if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height or box[:2] >= box[2:]:
         return img  # an aperture outside the picture: better uncropped than refused
     return img.crop(box)
+
+
+def declared_pixels(path: Path) -> int | None:
+    """The pixels `path` says it has, from its first bytes, without a decoder: HEIF and AVIF
+    from the container, JPEG, PNG, GIF and BMP by Pillow's own Python. None for anything else,
+    or a header that is not among the first HEADER_BYTES. Safe in the server: nothing here
+    decodes a pixel or runs C code on the file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEADER_BYTES)
+        size = isobmff.declared_size(head)
+        if size is None:
+            with Image.open(io.BytesIO(head), formats=_PLAIN_HEADERS) as img:
+                size = img.size
+    except Exception:  # anything the header says wrong: the decoder will say what to fix
+        return None
+    return size[0] * size[1]
 
 
 def _header_size(data: bytes) -> tuple[int, int] | None:

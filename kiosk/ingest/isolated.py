@@ -10,10 +10,15 @@ the child exits, so the server stays at its idle size however big the drop.
 Children are forked from a small server process of multiprocessing's own (the forkserver), which
 loads Pillow, pillow-heif, libvips and OpenCV once, so a photo costs a fork (~10 ms), not a load
 of each library (~350 ms).
+
+How many decode at once is weighed in pixels, read from each photo's header before its child
+starts: two phone photos side by side, anything bigger alone, so that a drop of big photos
+never holds two of them in memory at once.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import multiprocessing
@@ -22,13 +27,14 @@ import resource
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..faces import detect_focal
 from ..model import FocalPoint
-from .images import PhotoProblem, Rendition, render_photo
+from .images import PhotoProblem, Rendition, declared_pixels, render_photo
 
 if TYPE_CHECKING:
     from .pipeline import Limits
@@ -46,9 +52,42 @@ _RUN_AGAIN = [_MAIN.name] if _MAIN and not _MAIN.name.endswith("__main__") else 
 _CONTEXT.set_forkserver_preload(
     ["kiosk.cli", *_RUN_AGAIN, "kiosk.ingest.isolated", "kiosk.ingest.warm"]
 )
-# Photos decoded at once, each up to photo_memory_mb: the server's thread pool may ask for more.
-_AT_ONCE = threading.BoundedSemaphore(2)
+# Pixels decoded at once. A photo weighs what its header declares, at least half of this (so
+# never more than two decode at once, whatever the server's thread pool asks) and at most all of
+# it: two photos of up to 32 MP (every phone's default) at once, anything bigger alone. A
+# decoder holds up to ~5 bytes a pixel (libheif: a 48 MP HEIC whole, ~230 MB), and a drop of
+# big photos must not double that on a Raspberry Pi with 1 GB.
+PIXELS_AT_ONCE = 64_000_000
 DECODE_SECONDS = 300  # a 48 MP HEIC takes ~10 s on a Raspberry Pi 4; a decoder stuck in a loop
+
+
+class _PixelBudget:
+    """Pixels handed out first come, first served: a big photo waiting for the whole budget is
+    not overtaken by the small ones dropped after it."""
+
+    def __init__(self, total: int) -> None:
+        self._free = total
+        self._queue: collections.deque[object] = collections.deque()
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def share(self, pixels: int) -> Iterator[None]:
+        turn = object()
+        with self._changed:
+            self._queue.append(turn)
+            self._changed.wait_for(lambda: self._queue[0] is turn and self._free >= pixels)
+            self._queue.popleft()
+            self._free -= pixels
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += pixels
+                self._changed.notify_all()
+
+
+_DECODING = _PixelBudget(PIXELS_AT_ONCE)
 
 
 def start() -> None:
@@ -64,7 +103,8 @@ def render_and_frame(
     Raises PhotoProblem for a photo that cannot be shown (a decoder crashed, memory or time ran
     out); OSError from the child (disk full, source gone) is raised here as it was there.
     """
-    with _AT_ONCE:
+    pixels = declared_pixels(photo) or PIXELS_AT_ONCE  # a header it cannot read: alone
+    with _DECODING.share(min(max(pixels, PIXELS_AT_ONCE // 2), PIXELS_AT_ONCE)):
         receiver, sender = _CONTEXT.Pipe(duplex=False)
         # plain values: a Limits would import the whole pipeline (and the library) in each child
         args = (sender, photo, media_dir, limits.render_sizes(), limits.photo_memory_bytes)
