@@ -2,8 +2,9 @@
 
 A single-colour 8944×8944 PNG is 80 megapixels (just under the default `max_megapixels`) in a
 quarter of a megabyte: decoded whole, it is 320 MB of pixels. The drops: four of them at once,
-one alone, an 80 MP TIFF, a 48 MP HEIC (an iPhone's full resolution), a handful of hostile files
-(the test suite's kinds), and four 12 MP JPEGs (the baseline, measured in the same run).
+one alone, an 80 MP TIFF, one and two 48 MP HEICs (an iPhone's full resolution), a handful of
+hostile files (the test suite's kinds), and four 12 MP JPEGs (the baseline, measured in the
+same run).
 
 Each photo is decoded in a child process (kiosk/ingest/isolated.py), so two figures are given:
 the server's own peak RSS (VmHWM), against the budget of issue 14 (≤ 150 MB for any drop), and
@@ -98,16 +99,20 @@ def huge_tiff() -> dict[str, bytes]:
     return {"scan.tif": flat_tiff(SIDE, SIDE, (180, 140, 90))}
 
 
-def iphone_heic() -> dict[str, bytes]:
-    """A 48 MP HEIC (8064×6048, an iPhone's full resolution), with a picture to encode."""
+def iphone_heics(count: int) -> dict[str, bytes]:
+    """48 MP HEICs (8064×6048, an iPhone's full resolution), each a different picture (the same
+    bytes twice would be decoded once: renditions are named by content)."""
     import pillow_heif
     from PIL import Image
 
     pillow_heif.register_heif_opener()
-    img = Image.open(io.BytesIO(photo(1008, 756, "PNG"))).resize((8064, 6048))
-    buf = io.BytesIO()
-    img.save(buf, "HEIF", quality=60)
-    return {"iphone.heic": buf.getvalue()}
+    photos = {}
+    for i in range(count):
+        img = Image.open(io.BytesIO(photo(1008, 756, "PNG", color=(40 * i, 90, 60))))
+        buf = io.BytesIO()
+        img.resize((8064, 6048)).save(buf, "HEIF", quality=60)
+        photos[f"iphone{i}.heic"] = buf.getvalue()
+    return photos
 
 
 def hostile() -> dict[str, bytes]:
@@ -142,7 +147,8 @@ def run() -> list[dict[str, object]]:
         "1 × 80 MP PNG": huge_pngs(1),
         "4 × 80 MP PNG at once": huge_pngs(4),
         "1 × 80 MP TIFF (deflate)": huge_tiff(),
-        "1 × 48 MP HEIC": iphone_heic(),
+        "1 × 48 MP HEIC": iphone_heics(1),
+        "2 × 48 MP HEIC at once": iphone_heics(2),
         "hostile files (8, one an 80 MP GIF)": hostile(),
     }
     rows: list[dict[str, object]] = []
