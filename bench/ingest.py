@@ -216,7 +216,8 @@ def in_process(src, out, limits):
     detect_focal(out / rendition.image)
 
 def in_child(src, out, limits):
-    render_and_frame(src, out, limits)
+    rendition, framing = render_and_frame(src, out, limits)
+    framing.result()
 
 if __name__ == "__main__":
     src, runs, limits = Path(sys.argv[1]), int(sys.argv[2]), Limits.from_settings(Settings())

@@ -155,7 +155,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for n, entry in enumerate(scan.entries, 1):
             if not args.json and sys.stderr.isatty():
                 print(f"\rchecking {n}/{total}", end="", file=sys.stderr, flush=True)
-            item = prepare(entry, limits, media_dir=settings.media_dir, content_dir=content_dir)
+            item = prepare(
+                entry, limits, media_dir=settings.media_dir, content_dir=content_dir, frame=False
+            )
             report.append(
                 {
                     "source": entry.source,

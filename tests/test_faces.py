@@ -95,7 +95,10 @@ def test_a_dropped_photo_is_framed_on_the_face_until_a_moderator_says_otherwise(
 ) -> None:
     content = server.settings.content_dir
     make_tree(content, {"collins.md": story("Eileen Collins"), "collins.jpg": sideways()})
-    sub = server.wait_status("collins.md", "pending")
+    # Pending once the photo is rendered; framed on the face once the search ends.
+    server.wait_status("collins.md", "pending")
+    default = list(FocalPoint().pair())
+    sub = server.wait_until(lambda: [s for s in server.submissions() if s["focal"] != default])[0]
     assert_on_the_face(sub["focal"])
 
     # The moderator's click wins, and a fixed typo (same photo) keeps it.
@@ -119,12 +122,56 @@ def test_without_opencv_ingest_keeps_the_default_focal_point(tmp_path: Path) -> 
     """OpenCV is an optional extra: an install without it ingests photos with the default
     framing. Its absence is made real for a whole Python (the photo decoders included) by a
     `cv2` that fails to import, first on the path."""
-    content = make_tree(
-        tmp_path / "content", {"collins.md": story("E C"), "collins.jpg": sideways()}
-    )
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "cv2.py").write_text("raise ImportError(\"No module named 'cv2'\")\n")
+    out = ingest_in_a_python_with(shim, tmp_path)
+    assert "problems: []" in out
+    assert "focal found: None" in out
+    assert default_focal_recorded(tmp_path / "data")
+
+
+def test_a_face_search_that_crashes_costs_the_photo_nothing(tmp_path: Path) -> None:
+    """The face is searched for after the photo is rendered and handed over: OpenCV crashing
+    on a photo (SIGSEGV in the decoding process) leaves that photo with the default framing,
+    not with a problem. Made real by an OpenCV whose histogram step crashes the process."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(CRASHING_OPENCV)
+    out = ingest_in_a_python_with(shim, tmp_path)
+    assert "problems: []" in out
+    assert "focal found: None" in out
+    assert default_focal_recorded(tmp_path / "data")
+
+
+CRASHING_OPENCV = """import importlib.abc, importlib.util, os, signal, sys
+
+def crash(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+class CrashingOpenCV(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "cv2":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("cv2")
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            sys.modules["cv2"].equalizeHist = crash
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, CrashingOpenCV())
+"""
+
+
+def ingest_in_a_python_with(shim: Path, tmp_path: Path) -> str:
+    """Ingest a story whose photo has a face with `shim` first on the path of a separate
+    Python (its photo decoders included); what it printed."""
+    content = make_tree(
+        tmp_path / "content", {"collins.md": story("E C"), "collins.jpg": sideways()}
+    )
     script = """if __name__ == "__main__":
     import sys
     from pathlib import Path
@@ -137,8 +184,9 @@ def test_without_opencv_ingest_keeps_the_default_focal_point(tmp_path: Path) -> 
     limits = Limits.from_settings(Settings())
     (entry,) = Scanner(content, limits.text_bytes).scan().entries
     item = prepare(entry, limits, media_dir=data / "media", content_dir=content)
-    assert item.rendition is not None, item.problems
-    print("focal found:", item.focal)
+    print("problems:", item.problems, flush=True)
+    assert item.rendition is not None
+    print("focal found:", item.framing.result(timeout=60) if item.framing else None)
     record(Library(data / "kiosk.db"), item)
 """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(REPO)])}
@@ -146,11 +194,14 @@ def test_without_opencv_ingest_keeps_the_default_focal_point(tmp_path: Path) -> 
         [sys.executable, "-c", script, str(content), str(tmp_path / "data")],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "focal found: None" in done.stdout
-    library = Library(tmp_path / "data" / "kiosk.db")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def default_focal_recorded(data: Path) -> bool:
+    library = Library(data / "kiosk.db")
     try:
         (sub,) = library.submissions()
-        assert sub["focal"] == list(FocalPoint().pair())
+        return bool(sub["focal"] == list(FocalPoint().pair()))
     finally:
         library.close()

@@ -12,6 +12,7 @@ import pytest
 
 from kiosk.library import Conflict, Library, NotFound, Refused
 from kiosk.library import db as db_module
+from kiosk.model import FocalPoint
 
 
 def rendition(h: str) -> SimpleNamespace:
@@ -130,6 +131,34 @@ def test_patch_pin_order_focal_and_audit(lib: Library) -> None:
     assert slides[0]["focal"] == [0.4, 0.2]
     actions = [e["action"] for e in lib.audit_log()]
     assert actions[:3] == ["edit", "approve", "approve"]
+
+
+def test_where_the_face_is_arrives_after_the_revision_unless_a_moderator_chose(
+    lib: Library,
+) -> None:
+    """Ingest records a story before its face search ends: the face's point is taken later,
+    on screens too, but never over a moderator's click or a point the same photo already had."""
+    a, b = add(lib, "a.md", "a", name="A"), add(lib, "b.md", "b", name="B")
+    lib.approve(a, "mod")
+    calls: list[int] = []
+    lib.on_change(lambda: calls.append(1))
+    (rev_a,) = [s["revision"] for s in lib.submissions() if s["id"] == a]
+    assert lib.frame(rev_a, FocalPoint(0.7, 0.2))
+    assert lib.on_screen()[0]["focal"] == [0.7, 0.2]
+    assert calls == [1]
+
+    lib.patch(b, "mod", {"focal": [0.4, 0.6]})
+    (rev_b,) = [s["revision"] for s in lib.submissions() if s["id"] == b]
+    assert not lib.frame(rev_b, FocalPoint(0.7, 0.2))
+    assert [s["focal"] for s in lib.submissions() if s["id"] == b] == [[0.4, 0.6]]
+
+    # The same photo with new words: the new revision keeps the point; a late search of it
+    # changes nothing.
+    edited = lib.record_revision(
+        "a.md", "a2", {"name": "Al", "consent": True}, rendition=rendition("pa")
+    )
+    assert not lib.frame(edited.revision_id, FocalPoint(0.1, 0.1))
+    assert [s["focal"] for s in lib.submissions() if s["id"] == a] == [[0.7, 0.2]]
 
 
 def test_change_listeners_fire(lib: Library) -> None:

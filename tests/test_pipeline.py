@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing.forkserver
 import os
 import threading
 import time
@@ -78,19 +79,19 @@ def test_big_photos_are_decoded_one_at_a_time(
 ) -> None:
     """Three photos prepared at once, as the watcher's threads do: phone photos are decoded two
     at a time, a photo over half of PIXELS_AT_ONCE (32 MP) alone, so a drop of big photos never
-    holds two of them in memory. Decoders are the forkserver's children: this process's
-    grandchildren."""
+    holds two of them in memory. Decoders are the forkserver's children."""
     side = round((megapixels * 1e6) ** 0.5)
     for n in range(3):
         picture = flat_png(side, side, (50, 120, 200))
         make_tree(content, {f"p{n}.md": story(f"Person {n}"), f"p{n}.png": picture})
     isolated.start()
+    forkserver = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
     decoding: list[int] = []
     done = threading.Event()
 
     def count() -> None:
         while not done.wait(0.005):
-            decoding.append(len(descendants(os.getpid(), depth=2)))
+            decoding.append(len(descendants(forkserver, depth=1)))
 
     counter = threading.Thread(target=count)
     counter.start()

@@ -1,5 +1,10 @@
 """Each photo is decoded, rendered and searched for a face in a child process of its own.
 
+The rendition is handed over as soon as it is written, so the story can be recorded while the
+face is still being searched for (about a second on a Raspberry Pi 4 for a photo with no face);
+where the face is follows as a Future. A face search that crashes or runs out of time costs the
+photo nothing but its framing.
+
 The decoders are C libraries (libjpeg, libpng, libheif, libvips, OpenCV) fed files from a share
 anyone may write to. In a child, a file that crashes one of them, or needs more memory than a
 photo may have (`photo_memory_mb`, enforced by the kernel as RLIMIT_DATA), or never finishes,
@@ -27,10 +32,12 @@ import resource
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..faces import detect_focal
 from ..model import FocalPoint
@@ -70,8 +77,7 @@ class _PixelBudget:
         self._queue: collections.deque[object] = collections.deque()
         self._changed = threading.Condition()
 
-    @contextlib.contextmanager
-    def share(self, pixels: int) -> Iterator[None]:
+    def take(self, pixels: int) -> None:
         turn = object()
         with self._changed:
             self._queue.append(turn)
@@ -79,12 +85,11 @@ class _PixelBudget:
             self._queue.popleft()
             self._free -= pixels
             self._changed.notify_all()
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._free += pixels
-                self._changed.notify_all()
+
+    def give_back(self, pixels: int) -> None:
+        with self._changed:
+            self._free += pixels
+            self._changed.notify_all()
 
 
 _DECODING = _PixelBudget(PIXELS_AT_ONCE)
@@ -96,44 +101,101 @@ def start() -> None:
 
 
 def render_and_frame(
-    photo: Path, media_dir: Path, limits: Limits
-) -> tuple[Rendition, FocalPoint | None]:
-    """`render_photo` and `detect_focal` of `photo`, done in a child process.
+    photo: Path, media_dir: Path, limits: Limits, *, frame: bool = True
+) -> tuple[Rendition, Future[FocalPoint | None] | None]:
+    """`render_photo` of `photo` in a child process, which then (if `frame`) looks for the face
+    on the rendition: the Future gives `detect_focal`'s answer, or None if that search crashed
+    or ran out of time.
 
     Raises PhotoProblem for a photo that cannot be shown (a decoder crashed, memory or time ran
     out); OSError from the child (disk full, source gone) is raised here as it was there.
     """
     pixels = declared_pixels(photo) or PIXELS_AT_ONCE  # a header it cannot read: alone
-    with _DECODING.share(min(max(pixels, PIXELS_AT_ONCE // 2), PIXELS_AT_ONCE)):
-        receiver, sender = _CONTEXT.Pipe(duplex=False)
-        # plain values: a Limits would import the whole pipeline (and the library) in each child
-        args = (sender, photo, media_dir, limits.render_sizes(), limits.photo_memory_bytes)
-        child = _CONTEXT.Process(target=_child, args=args, name="kiosk-photo", daemon=True)
-        child.start()
-        sender.close()  # the child has its own copy: EOF here once the child is gone
+    share = min(max(pixels, PIXELS_AT_ONCE // 2), PIXELS_AT_ONCE)
+    _DECODING.take(share)
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    # plain values: a Limits would import the whole pipeline (and the library) in each child
+    args = (sender, photo, media_dir, limits.render_sizes(), limits.photo_memory_bytes, frame)
+    child = _CONTEXT.Process(target=_child, args=args, name="kiosk-photo", daemon=True)
+    deadline = time.monotonic() + DECODE_SECONDS
+    try:
         try:
-            if receiver.poll(DECODE_SECONDS):
-                reply = receiver.recv()
-            else:
-                child.kill()
-                took = f"{DECODE_SECONDS / 60:g} minutes" if DECODE_SECONDS >= 120 else "too long"
-                reply = PhotoProblem(
-                    f"{photo.name} took {took} to decode: export it again as a JPEG"
-                )
-        except EOFError:  # it ended without a word: killed, or crashed in a decoder
-            reply = None
+            child.start()
         finally:
-            receiver.close()
-            child.join()
-    if reply is None:
-        raise _stopped(photo.name, child.exitcode)
-    if isinstance(reply, BaseException):
-        raise reply
-    return reply
+            sender.close()  # the child has its own copy: EOF here once the child is gone
+        reply = _answer(receiver, child, deadline)
+    except BaseException:
+        _finish(child, receiver, share)
+        raise
+    if not isinstance(reply, Rendition):
+        _finish(child, receiver, share)
+        if reply is _STOPPED:
+            raise _stopped(photo.name, child.exitcode)
+        if reply is _TIMED_OUT:
+            took = f"{DECODE_SECONDS / 60:g} minutes" if DECODE_SECONDS >= 120 else "too long"
+            raise PhotoProblem(f"{photo.name} took {took} to decode: export it again as a JPEG")
+        raise cast(BaseException, reply)
+    if not frame:
+        _finish(child, receiver, share)
+        return reply, None
+    focal: Future[FocalPoint | None] = Future()
+    # A daemon: a server that stops, or `kiosk check` (which needs no framing), does not wait
+    # for face searches; multiprocessing ends their processes as it exits.
+    waiting = (photo, child, receiver, deadline, share, focal)
+    threading.Thread(target=_frame, args=waiting, name="kiosk-framing", daemon=True).start()
+    return reply, focal
+
+
+# What `_answer` gives instead of a message: the child ended without one (killed, or crashed in a
+# decoder), or the deadline passed first (and it has been killed).
+_STOPPED, _TIMED_OUT = object(), object()
+
+
+def _answer(receiver: Connection, child: BaseProcess, deadline: float) -> object:
+    """The child's next message, or _STOPPED, or _TIMED_OUT."""
+    try:
+        if receiver.poll(max(0.0, deadline - time.monotonic())):
+            return receiver.recv()
+    except EOFError:
+        return _STOPPED
+    child.kill()
+    return _TIMED_OUT
+
+
+def _frame(
+    photo: Path,
+    child: BaseProcess,
+    receiver: Connection,
+    deadline: float,
+    share: int,
+    focal: Future[FocalPoint | None],
+) -> None:
+    """Wait for the face search's answer, then let the next photo be decoded."""
+    try:
+        answer = _answer(receiver, child, deadline)
+    finally:
+        _finish(child, receiver, share)
+    if answer is _STOPPED or answer is _TIMED_OUT:
+        how = _how(child.exitcode) if answer is _STOPPED else "out of time"
+        log.warning("the face search in %s stopped (%s): framed by default", photo.name, how)
+        answer = None
+    focal.set_result(cast(FocalPoint | None, answer))
+
+
+def _finish(child: BaseProcess, receiver: Connection, share: int) -> None:
+    receiver.close()
+    if child.pid is not None:  # it was started
+        child.join()
+    _DECODING.give_back(share)
 
 
 def _child(
-    reply: Connection, photo: Path, media_dir: Path, sizes: dict[str, int], memory: int
+    reply: Connection,
+    photo: Path,
+    media_dir: Path,
+    sizes: dict[str, int],
+    memory: int,
+    frame: bool,
 ) -> None:
     # On top of what the child already holds: the libraries' own reservations (OpenBLAS', for
     # one) count as data before a pixel is decoded, and vary with the machine.
@@ -145,9 +207,7 @@ def _child(
         Path("/proc/self/oom_score_adj").write_text("1000")
     answer: object
     try:
-        rendition = render_photo(photo, media_dir, **sizes)
-        # On the display rendition: small and upright, and there even when it was cached.
-        answer = (rendition, detect_focal(media_dir / rendition.image))
+        answer = render_photo(photo, media_dir, **sizes)
     except MemoryError:
         answer = PhotoProblem(
             f"{photo.name} needs more than {memory // 2**20} MB of memory to decode: export it "
@@ -158,6 +218,9 @@ def _child(
     except Exception as exc:  # a bug of ours: the server logs it as it would its own
         answer = RuntimeError(f"rendering {photo.name} failed: {type(exc).__name__}: {exc}")
     reply.send(answer)
+    if frame and isinstance(answer, Rendition):
+        # On the display rendition: small and upright, and there even when it was cached.
+        reply.send(detect_focal(media_dir / answer.image))
     reply.close()
 
 
@@ -171,8 +234,14 @@ def _data_in_use() -> int:
     return 0
 
 
+def _how(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return _signal_name(-exitcode)
+    return f"exit {exitcode}"
+
+
 def _stopped(name: str, exitcode: int | None) -> PhotoProblem:
-    how = _signal_name(-exitcode) if exitcode is not None and exitcode < 0 else f"exit {exitcode}"
+    how = _how(exitcode)
     log.warning("the decoder of %s stopped (%s)", name, how)
     return PhotoProblem(
         f"{name} stopped the photo decoder ({how}): the file may be damaged, or need more memory "

@@ -13,6 +13,7 @@ import logging
 import os
 import pwd
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -81,7 +82,9 @@ class Prepared:
     text_path: str | None = None  # as staff see it on the share; None outside the content folder
     photo_path: str | None = None
     owner: str = ""
-    focal: FocalPoint | None = None  # where the face is; None: no face found, or no OpenCV
+    # Where the face is, once the search that goes on after rendering ends (None: no face, no
+    # OpenCV, or the search failed); None here: no photo. `record` stores the default framing.
+    framing: Future[FocalPoint | None] | None = None
 
     @property
     def revision_hash(self) -> str:
@@ -103,18 +106,20 @@ def prepare(
     media_dir: Path,
     content_dir: Path,
     grace_seconds: float = 0.0,
+    frame: bool = True,
 ) -> Prepared:
-    """Read the story and render its photo; bad input becomes problems, never an exception.
+    """Read the story and render its photo (and, if `frame`, look for the face in it); bad
+    input becomes problems, never an exception.
 
     Raises NotSettled for a photo that fails but was touched less than `grace_seconds` ago, and
     StorageFull when `media_dir` has no room. `content_dir` must be resolved, as the scanner's is.
     """
     story = read_story(entry, limits.text_bytes)
     problems = list(story.problems)
-    rendition = focal = None
+    rendition = framing = None
     if story.photo is not None:
         try:
-            rendition, focal = _render(story.photo, media_dir, limits)
+            rendition, framing = _render(story.photo, media_dir, limits, frame)
         except PhotoProblem as exc:
             # A photo written moments ago may still be arriving; one "from the future"
             # (the clock jumped back) is treated as old, or it would wait forever.
@@ -131,7 +136,7 @@ def prepare(
         text_path=relative(entry.text, content_dir),
         photo_path=relative(story.photo, content_dir),
         owner=file_owner(entry.text or entry.photo),
-        focal=focal,
+        framing=framing,
     )
 
 
@@ -165,7 +170,6 @@ def record(library: Library, prepared: Prepared) -> Recorded:
         rendition=prepared.rendition,
         fingerprint=entry.fingerprint,
         owner=prepared.owner,
-        focal=prepared.focal,
     )
     if result.created:
         log.info(
@@ -197,9 +201,11 @@ def file_owner(path: Path | None) -> str:
         return ""
 
 
-def _render(photo: Path, media_dir: Path, limits: Limits) -> tuple[Rendition, FocalPoint | None]:
+def _render(
+    photo: Path, media_dir: Path, limits: Limits, frame: bool
+) -> tuple[Rendition, Future[FocalPoint | None] | None]:
     try:
-        return render_and_frame(photo, media_dir, limits)
+        return render_and_frame(photo, media_dir, limits, frame=frame)
     except OSError as exc:
         if exc.errno in STORAGE_ERRNOS:
             raise StorageFull(

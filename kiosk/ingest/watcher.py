@@ -9,12 +9,13 @@ worker thread; renders run in a small pool, so one slow or bad file never holds 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from ..library import Library
+from ..model import FocalPoint
 from ..settings import Settings
 from . import isolated
 from .pipeline import Limits, NotSettled, Prepared, StorageFull, prepare, record
@@ -346,13 +348,26 @@ class Watcher:
             if new and self._moved(item, vanished):
                 log.info("%s: moved or renamed, keeps its decision", source)
                 result.moved += 1
-            elif record(self.library, item).created:
+            elif (recorded := record(self.library, item)).created:
                 result.ingested += 1
+                if item.framing is not None:
+                    framed = functools.partial(self._framed, source, recorded.revision_id)
+                    item.framing.add_done_callback(framed)
             else:
                 result.unchanged += 1
         except Exception:
             log.exception("%s: could not be recorded; will retry", source)
             result.failed += 1
+
+    def _framed(self, source: str, revision_id: int, framing: Future[FocalPoint | None]) -> None:
+        """The face search of a revision just recorded has ended (on its own thread)."""
+        focal = framing.result()
+        if focal is None:
+            return
+        try:
+            self.library.frame(revision_id, focal)
+        except Exception:  # the server stopping meanwhile: the default framing stays
+            log.exception("%s: could not keep where the face is", source)
 
     def _moved(self, item: Prepared, vanished: set[str]) -> bool:
         """True when `item` is a vanished source's content under a new name: it takes that

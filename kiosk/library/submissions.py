@@ -120,12 +120,12 @@ class Submissions(ReadModel, AuditLog):
         rendition: Any = None,
         fingerprint: str = "",
         owner: str = "",
-        focal: FocalPoint | None = None,
     ) -> Recorded:
         """Store what a file now holds. Known content (same hash) adds no revision.
 
-        `focal`: where ingest found the face, used when the photo is new to this submission;
-        for the same photo the previous revision's point (perhaps a moderator's) is kept."""
+        A photo new to this submission gets the default focal point until `frame` says where
+        the face is; for the same photo the previous revision's point (perhaps a moderator's)
+        is kept."""
         status = RevisionStatus.PROBLEM if problems else RevisionStatus.PENDING
         with self._tx() as db:
             now = self.now()
@@ -152,7 +152,7 @@ class Submissions(ReadModel, AuditLog):
                     (fingerprint, owner, sid),
                 )
                 return Recorded(sid, latest["id"], Status(sub["status"]), created=False)
-            point = (focal or FocalPoint()).pair()
+            point = FocalPoint().pair()
             if latest is not None and rendition is not None:
                 if latest["photo_hash"] == rendition.photo_hash:
                     point = (latest["focal_x"], latest["focal_y"])  # keep a moderator's choice
@@ -204,6 +204,26 @@ class Submissions(ReadModel, AuditLog):
             result = Recorded(sid, rid, _refresh(db, sid, self.now()), created=True)
         self._changed(sid)
         return result
+
+    def frame(self, revision_id: int, focal: FocalPoint) -> bool:
+        """Where ingest found the face, which it knows only after the revision was recorded:
+        taken while the revision still has the default point, so a moderator's click (or the
+        point an earlier revision of the same photo had) wins. True when it was taken."""
+        default = FocalPoint().pair()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT submission_id FROM revisions WHERE id=? AND focal_x=? AND focal_y=?",
+                (revision_id, *default),
+            ).fetchone()
+            if row is not None:
+                db.execute(
+                    "UPDATE revisions SET focal_x=?, focal_y=? WHERE id=?",
+                    (*focal.pair(), revision_id),
+                )
+        if row is None:
+            return False
+        self._changed(row["submission_id"])
+        return True
 
     def find_moved(
         self, revision_hash: str, vanished: set[str], window_seconds: float
